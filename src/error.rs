@@ -1,0 +1,51 @@
+//! The library's one error type: what went wrong, and where.
+
+use std::path::PathBuf;
+
+/// Everything precision-audit reports as bad input or a failed write.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A format name that is not one of f16, bf16, f32, f64.
+    #[error("unknown format `{name}`: expected one of f16, bf16, f32, f64")]
+    UnknownFormat {
+        /// What the user wrote.
+        name: String,
+    },
+    /// Text that does not parse as a number.
+    #[error("`{text}` is not a number")]
+    NotANumber {
+        /// What the user wrote.
+        text: String,
+    },
+    /// A flag whose value makes no sense.
+    #[error("{flag}: {message}")]
+    InvalidFlag {
+        /// The flag, e.g. `--eps`.
+        flag: String,
+        /// Why the value is refused.
+        message: String,
+    },
+    /// A data or parameter file with bad content.
+    #[error("{}, line {line}{}: {message}", path.display(), column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The column name or number, where one cell is at fault.
+        column: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file that cannot be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

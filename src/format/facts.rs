@@ -1,0 +1,201 @@
+//! Format facts: precision, exponent range and the derived limits of every number format.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// The low-precision formats the audit can train in (the reference is separate: see [`Spec::reference`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Format {
+    /// IEEE 754 binary16.
+    F16,
+    /// bfloat16: binary32's exponent range with an 8-bit significand.
+    Bf16,
+    /// IEEE 754 binary32.
+    F32,
+    /// IEEE 754 binary64.
+    F64,
+}
+
+impl Format {
+    /// Every format, narrowest first.
+    pub const ALL: [Format; 4] = [Format::F16, Format::Bf16, Format::F32, Format::F64];
+
+    /// The name used on the command line and in every report.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The facts of this format.
+    pub const fn spec(self) -> Spec {
+        match self {
+            Format::F16 => Spec::ieee("f16", 11, 15),
+            Format::Bf16 => Spec::ieee("bf16", 8, 127),
+            Format::F32 => Spec::ieee("f32", 24, 127),
+            Format::F64 => Spec::ieee("f64", 53, 1023),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Format::ALL
+            .into_iter()
+            .find(|fmt| fmt.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::UnknownFormat {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// What a binary floating-point format can represent.
+///
+/// Exponents follow IEEE 754: normal values are `1.f × 2^e` with `emin <= e <= emax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// Name as printed (`f16`, `bf16`, `f32`, `f64`, `mpfr113`).
+    pub name: &'static str,
+    /// Precision t in bits, hidden bit included.
+    pub precision: u32,
+    /// Smallest normal exponent.
+    pub emin: i32,
+    /// Largest exponent.
+    pub emax: i32,
+    /// Whether values below 2^emin are represented with reduced precision (IEEE) or not at all.
+    pub has_subnormals: bool,
+}
+
+impl Spec {
+    const fn ieee(name: &'static str, precision: u32, emax: i32) -> Spec {
+        Spec {
+            name,
+            precision,
+            emin: 1 - emax,
+            emax,
+            has_subnormals: true,
+        }
+    }
+
+    /// The MPFR reference at `precision` bits, with MPFR's default exponent range and no
+    /// subnormals. `name` is leaked once per distinct precision so reports can borrow it.
+    pub fn reference(precision: u32) -> Spec {
+        Spec {
+            name: reference_name(precision),
+            precision,
+            // MPFR's default range, converted from its 0.5 <= m < 1 convention to IEEE's.
+            emin: -(1 << 30) + 1,
+            emax: (1 << 30) - 2,
+            has_subnormals: false,
+        }
+    }
+
+    /// Unit roundoff u = 2^-t: the largest relative error of one correctly rounded operation.
+    pub fn unit_roundoff(&self) -> f64 {
+        pow2(-(self.precision as i32))
+    }
+
+    /// 2^emin, or `None` where it is outside f64's range (the reference).
+    pub fn min_normal(&self) -> Option<f64> {
+        in_f64_range(self.emin).then(|| pow2(self.emin))
+    }
+
+    /// 2^(emin − t + 1), the smallest positive value; `None` for the reference (no subnormals,
+    /// and outside f64's range).
+    pub fn min_subnormal(&self) -> Option<f64> {
+        let e = self.emin - self.precision as i32 + 1;
+        (self.has_subnormals && e >= -1074).then(|| {
+            if e >= -1022 {
+                pow2(e)
+            } else {
+                f64::from_bits(1u64 << (e + 1074))
+            }
+        })
+    }
+
+    /// (2 − 2^(1−t)) × 2^emax, or `None` where it is outside f64's range.
+    pub fn max_finite(&self) -> Option<f64> {
+        in_f64_range(self.emax)
+            .then(|| (2.0 - pow2(1 - self.precision as i32)) * pow2(self.emax))
+    }
+
+    /// The class of `x`, a value of this format held exactly in an f64.
+    pub fn classify_f64(&self, x: f64) -> Class {
+        if x.is_nan() {
+            Class::Nan
+        } else if x.is_infinite() {
+            Class::Infinite
+        } else if x == 0.0 {
+            Class::Zero
+        } else if self.min_normal().is_some_and(|m| x.abs() < m) {
+            Class::Subnormal
+        } else {
+            Class::Normal
+        }
+    }
+}
+
+fn in_f64_range(e: i32) -> bool {
+    (-1022..=1023).contains(&e)
+}
+
+fn reference_name(precision: u32) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashMap<u32, &'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    names
+        .entry(precision)
+        .or_insert_with(|| Box::leak(format!("mpfr{precision}").into_boxed_str()))
+}
+
+/// 2^e as an f64, exactly, for -1022 <= e <= 1023.
+pub(crate) fn pow2(e: i32) -> f64 {
+    debug_assert!(in_f64_range(e), "2^{e} is not a normal f64");
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// The IEEE 754 class of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Class {
+    /// +0 or −0.
+    Zero,
+    /// Nonzero and below the smallest normal magnitude.
+    Subnormal,
+    /// Finite and at least the smallest normal magnitude.
+    Normal,
+    /// +inf or −inf.
+    Infinite,
+    /// Not a number.
+    Nan,
+}
+
+impl Class {
+    /// The lower-case name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Zero => "zero",
+            Class::Subnormal => "subnormal",
+            Class::Normal => "normal",
+            Class::Infinite => "infinite",
+            Class::Nan => "nan",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

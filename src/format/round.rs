@@ -1,0 +1,171 @@
+//! Correct rounding: round-to-nearest-even narrowing from f64, and round-to-odd from MPFR values.
+//!
+//! Narrowing an exact value to a format in two steps (exact → f64 → f16) can round twice and
+//! land on the wrong side of a tie. Rounding the first step to *odd* instead (truncate, then set
+//! the last bit when anything was discarded) keeps the information the second step needs, as
+//! long as the intermediate has at least two more bits than the target (Boldo & Melquiond,
+//! "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to odd", 2008).
+
+use std::cmp::Ordering;
+
+use rug::Float;
+use rug::float::Round;
+
+use super::facts::{Spec, pow2};
+
+/// Rounds `x` to the nearest value of `spec` (ties to even), with gradual underflow and overflow
+/// to ±inf, and returns that value held exactly in an f64.
+///
+/// `spec` must fit inside f64 (f16, bf16, f32): its values, including subnormals, are then f64
+/// normals or zero. The result is correct when `x` is exact, or is a round-to-odd value with at
+/// least `spec.precision + 2` bits.
+pub fn round_f64_to(x: f64, spec: &Spec) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    let t = spec.precision as i32;
+    // The quantum: the weight of the last significand bit the result may keep.
+    let quantum_exp = exponent(x).max(spec.emin) - (t - 1);
+    // Scaling by powers of two is exact here: both factors and results stay normal f64s.
+    let scaled = x * pow2(-quantum_exp);
+    let rounded = scaled.round_ties_even() * pow2(quantum_exp);
+    let max = spec
+        .max_finite()
+        .expect("round_f64_to needs a format inside f64's range");
+    if rounded.abs() > max {
+        f64::INFINITY.copysign(x)
+    } else {
+        rounded
+    }
+}
+
+/// floor(log2 |x|) of a finite nonzero f64, subnormals included.
+pub fn exponent(x: f64) -> i32 {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        let mantissa = bits & ((1u64 << 52) - 1);
+        (63 - mantissa.leading_zeros() as i32) - 1074
+    } else {
+        biased - 1023
+    }
+}
+
+/// Sets the sticky bit of a value that was rounded toward zero to `prec - 1` bits: the result
+/// is the round-to-odd value of the exact one at `prec` bits.
+fn make_odd(mut truncated: Float, ordering: Ordering, prec: u32) -> Float {
+    truncated.set_prec(prec);
+    if ordering != Ordering::Equal {
+        if let Some(exp) = truncated.get_exp() {
+            // With m in [0.5, 1), one unit in the last place of a prec-bit value is 2^(exp-prec).
+            let half_unit = Float::with_val(2, 1u32) << (exp - prec as i32);
+            if truncated.is_sign_negative() {
+                truncated -= half_unit;
+            } else {
+                truncated += half_unit;
+            }
+        }
+    }
+    truncated
+}
+
+/// The round-to-odd value at `prec` bits of an MPFR computation.
+///
+/// `eval` assigns the exact result rounded toward zero at the precision it is given and returns
+/// the ternary value (how the stored result compares with the exact one), as MPFR does.
+pub fn round_to_odd<F>(prec: u32, eval: F) -> Float
+where
+    F: FnOnce(u32) -> (Float, Ordering),
+{
+    let (truncated, ordering) = eval(prec - 1);
+    make_odd(truncated, ordering, prec)
+}
+
+/// The round-to-odd value at `prec` bits of a value already held in MPFR.
+pub fn round_to_odd_value(x: &Float, prec: u32) -> Float {
+    round_to_odd(prec, |p| Float::with_val_round(p, x, Round::Zero))
+}
+
+/// Converts a round-to-odd value with at most 53 bits to an f64 for narrowing to f16, bf16 or
+/// f32. Magnitudes far outside those formats' ranges become stand-ins that round the same way:
+/// tiny values a tiny f64 (rounds to ±0), huge values ±2^1000 (rounds to ±inf).
+pub fn odd_to_f64_for_narrowing(odd: &Float) -> f64 {
+    match odd.get_exp() {
+        Some(exp) if exp > 1000 => pow2(1000).copysign(sign_of(odd)),
+        Some(exp) if exp < -1000 => pow2(-1000).copysign(sign_of(odd)),
+        // Exact: at most 53 bits, in f64's normal range; NaN, inf and ±0 convert as they are.
+        _ => odd.to_f64(),
+    }
+}
+
+fn sign_of(x: &Float) -> f64 {
+    if x.is_sign_negative() { -1.0 } else { 1.0 }
+}
+
+/// The round-to-odd sum `p + c` in f64, for operands whose exact sum needs more than 53 bits.
+///
+/// With f16 or bf16 operands the product `a * b` is exact in f64, so `fma_odd(a * b, c)`
+/// followed by [`round_f64_to`] is a correctly rounded fused multiply-add.
+pub fn sum_odd(p: f64, c: f64) -> f64 {
+    let s = p + c;
+    if !s.is_finite() {
+        return s;
+    }
+    // TwoSum (Knuth): the exact rounding error of s, without branches.
+    let c_part = s - p;
+    let err = (p - (s - c_part)) + (c - c_part);
+    if err == 0.0 || s.to_bits() & 1 == 1 {
+        return s;
+    }
+    // s is even and inexact: the odd neighbour on the side of the exact sum is the answer.
+    let toward_larger_magnitude = (err > 0.0) == (s > 0.0);
+    if toward_larger_magnitude {
+        f64::from_bits(s.to_bits() + 1)
+    } else {
+        f64::from_bits(s.to_bits() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Format;
+
+    #[test]
+    fn ties_round_to_even_in_f16() {
+        let f16 = Format::F16.spec();
+        // 2049 is halfway between 2048 and 2050 in f16: ties to the even significand, 2048.
+        assert_eq!(round_f64_to(2049.0, &f16), 2048.0);
+        assert_eq!(round_f64_to(2051.0, &f16), 2052.0);
+        // Half the smallest subnormal is a tie between 0 and 2^-24: zero is even.
+        assert_eq!(round_f64_to(pow2(-25), &f16), 0.0);
+        assert_eq!(round_f64_to(pow2(-25) * 1.5, &f16), pow2(-24));
+        assert_eq!(round_f64_to(-pow2(-26), &f16).to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn overflow_threshold_in_f16() {
+        let f16 = Format::F16.spec();
+        // 65520 is the midpoint between 65504 and 2^16: it rounds up and overflows.
+        assert_eq!(round_f64_to(65519.99, &f16), 65504.0);
+        assert_eq!(round_f64_to(65520.0, &f16), f64::INFINITY);
+        assert_eq!(round_f64_to(-65520.0, &f16), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn sum_odd_keeps_the_sticky_bit() {
+        // 1 + 2^-60 is 1 in f64 round-to-nearest; to odd it is 1 + 2^-52.
+        assert_eq!(sum_odd(1.0, pow2(-60)), 1.0 + pow2(-52));
+        assert_eq!(sum_odd(1.0, -pow2(-60)), 1.0 - pow2(-53));
+        assert_eq!(sum_odd(1.0, 0.5), 1.5);
+    }
+
+    #[test]
+    fn round_to_odd_sets_the_last_bit_only_when_inexact() {
+        let third = Float::with_val(200, 1) / 3u32;
+        let odd = round_to_odd_value(&third, 53);
+        assert_eq!(odd.to_f64().to_bits() & 1, 1);
+        let exact = round_to_odd_value(&Float::with_val(53, 0.75), 53);
+        assert_eq!(exact.to_f64(), 0.75);
+    }
+}

@@ -1,0 +1,9 @@
+//! precision-audit: run one network and one loss in f16, bf16, f32, f64 and an MPFR reference,
+//! in lockstep, and report where precision is lost.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod format;
+
+pub use error::{Error, Result};
