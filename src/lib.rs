@@ -3,7 +3,12 @@
 
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod error;
 pub mod format;
+pub mod kernel;
+pub mod model;
+pub mod report;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -30,9 +30,9 @@ pub fn odd(function: Function, x: &Float, prec: u32) -> Float {
         // MPFR rounds these correctly in any direction and reports the ternary value.
         Function::Exp => round_to_odd(prec, |p| Float::with_val_round(p, x.exp_ref(), Round::Zero)),
         Function::Ln => round_to_odd(prec, |p| Float::with_val_round(p, x.ln_ref(), Round::Zero)),
-        Function::Tanh => {
-            round_to_odd(prec, |p| Float::with_val_round(p, x.tanh_ref(), Round::Zero))
-        }
+        Function::Tanh => round_to_odd(prec, |p| {
+            Float::with_val_round(p, x.tanh_ref(), Round::Zero)
+        }),
         Function::Sigmoid => sigmoid_odd(x, prec),
     }
 }
@@ -69,7 +69,8 @@ fn sigmoid_bound(x: &Float, working: u32, direction: Round) -> Float {
     let minus_x = Float::with_val(x.prec(), -x);
     let (exp_minus_x, _) = Float::with_val_round(working, minus_x.exp_ref(), inner);
     let (denominator, _) = Float::with_val_round(working, &exp_minus_x + 1u32, inner);
-    let (bound, _): (Float, Ordering) = Float::with_val_round(working, 1u32 / &denominator, direction);
+    let (bound, _): (Float, Ordering) =
+        Float::with_val_round(working, 1u32 / &denominator, direction);
     bound
 }
 

@@ -123,8 +123,7 @@ impl Spec {
 
     /// (2 − 2^(1−t)) × 2^emax, or `None` where it is outside f64's range.
     pub fn max_finite(&self) -> Option<f64> {
-        in_f64_range(self.emax)
-            .then(|| (2.0 - pow2(1 - self.precision as i32)) * pow2(self.emax))
+        in_f64_range(self.emax).then(|| (2.0 - pow2(1 - self.precision as i32)) * pow2(self.emax))
     }
 
     /// The class of `x`, a value of this format held exactly in an f64.

@@ -14,7 +14,11 @@ use super::{Class, Format, Scalar, Spec};
 /// Signed-magnitude bits to a position on the number line, both zeros at 0.
 fn ordinal_from_bits(bits: u64, sign_bit: u32) -> i64 {
     let magnitude = (bits & ((1u64 << sign_bit) - 1)) as i64;
-    if bits >> sign_bit & 1 == 1 { -magnitude } else { magnitude }
+    if bits >> sign_bit & 1 == 1 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// The round-to-odd value of f(x) at 53 bits as an f64, ready for narrowing to f16, bf16 or f32.
@@ -77,16 +81,25 @@ macro_rules! half_width_format {
                 <$ty>::from_bits(self.to_bits() & 0x7fff)
             }
             fn exp(&self) -> Self {
-                $rounded(elementary_for_narrowing(Function::Exp, <$ty>::to_f64(*self)))
+                $rounded(elementary_for_narrowing(
+                    Function::Exp,
+                    <$ty>::to_f64(*self),
+                ))
             }
             fn ln(&self) -> Self {
                 $rounded(elementary_for_narrowing(Function::Ln, <$ty>::to_f64(*self)))
             }
             fn tanh(&self) -> Self {
-                $rounded(elementary_for_narrowing(Function::Tanh, <$ty>::to_f64(*self)))
+                $rounded(elementary_for_narrowing(
+                    Function::Tanh,
+                    <$ty>::to_f64(*self),
+                ))
             }
             fn sigmoid(&self) -> Self {
-                $rounded(elementary_for_narrowing(Function::Sigmoid, <$ty>::to_f64(*self)))
+                $rounded(elementary_for_narrowing(
+                    Function::Sigmoid,
+                    <$ty>::to_f64(*self),
+                ))
             }
             fn classify(&self) -> Class {
                 $format.spec().classify_f64(<$ty>::to_f64(*self))

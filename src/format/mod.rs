@@ -9,6 +9,7 @@ pub mod text;
 
 pub use facts::{Class, Format, Spec};
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
+pub use text::Decimal;
 
 use std::fmt::Debug;
 
@@ -123,7 +124,9 @@ pub trait Scalar: Clone + Debug + PartialEq + PartialOrd + Send + Sync + 'static
 
     /// IEEE 754-2019 `minimum`: NaN if either operand is NaN, and −0 is below +0.
     fn minimum(&self, other: &Self) -> Self {
-        pick(self, other, |a, b| a < b || (a == b && a.is_sign_negative()))
+        pick(self, other, |a, b| {
+            a < b || (a == b && a.is_sign_negative())
+        })
     }
 }
 

@@ -140,7 +140,10 @@ mod tests {
         // Half the smallest subnormal is a tie between 0 and 2^-24: zero is even.
         assert_eq!(round_f64_to(pow2(-25), &f16), 0.0);
         assert_eq!(round_f64_to(pow2(-25) * 1.5, &f16), pow2(-24));
-        assert_eq!(round_f64_to(-pow2(-26), &f16).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(
+            round_f64_to(-pow2(-26), &f16).to_bits(),
+            (-0.0f64).to_bits()
+        );
     }
 
     #[test]

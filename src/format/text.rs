@@ -36,7 +36,11 @@ pub fn shortest(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits: d.ddddde±x.
     let sci = format!("{x:e}");
@@ -62,7 +66,11 @@ pub fn hex(x: f64) -> String {
     if biased == 0 && fraction == 0 {
         return format!("{sign}0x0p+0");
     }
-    let (lead, exponent) = if biased == 0 { (0, -1022) } else { (1, biased - 1023) };
+    let (lead, exponent) = if biased == 0 {
+        (0, -1022)
+    } else {
+        (1, biased - 1023)
+    };
     let mut digits = format!("{fraction:013x}");
     while digits.ends_with('0') {
         digits.pop();
@@ -97,5 +105,51 @@ mod tests {
     fn garbage_is_not_a_number() {
         assert!(parse_round_to_odd("1e-8x", 53).is_err());
         assert!(parse_round_to_odd("", 53).is_err());
+    }
+}
+
+/// A constant as the user wrote it, held exactly enough (256 bits) that rounding it once to any
+/// format gives the same value as rounding the decimal itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decimal {
+    text: String,
+    exact: Float,
+}
+
+impl Decimal {
+    /// The constant's text, as given.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The constant at 256 bits.
+    pub fn exact(&self) -> &Float {
+        &self.exact
+    }
+
+    /// The constant correctly rounded to f64.
+    pub fn to_f64(&self) -> f64 {
+        self.exact.to_f64()
+    }
+
+    /// The constant correctly rounded to the format `S`.
+    pub fn round<S: super::Scalar>(&self, ctx: &S::Context) -> S {
+        S::from_big(&self.exact, ctx)
+    }
+}
+
+impl std::str::FromStr for Decimal {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Ok(Decimal {
+            text: text.trim().to_string(),
+            exact: parse_exact(text)?,
+        })
+    }
+}
+
+impl std::fmt::Display for Decimal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }

@@ -1,0 +1,333 @@
+//! The ops: what each kernel computes, described as data so that an op can be evaluated again,
+//! in another format, on the same inputs.
+
+use ndarray::{Array2, ArrayView2, Axis};
+
+use super::reduce::{self, Accumulate, Order, Reduction};
+use crate::format::Scalar;
+
+/// A matrix of scalars: batch × features, or a 1 × n row, or a 1 × 1 scalar.
+pub type Tensor<S> = Array2<S>;
+
+/// Elementwise functions of one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Unary {
+    /// −x.
+    Neg,
+    /// |x|.
+    Abs,
+    /// −1, 0 or 1 (NaN stays NaN); exact.
+    Sign,
+    /// √x.
+    Sqrt,
+    /// An activation function.
+    Activation(Activation),
+}
+
+/// Activation functions of the dense layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Activation {
+    /// max(x, 0).
+    Relu,
+    /// tanh x.
+    Tanh,
+    /// 1 / (1 + e^−x).
+    Sigmoid,
+    /// x.
+    Identity,
+}
+
+impl Activation {
+    /// Every activation.
+    pub const ALL: [Activation; 4] = [
+        Activation::Relu,
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Activation::Identity,
+    ];
+
+    /// The name used on the command line and in op names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Identity => "identity",
+        }
+    }
+}
+
+/// Elementwise functions of two arguments; either operand may be broadcast (1 × n, m × 1, 1 × 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Binary {
+    /// a + b.
+    Add,
+    /// a − b.
+    Sub,
+    /// a × b.
+    Mul,
+    /// a ÷ b.
+    Div,
+}
+
+/// One kernel: enough to evaluate it again on the same inputs in any format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum OpKind {
+    /// op(A)·op(B), where op transposes when asked; a reduction over the inner dimension.
+    MatMul {
+        /// Use Aᵀ.
+        lhs_transposed: bool,
+        /// Use Bᵀ.
+        rhs_transposed: bool,
+    },
+    /// Elementwise, one input.
+    Unary(Unary),
+    /// Elementwise, two inputs.
+    Binary(Binary),
+    /// The gradient through an activation: inputs (upstream gradient, pre-activation z,
+    /// activation output a); relu: g where z > 0; tanh: g·(1 − a·a); sigmoid: g·(a·(1 − a)).
+    ActivationGrad(Activation),
+    /// α·x + β·y with 1 × 1 α and β: inputs (α, x, β, y); three roundings.
+    Axpby,
+    /// Column sums: m × n → 1 × n; a reduction.
+    SumRows,
+    /// The mean of all elements: m × n → 1 × 1; a reduction, then one division.
+    Mean,
+}
+
+impl OpKind {
+    /// Whether the op reduces, so that its order and accumulator matter.
+    pub fn is_reduction(self) -> bool {
+        matches!(self, OpKind::MatMul { .. } | OpKind::SumRows | OpKind::Mean)
+    }
+}
+
+/// Evaluates `kind` on `inputs` in format `S`.
+///
+/// # Panics
+/// When the inputs' number or shapes do not fit the op: the network validates shapes before
+/// any op runs, so this is a bug, not bad input.
+pub fn eval<S: Scalar>(
+    kind: OpKind,
+    inputs: &[&Tensor<S>],
+    reduction: Reduction,
+    ctx: &S::Context,
+) -> Tensor<S> {
+    match kind {
+        OpKind::MatMul {
+            lhs_transposed,
+            rhs_transposed,
+        } => {
+            let [a, b] = two(inputs);
+            let a = if lhs_transposed { a.t() } else { a.view() };
+            let b = if rhs_transposed { b.t() } else { b.view() };
+            in_accumulator(MatMul, [a, b], reduction, ctx)
+        }
+        OpKind::Unary(op) => inputs[0].map(|x| unary(op, x, ctx)),
+        OpKind::Binary(op) => {
+            let [a, b] = two(inputs);
+            broadcast(a, b, |x, y| binary(op, x, y))
+        }
+        OpKind::ActivationGrad(activation) => {
+            let [upstream, z, a] = three(inputs);
+            activation_grad(activation, upstream, z, a, ctx)
+        }
+        OpKind::Axpby => {
+            let [alpha, x, beta, y] = four(inputs);
+            let (alpha, beta) = (&alpha[[0, 0]], &beta[[0, 0]]);
+            broadcast(x, y, |x, y| alpha.mul(x).add(&beta.mul(y)))
+        }
+        OpKind::SumRows => in_accumulator(SumRows, [inputs[0].view()], reduction, ctx),
+        OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, ctx),
+    }
+}
+
+fn two<'a, S>(inputs: &[&'a Tensor<S>]) -> [&'a Tensor<S>; 2] {
+    inputs.try_into().expect("op takes two inputs")
+}
+
+fn three<'a, S>(inputs: &[&'a Tensor<S>]) -> [&'a Tensor<S>; 3] {
+    inputs.try_into().expect("op takes three inputs")
+}
+
+fn four<'a, S>(inputs: &[&'a Tensor<S>]) -> [&'a Tensor<S>; 4] {
+    inputs.try_into().expect("op takes four inputs")
+}
+
+/// A reduction, written once for any accumulator format `T`.
+trait ReductionBody<const N: usize> {
+    fn run<T: Scalar>(
+        &self,
+        inputs: [ArrayView2<'_, T>; N],
+        order: Order,
+        ctx: &T::Context,
+    ) -> Tensor<T>;
+}
+
+/// Runs a reduction in the accumulator the reduction asks for and rounds the result once to `S`.
+/// Widening f16/bf16 to f32, or anything up to f32 to f64, is exact.
+fn in_accumulator<S: Scalar, B: ReductionBody<N>, const N: usize>(
+    body: B,
+    inputs: [ArrayView2<'_, S>; N],
+    reduction: Reduction,
+    ctx: &S::Context,
+) -> Tensor<S> {
+    let order = reduction.order;
+    match reduction.accumulate.effective_for(&S::spec(ctx)) {
+        Accumulate::Same => body.run(inputs, order, ctx),
+        Accumulate::F32 => {
+            let wide = inputs.map(|view| view.mapv(|x| x.to_f64() as f32));
+            let result = body.run(wide.each_ref().map(|w| w.view()), order, &());
+            result.mapv(|x| S::from_f64(f64::from(x), ctx))
+        }
+        Accumulate::F64 => {
+            let wide = inputs.map(|view| view.mapv(|x| x.to_f64()));
+            let result = body.run(wide.each_ref().map(|w| w.view()), order, &());
+            result.mapv(|x| S::from_f64(x, ctx))
+        }
+    }
+}
+
+struct MatMul;
+
+impl ReductionBody<2> for MatMul {
+    fn run<T: Scalar>(
+        &self,
+        [a, b]: [ArrayView2<'_, T>; 2],
+        order: Order,
+        ctx: &T::Context,
+    ) -> Tensor<T> {
+        assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            reduce::dot(a.row(i).iter().zip(b.column(j).iter()), order, ctx)
+        })
+    }
+}
+
+struct SumRows;
+
+impl ReductionBody<1> for SumRows {
+    fn run<T: Scalar>(
+        &self,
+        [a]: [ArrayView2<'_, T>; 1],
+        order: Order,
+        ctx: &T::Context,
+    ) -> Tensor<T> {
+        let sums = a
+            .axis_iter(Axis(1))
+            .map(|column| reduce::sum(column.iter(), order, ctx));
+        Array2::from_shape_vec((1, a.ncols()), sums.collect()).expect("1 × n")
+    }
+}
+
+struct Mean;
+
+impl ReductionBody<1> for Mean {
+    fn run<T: Scalar>(
+        &self,
+        [a]: [ArrayView2<'_, T>; 1],
+        order: Order,
+        ctx: &T::Context,
+    ) -> Tensor<T> {
+        // Row-major order: the order a flat loop over the batch visits the elements. The count
+        // is exact in every format for batches up to 2048 elements (f16's integer range).
+        let total = reduce::sum(a.iter(), order, ctx);
+        let count = T::from_f64(a.len() as f64, ctx);
+        Array2::from_elem((1, 1), total.div(&count))
+    }
+}
+
+fn unary<S: Scalar>(op: Unary, x: &S, ctx: &S::Context) -> S {
+    match op {
+        Unary::Neg => x.neg(),
+        Unary::Abs => x.abs(),
+        Unary::Sign => {
+            if x.is_nan() || x.is_zero() {
+                if x.is_nan() { x.clone() } else { S::zero(ctx) }
+            } else if x.is_sign_negative() {
+                S::one(ctx).neg()
+            } else {
+                S::one(ctx)
+            }
+        }
+        Unary::Sqrt => x.sqrt(),
+        Unary::Activation(activation) => activate(activation, x, ctx),
+    }
+}
+
+/// One activation function applied to one value.
+pub fn activate<S: Scalar>(activation: Activation, x: &S, ctx: &S::Context) -> S {
+    match activation {
+        Activation::Relu => x.maximum(&S::zero(ctx)),
+        Activation::Tanh => x.tanh(),
+        Activation::Sigmoid => x.sigmoid(),
+        Activation::Identity => x.clone(),
+    }
+}
+
+fn binary<S: Scalar>(op: Binary, a: &S, b: &S) -> S {
+    match op {
+        Binary::Add => a.add(b),
+        Binary::Sub => a.sub(b),
+        Binary::Mul => a.mul(b),
+        Binary::Div => a.div(b),
+    }
+}
+
+fn activation_grad<S: Scalar>(
+    activation: Activation,
+    upstream: &Tensor<S>,
+    z: &Tensor<S>,
+    a: &Tensor<S>,
+    ctx: &S::Context,
+) -> Tensor<S> {
+    let one = S::one(ctx);
+    let zero = S::zero(ctx);
+    Array2::from_shape_fn(upstream.dim(), |index| {
+        let g = &upstream[index];
+        match activation {
+            Activation::Relu => {
+                let z = &z[index];
+                if z.is_nan() {
+                    z.clone()
+                } else if *z > zero {
+                    g.clone()
+                } else {
+                    zero.clone()
+                }
+            }
+            Activation::Identity => g.clone(),
+            Activation::Tanh => {
+                let a = &a[index];
+                g.mul(&one.sub(&a.mul(a)))
+            }
+            Activation::Sigmoid => {
+                let a = &a[index];
+                g.mul(&a.mul(&one.sub(a)))
+            }
+        }
+    })
+}
+
+/// f(a, b) elementwise, broadcasting a dimension of size 1 in either operand.
+fn broadcast<S: Scalar>(a: &Tensor<S>, b: &Tensor<S>, f: impl Fn(&S, &S) -> S) -> Tensor<S> {
+    let rows = joint(a.nrows(), b.nrows());
+    let cols = joint(a.ncols(), b.ncols());
+    let pick = |t: &Tensor<S>, i: usize, j: usize| {
+        (
+            if t.nrows() == 1 { 0 } else { i },
+            if t.ncols() == 1 { 0 } else { j },
+        )
+    };
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
+        f(&a[pick(a, i, j)], &b[pick(b, i, j)])
+    })
+}
+
+fn joint(x: usize, y: usize) -> usize {
+    assert!(
+        x == y || x == 1 || y == 1,
+        "shapes do not broadcast: {x} vs {y}"
+    );
+    x.max(y)
+}

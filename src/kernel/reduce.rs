@@ -1,0 +1,239 @@
+//! Summation orders and accumulators: how a dot product or a sum is rounded, stated explicitly.
+//!
+//! - `Sequential`: left to right; each term is added with a fused multiply-add (one rounding per
+//!   term in the accumulator format), as a straightforward CPU loop with FMA does.
+//! - `Pairwise`: products are rounded to the accumulator, then summed as a balanced binary tree
+//!   (halves split at ⌈n/2⌉), as NumPy-style and GPU tree reductions do.
+//! - `Kahan`: products are rounded to the accumulator, then summed left to right with Kahan's
+//!   compensation term, itself held in the accumulator format.
+//!
+//! The accumulator is never narrower than the format itself: `f32` for an f64 run means f64.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::format::{Scalar, Spec};
+
+/// The order in which the terms of a reduction are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
+pub enum Order {
+    /// Left to right, one fused multiply-add per term.
+    #[default]
+    Sequential,
+    /// A balanced binary tree.
+    Pairwise,
+    /// Left to right with Kahan compensation.
+    Kahan,
+}
+
+impl Order {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Order::Sequential => "sequential",
+            Order::Pairwise => "pairwise",
+            Order::Kahan => "kahan",
+        }
+    }
+}
+
+impl FromStr for Order {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [Order::Sequential, Order::Pairwise, Order::Kahan]
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| Error::InvalidFlag {
+                flag: "--order".into(),
+                message: format!("unknown order `{s}`: expected sequential, pairwise or kahan"),
+            })
+    }
+}
+
+/// The accumulator a reduction asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Accumulate {
+    /// The format itself.
+    Same,
+    /// At least binary32.
+    F32,
+    /// At least binary64.
+    F64,
+}
+
+impl Accumulate {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accumulate::Same => "same",
+            Accumulate::F32 => "f32",
+            Accumulate::F64 => "f64",
+        }
+    }
+
+    /// The default for a format: f32 for formats narrower than f32 (what tensor cores and common
+    /// CPU kernels do), the format itself otherwise.
+    pub fn default_for(spec: &Spec) -> Accumulate {
+        if spec.precision < 24 {
+            Accumulate::F32
+        } else {
+            Accumulate::Same
+        }
+    }
+
+    /// What this request means for a format: a request narrower than the format means `Same`.
+    pub fn effective_for(self, spec: &Spec) -> Accumulate {
+        match self {
+            Accumulate::F32 if spec.precision < 24 => Accumulate::F32,
+            Accumulate::F64 if spec.precision < 53 => Accumulate::F64,
+            _ => Accumulate::Same,
+        }
+    }
+}
+
+impl fmt::Display for Accumulate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Accumulate {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [Accumulate::Same, Accumulate::F32, Accumulate::F64]
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| Error::InvalidFlag {
+                flag: "--accumulate".into(),
+                message: format!("unknown accumulator `{s}`: expected same, f32 or f64"),
+            })
+    }
+}
+
+/// How every reduction of a run is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Reduction {
+    /// Summation order.
+    pub order: Order,
+    /// Requested accumulator (see [`Accumulate::effective_for`]).
+    pub accumulate: Accumulate,
+}
+
+impl Reduction {
+    /// The evaluation an exact yardstick uses: sequential, in its own format.
+    pub const EXACT: Reduction = Reduction {
+        order: Order::Sequential,
+        accumulate: Accumulate::Same,
+    };
+}
+
+/// Σ a_k·b_k in format `T`, in the given order.
+pub fn dot<'a, T: Scalar>(
+    terms: impl Iterator<Item = (&'a T, &'a T)>,
+    order: Order,
+    ctx: &T::Context,
+) -> T {
+    match order {
+        Order::Sequential => {
+            let mut acc = T::zero(ctx);
+            for (a, b) in terms {
+                acc.mul_add_assign(a, b);
+            }
+            acc
+        }
+        Order::Pairwise | Order::Kahan => {
+            let products: Vec<T> = terms.map(|(a, b)| a.mul(b)).collect();
+            sum_owned(&products, order, ctx)
+        }
+    }
+}
+
+/// Σ x_k in format `T`, in the given order.
+pub fn sum<'a, T: Scalar>(terms: impl Iterator<Item = &'a T>, order: Order, ctx: &T::Context) -> T {
+    match order {
+        Order::Sequential => {
+            let mut acc = T::zero(ctx);
+            for x in terms {
+                acc.add_assign(x);
+            }
+            acc
+        }
+        Order::Pairwise | Order::Kahan => {
+            let owned: Vec<T> = terms.cloned().collect();
+            sum_owned(&owned, order, ctx)
+        }
+    }
+}
+
+fn sum_owned<T: Scalar>(terms: &[T], order: Order, ctx: &T::Context) -> T {
+    match order {
+        Order::Pairwise => pairwise(terms, ctx),
+        Order::Kahan => kahan(terms, ctx),
+        Order::Sequential => sum(terms.iter(), order, ctx),
+    }
+}
+
+fn pairwise<T: Scalar>(terms: &[T], ctx: &T::Context) -> T {
+    match terms {
+        [] => T::zero(ctx),
+        [only] => only.clone(),
+        _ => {
+            let (left, right) = terms.split_at(terms.len().div_ceil(2));
+            pairwise(left, ctx).add(&pairwise(right, ctx))
+        }
+    }
+}
+
+fn kahan<T: Scalar>(terms: &[T], ctx: &T::Context) -> T {
+    let mut total = T::zero(ctx);
+    let mut compensation = T::zero(ctx);
+    for x in terms {
+        let corrected = x.sub(&compensation);
+        let next = total.add(&corrected);
+        compensation = next.sub(&total).sub(&corrected);
+        total = next;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_differ_where_they_should() {
+        // 1 + 2^-24 + 2^-24 in f32: sequential loses both halves, Kahan keeps them.
+        let terms = [1.0f32, 2f32.powi(-24), 2f32.powi(-24)];
+        assert_eq!(sum(terms.iter(), Order::Sequential, &()), 1.0);
+        assert_eq!(sum(terms.iter(), Order::Kahan, &()), 1.0 + 2f32.powi(-23));
+        // Pairwise adds (1 + 2^-24) first, then 2^-24: 1 again, but [a, b | c, d] trees differ.
+        let four = [2f32.powi(-24), 2f32.powi(-24), 1.0, 0.0];
+        assert_eq!(sum(four.iter(), Order::Pairwise, &()), 1.0 + 2f32.powi(-23));
+        assert_eq!(
+            sum(four.iter(), Order::Sequential, &()),
+            1.0 + 2f32.powi(-23)
+        );
+    }
+
+    #[test]
+    fn accumulator_is_never_narrower_than_the_format() {
+        use crate::format::Format;
+        assert_eq!(
+            Accumulate::F32.effective_for(&Format::F16.spec()),
+            Accumulate::F32
+        );
+        assert_eq!(
+            Accumulate::F32.effective_for(&Format::F64.spec()),
+            Accumulate::Same
+        );
+        assert_eq!(
+            Accumulate::F64.effective_for(&Format::F32.spec()),
+            Accumulate::F64
+        );
+        assert_eq!(
+            Accumulate::default_for(&Format::Bf16.spec()),
+            Accumulate::F32
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! The losses: mse, mae and the relative loss |y − p| / (|y| + eps), each written once.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::Error;
+use crate::format::Scalar;
+use crate::kernel::{Binary, Engine, OpKind, Tensor, Unary};
+
+/// A loss function, averaged over the batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Loss {
+    /// mean((p − y)²).
+    Mse,
+    /// mean(|p − y|).
+    Mae,
+    /// mean(|y − p| / (|y| + eps)): eps is stored in the format and can flush to zero.
+    Relative,
+}
+
+impl Loss {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Relative => "relative",
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Loss {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        [Loss::Mse, Loss::Mae, Loss::Relative]
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| Error::InvalidFlag {
+                flag: "--loss".into(),
+                message: format!("unknown loss `{s}`: expected mse, mae or relative"),
+            })
+    }
+}
+
+/// What the loss's backward pass needs from its forward pass.
+#[derive(Clone, Debug)]
+pub struct LossCache<S> {
+    difference: Tensor<S>,
+    denominator: Option<Tensor<S>>,
+}
+
+impl Loss {
+    /// The loss of `prediction` against `target` as a 1 × 1 tensor. `eps` (1 × 1) is used by
+    /// the relative loss only.
+    pub fn forward<S: Scalar>(
+        self,
+        engine: &mut Engine<'_, S>,
+        prediction: &Tensor<S>,
+        target: &Tensor<S>,
+        eps: &Tensor<S>,
+    ) -> (Tensor<S>, LossCache<S>) {
+        let difference = engine.binary("loss.sub", Binary::Sub, prediction, target);
+        let (pointwise, denominator) = match self {
+            Loss::Mse => (
+                engine.binary("loss.square", Binary::Mul, &difference, &difference),
+                None,
+            ),
+            Loss::Mae => (engine.unary("loss.abs", Unary::Abs, &difference), None),
+            Loss::Relative => {
+                let magnitude = engine.unary("loss.abs", Unary::Abs, &difference);
+                let target_magnitude = engine.unary("loss.target_abs", Unary::Abs, target);
+                let denominator =
+                    engine.binary("loss.denominator", Binary::Add, &target_magnitude, eps);
+                let ratio = engine.binary("loss.div", Binary::Div, &magnitude, &denominator);
+                (ratio, Some(denominator))
+            }
+        };
+        let loss = engine.op("loss.mean", OpKind::Mean, &[&pointwise]);
+        (
+            loss,
+            LossCache {
+                difference,
+                denominator,
+            },
+        )
+    }
+
+    /// ∂loss/∂prediction.
+    pub fn backward<S: Scalar>(
+        self,
+        engine: &mut Engine<'_, S>,
+        cache: &LossCache<S>,
+    ) -> Tensor<S> {
+        let ctx = engine.ctx().clone();
+        let count = Tensor::from_elem((1, 1), S::from_f64(cache.difference.len() as f64, &ctx));
+        let pointwise = match (self, &cache.denominator) {
+            (Loss::Mse, _) => {
+                let two = Tensor::from_elem((1, 1), S::from_f64(2.0, &ctx));
+                engine.binary("bwd.loss.scale", Binary::Mul, &cache.difference, &two)
+            }
+            (Loss::Mae, _) => engine.unary("bwd.loss.sign", Unary::Sign, &cache.difference),
+            (Loss::Relative, Some(denominator)) => {
+                let sign = engine.unary("bwd.loss.sign", Unary::Sign, &cache.difference);
+                engine.binary("bwd.loss.div", Binary::Div, &sign, denominator)
+            }
+            (Loss::Relative, None) => unreachable!("the relative loss keeps its denominator"),
+        };
+        engine.binary("bwd.loss.mean", Binary::Div, &pointwise, &count)
+    }
+}

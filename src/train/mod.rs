@@ -1,0 +1,9 @@
+//! Training: optimizers, the seeded batch schedule shared by every format, and the step.
+
+mod optimizer;
+mod schedule;
+mod trainer;
+
+pub use optimizer::{Optimizer, OptimizerConfig};
+pub use schedule::{DROPOUT_STREAM, SHUFFLE_STREAM, Schedule, StepPlan};
+pub use trainer::{TrainConfig, Trainer};

@@ -1,0 +1,121 @@
+//! One format's training run: the network, its optimizer state and the data in that format.
+
+use ndarray::{Array2, Axis};
+use rug::Float;
+
+use super::optimizer::{OptimizerConfig, OptimizerState};
+use super::schedule::StepPlan;
+use crate::data::Dataset;
+use crate::data::params::ParamSet;
+use crate::format::{Decimal, Scalar};
+use crate::kernel::{Engine, Observer, Reduction, Tensor};
+use crate::model::{Architecture, Loss, Mlp};
+
+/// Everything that defines a training run, shared by every format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Layer widths, activation, dropout.
+    pub architecture: Architecture,
+    /// The loss.
+    pub loss: Loss,
+    /// The relative loss's ε.
+    pub eps: Decimal,
+    /// Optimizer and hyper-parameters.
+    pub optimizer: OptimizerConfig,
+    /// Summation order and requested accumulator.
+    pub reduction: Reduction,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Seeds initial weights (unless given), shuffles and dropout masks.
+    pub seed: u64,
+}
+
+/// A network training in format `S`.
+#[derive(Clone, Debug)]
+pub struct Trainer<S: Scalar> {
+    mlp: Mlp<S>,
+    optimizer: OptimizerState<S>,
+    features: Tensor<S>,
+    targets: Tensor<S>,
+    eps: Tensor<S>,
+    dropout_scale: S,
+    loss: Loss,
+    reduction: Reduction,
+    ctx: S::Context,
+}
+
+impl<S: Scalar> Trainer<S> {
+    /// Rounds the data, the parameters and every constant once into `S`.
+    pub fn new(config: &TrainConfig, data: &Dataset, params: &ParamSet, ctx: S::Context) -> Self {
+        let round = |t: &Array2<f64>| t.mapv(|x| S::from_f64(x, &ctx));
+        let mlp = Mlp::from_params(&config.architecture, params, &ctx);
+        let keep = Float::with_val(256, 1.0 - config.architecture.dropout);
+        let dropout_scale = S::from_big(&Float::with_val(256, 1u32 / keep), &ctx);
+        Trainer {
+            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, &ctx),
+            mlp,
+            features: round(&data.features),
+            targets: round(&data.targets),
+            eps: Tensor::from_elem((1, 1), config.eps.round::<S>(&ctx)),
+            dropout_scale,
+            loss: config.loss,
+            reduction: config.reduction,
+            ctx,
+        }
+    }
+
+    /// The network as it stands.
+    pub fn mlp(&self) -> &Mlp<S> {
+        &self.mlp
+    }
+
+    /// The relative loss's ε as stored in this format.
+    pub fn eps(&self) -> &S {
+        &self.eps[[0, 0]]
+    }
+
+    /// The Adam ε as stored in this format.
+    pub fn adam_eps(&self) -> &S {
+        self.optimizer.adam_eps()
+    }
+
+    /// The targets as stored in this format.
+    pub fn targets(&self) -> &Tensor<S> {
+        &self.targets
+    }
+
+    /// One step: forward, loss, backward, update. Returns the batch loss before the update.
+    pub fn step(&mut self, plan: &StepPlan, observer: Option<&mut dyn Observer<S>>) -> S {
+        let mut engine = match observer {
+            Some(observer) => Engine::observed(self.ctx.clone(), self.reduction, observer),
+            None => Engine::new(self.ctx.clone(), self.reduction),
+        };
+        let batch = self.features.select(Axis(0), &plan.rows);
+        let target = self.targets.select(Axis(0), &plan.rows);
+        let zero = S::zero(&self.ctx);
+        let masks = plan
+            .keep
+            .iter()
+            .map(|keep| {
+                keep.mapv(|k| {
+                    if k {
+                        self.dropout_scale.clone()
+                    } else {
+                        zero.clone()
+                    }
+                })
+            })
+            .collect();
+        let (prediction, cache) = self.mlp.forward(&mut engine, &batch, masks);
+        let (loss, loss_cache) = self
+            .loss
+            .forward(&mut engine, &prediction, &target, &self.eps);
+        let output_grad = self.loss.backward(&mut engine, &loss_cache);
+        let grads = self.mlp.backward(&mut engine, &cache, output_grad);
+        self.optimizer
+            .update(&mut engine, &mut self.mlp.layers, &grads, plan.step);
+        loss[[0, 0]].clone()
+    }
+}
