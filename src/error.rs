@@ -37,6 +37,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Data or parameters that are inconsistent in themselves or with what they must fit,
+    /// where no file line is to blame (e.g. parameters against the network's widths).
+    #[error("{what}: {message}")]
+    InvalidData {
+        /// The thing refused, e.g. `parameters for widths [2, 8, 1]`.
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A file that cannot be read or written.
     #[error("{}: {source}", path.display())]
     Io {
