@@ -3,6 +3,8 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
+pub mod cli;
 pub mod data;
 pub mod error;
 pub mod format;

@@ -52,35 +52,84 @@ pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), Error> {
-    let io_error = |source: io::Error| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io_error(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a file name to write",
-        ))
-    })?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-
-    let (file, temporary) = create_temporary(directory, name).map_err(io_error)?;
-    let mut out = BufWriter::new(file);
-    write(&mut out).map_err(io_error)?;
-    let file = out.into_inner().map_err(|err| io_error(err.into_error()))?;
-    file.sync_all().map_err(io_error)?;
-    drop(file);
-    let mut temporary = temporary;
-    std::fs::rename(&temporary.path, path).map_err(io_error)?;
-    temporary.armed = false;
-    sync_directory(directory);
-    Ok(())
+    let mut staged = StagedFile::create(path)?;
+    write(staged.writer()).map_err(|source| staged.error(source))?;
+    staged.commit()
 }
 
-/// A new, exclusively created file in `directory`, and the guard that removes it.
+/// A file being written under a temporary name beside its destination. [`StagedFile::commit`]
+/// flushes, syncs and renames it into place; dropping it uncommitted removes it. Several staged
+/// files can be written and then committed together, so a failure part-way through a report
+/// leaves none of them behind.
+pub struct StagedFile {
+    path: PathBuf,
+    directory: PathBuf,
+    out: BufWriter<File>,
+    temporary: Temporary,
+}
+
+impl StagedFile {
+    /// Starts writing `path`: creates the temporary file now, so an unwritable destination is
+    /// an error before any work is done.
+    pub fn create(path: &Path) -> Result<StagedFile, Error> {
+        let io_error = |source: io::Error| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let name = path.file_name().ok_or_else(|| {
+            io_error(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file name to write",
+            ))
+        })?;
+        let directory = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let (file, temporary) = create_temporary(directory, name).map_err(io_error)?;
+        Ok(StagedFile {
+            path: path.to_path_buf(),
+            directory: directory.to_path_buf(),
+            out: BufWriter::new(file),
+            temporary,
+        })
+    }
+
+    /// Where the content goes.
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.out
+    }
+
+    /// An I/O failure, named by the destination.
+    pub fn error(&self, source: io::Error) -> Error {
+        Error::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<(), Error> {
+        let StagedFile {
+            path,
+            directory,
+            out,
+            mut temporary,
+        } = self;
+        let io_error = |source: io::Error| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = out.into_inner().map_err(|err| io_error(err.into_error()))?;
+        file.sync_all().map_err(io_error)?;
+        drop(file);
+        std::fs::rename(&temporary.path, &path).map_err(io_error)?;
+        temporary.armed = false;
+        sync_directory(&directory);
+        Ok(())
+    }
+}
+
 fn create_temporary(directory: &Path, name: &std::ffi::OsStr) -> io::Result<(File, Temporary)> {
     loop {
         let number = NEXT_TEMPORARY.fetch_add(1, Ordering::Relaxed);

@@ -23,6 +23,7 @@
 //! [`write_params`] writes layers in order, each weight row by row and then its bias.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::Path;
 
 use ndarray::Array2;
@@ -214,24 +215,28 @@ pub fn check_shapes(params: &ParamSet, widths: &[usize]) -> Result<(), Error> {
 /// inconsistent shapes could not be read back); [`Error::Io`] if the file cannot be written.
 pub fn write_params(path: &Path, params: &ParamSet) -> Result<(), Error> {
     params.validate()?;
-    write_atomically(path, |out| {
-        writeln!(out, "{}", HEADER.join(","))?;
-        for (index, layer) in params.layers.iter().enumerate() {
-            for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
-                for ((row, column), value) in values.indexed_iter() {
-                    writeln!(
-                        out,
-                        "{},{tensor},{},{},{}",
-                        index + 1,
-                        row + 1,
-                        column + 1,
-                        shortest(*value)
-                    )?;
-                }
+    write_atomically(path, |out| write_params_to(out, params))
+}
+
+/// Writes `params` in the layout of the module documentation, without validating them: a
+/// diverged run's NaN and inf are written as `nan`, `inf`, `-inf`.
+pub fn write_params_to(out: &mut dyn Write, params: &ParamSet) -> std::io::Result<()> {
+    writeln!(out, "{}", HEADER.join(","))?;
+    for (index, layer) in params.layers.iter().enumerate() {
+        for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
+            for ((row, column), value) in values.indexed_iter() {
+                writeln!(
+                    out,
+                    "{},{tensor},{},{},{}",
+                    index + 1,
+                    row + 1,
+                    column + 1,
+                    shortest(*value)
+                )?;
             }
         }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// One scalar as read, with the line it came from.

@@ -55,15 +55,15 @@ pub fn exponent(x: f64) -> i32 {
 /// is the round-to-odd value of the exact one at `prec` bits.
 fn make_odd(mut truncated: Float, ordering: Ordering, prec: u32) -> Float {
     truncated.set_prec(prec);
-    if ordering != Ordering::Equal {
-        if let Some(exp) = truncated.get_exp() {
-            // With m in [0.5, 1), one unit in the last place of a prec-bit value is 2^(exp-prec).
-            let half_unit = Float::with_val(2, 1u32) << (exp - prec as i32);
-            if truncated.is_sign_negative() {
-                truncated -= half_unit;
-            } else {
-                truncated += half_unit;
-            }
+    if ordering != Ordering::Equal
+        && let Some(exp) = truncated.get_exp()
+    {
+        // With m in [0.5, 1), one unit in the last place of a prec-bit value is 2^(exp-prec).
+        let half_unit = Float::with_val(2, 1u32) << (exp - prec as i32);
+        if truncated.is_sign_negative() {
+            truncated -= half_unit;
+        } else {
+            truncated += half_unit;
         }
     }
     truncated

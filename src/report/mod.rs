@@ -1,5 +1,7 @@
 //! Reports: terminal tables, CSV files and JSON from results computed elsewhere.
 
+pub mod audit_csv;
+pub mod audit_text;
 pub mod csv_out;
 pub mod table;
 

@@ -1,0 +1,260 @@
+//! A lane: one format training in lockstep with the reference, observed op by op.
+
+use half::{bf16, f16};
+use rug::Float;
+
+use super::compare::{Audited, Comparator, LaneStats, RecordedStep};
+use super::stats::EventCounts;
+use super::{ConstantReport, FormatReport, StepRow};
+use crate::data::Dataset;
+use crate::data::params::ParamSet;
+use crate::format::{Decimal, Format, Mpfr, Scalar};
+use crate::kernel::Tensor;
+use crate::model::Mlp;
+use crate::train::{StepPlan, TrainConfig, Trainer};
+
+/// One format's run, behind a type-erased interface so formats can be chosen at run time.
+pub trait Lane: Send {
+    /// One step, compared with the reference's step.
+    fn step(
+        &mut self,
+        plan: &StepPlan,
+        reference: &RecordedStep,
+        reference_loss: &Mpfr,
+        reference_mlp: &Mlp<Mpfr>,
+    ) -> StepRow;
+    /// The report, at the end of the run.
+    fn finish(self: Box<Self>) -> FormatReport;
+}
+
+/// Builds the lane of `format`.
+pub fn lane(
+    format: Format,
+    config: &TrainConfig,
+    data: &Dataset,
+    init: &ParamSet,
+    reference_bits: u32,
+) -> Box<dyn Lane> {
+    match format {
+        Format::F16 => Box::new(FormatLane::<f16>::new(
+            format,
+            config,
+            data,
+            init,
+            reference_bits,
+        )),
+        Format::Bf16 => Box::new(FormatLane::<bf16>::new(
+            format,
+            config,
+            data,
+            init,
+            reference_bits,
+        )),
+        Format::F32 => Box::new(FormatLane::<f32>::new(
+            format,
+            config,
+            data,
+            init,
+            reference_bits,
+        )),
+        Format::F64 => Box::new(FormatLane::<f64>::new(
+            format,
+            config,
+            data,
+            init,
+            reference_bits,
+        )),
+    }
+}
+
+struct FormatLane<S: Audited> {
+    format: Format,
+    config: TrainConfig,
+    trainer: Trainer<S>,
+    stats: LaneStats,
+    yardstick: <S::Yardstick as Scalar>::Context,
+    steps: u64,
+    last: Option<StepRow>,
+    max_rel_drift: f64,
+    first_nonfinite_step: Option<u64>,
+    events: EventCounts,
+    zero_denominators: u64,
+}
+
+impl<S: Audited> FormatLane<S> {
+    fn new(
+        format: Format,
+        config: &TrainConfig,
+        data: &Dataset,
+        init: &ParamSet,
+        reference_bits: u32,
+    ) -> Self {
+        let trainer = Trainer::<S>::new(config, data, init, ());
+        let zero_denominators = trainer
+            .targets()
+            .iter()
+            .filter(|y| y.abs().add(trainer.eps()).is_zero())
+            .count() as u64;
+        FormatLane {
+            format,
+            config: config.clone(),
+            trainer,
+            stats: LaneStats::default(),
+            yardstick: S::yardstick(reference_bits),
+            steps: 0,
+            last: None,
+            max_rel_drift: 0.0,
+            first_nonfinite_step: None,
+            events: EventCounts::default(),
+            zero_denominators,
+        }
+    }
+}
+
+/// ‖a − r‖₂ / ‖r‖₂ over every parameter, with differences taken in MPFR.
+fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &Mlp<Mpfr>) -> f64 {
+    let tensors = |m: &Mlp<S>| -> Vec<Tensor<S>> {
+        m.layers
+            .iter()
+            .flat_map(|d| [d.weight.clone(), d.bias.clone()])
+            .collect()
+    };
+    let reference_tensors: Vec<&Tensor<Mpfr>> = reference
+        .layers
+        .iter()
+        .flat_map(|d| [&d.weight, &d.bias])
+        .collect();
+    let (mut distance, mut norm) = (0.0f64, 0.0f64);
+    for (a, r) in tensors(format).iter().zip(reference_tensors) {
+        for (x, r) in a.iter().zip(r.iter()) {
+            let prec = r.0.prec() + 64;
+            let difference = Float::with_val(prec, x.to_big(prec) - &r.0).to_f64();
+            distance += difference * difference;
+            let r = r.to_f64();
+            norm += r * r;
+        }
+    }
+    if norm == 0.0 {
+        distance.sqrt()
+    } else {
+        (distance / norm).sqrt()
+    }
+}
+
+fn relative(value: f64, reference: f64) -> f64 {
+    let abs = (value - reference).abs();
+    if abs == 0.0 {
+        0.0
+    } else {
+        abs / reference.abs()
+    }
+}
+
+impl<S: Audited> Lane for FormatLane<S> {
+    fn step(
+        &mut self,
+        plan: &StepPlan,
+        reference: &RecordedStep,
+        reference_loss: &Mpfr,
+        reference_mlp: &Mlp<Mpfr>,
+    ) -> StepRow {
+        self.stats.step_events = EventCounts::default();
+        let mut comparator = Comparator::<S> {
+            reference,
+            step: plan.step,
+            yardstick: self.yardstick.clone(),
+            stats: &mut self.stats,
+            position: 0,
+        };
+        let loss = self.trainer.step(plan, Some(&mut comparator));
+        self.steps += 1;
+        let loss = loss.to_f64();
+        let reference_loss = reference_loss.to_f64();
+        let rel_drift = if loss.is_finite() {
+            relative(loss, reference_loss)
+        } else {
+            f64::INFINITY
+        };
+        self.max_rel_drift = self.max_rel_drift.max(rel_drift);
+        if !loss.is_finite() && self.first_nonfinite_step.is_none() {
+            self.first_nonfinite_step = Some(plan.step);
+        }
+        self.events.merge(&self.stats.step_events);
+        let row = StepRow {
+            format: self.format,
+            epoch: plan.epoch,
+            step: plan.step,
+            loss,
+            reference_loss,
+            abs_drift: (loss - reference_loss).abs(),
+            rel_drift,
+            param_rel_drift: param_rel_drift(self.trainer.mlp(), reference_mlp),
+            events: self.stats.step_events,
+        };
+        self.last = Some(row.clone());
+        row
+    }
+
+    fn finish(self: Box<Self>) -> FormatReport {
+        let spec = S::spec(&());
+        let last = self.last.clone().unwrap_or(StepRow {
+            format: self.format,
+            epoch: 0,
+            step: 0,
+            loss: f64::NAN,
+            reference_loss: f64::NAN,
+            abs_drift: f64::NAN,
+            rel_drift: f64::NAN,
+            param_rel_drift: 0.0,
+            events: EventCounts::default(),
+        });
+        let constant = |name: &str, decimal: &Decimal, stored: &S| {
+            let exact = decimal.exact();
+            let error = Float::with_val(exact.prec(), stored.to_big(exact.prec()) - exact);
+            ConstantReport {
+                format: self.format,
+                name: name.to_string(),
+                text: decimal.text().to_string(),
+                stored: stored.to_f64(),
+                class: stored.classify(),
+                rel_error: if exact.is_zero() {
+                    0.0
+                } else {
+                    Float::with_val(64, error / exact).abs().to_f64()
+                },
+            }
+        };
+        let constants = vec![
+            constant("eps", &self.config.eps, self.trainer.eps()),
+            constant(
+                "adam_eps",
+                &self.config.optimizer.adam_eps,
+                self.trainer.adam_eps(),
+            ),
+        ];
+        let mut first_events = self.stats.first.clone();
+        first_events.sort_by_key(|f| f.kind);
+        FormatReport {
+            format: self.format,
+            precision_bits: spec.precision,
+            accumulate: self.config.reduction.accumulate.effective_for(&spec),
+            steps: self.steps,
+            final_loss: last.loss,
+            reference_loss: last.reference_loss,
+            loss_abs_drift: last.abs_drift,
+            loss_rel_drift: last.rel_drift,
+            max_rel_drift: self.max_rel_drift,
+            param_rel_drift: last.param_rel_drift,
+            first_nonfinite_step: self.first_nonfinite_step,
+            events: self.events,
+            ops: self.stats.ops.clone(),
+            first_events,
+            constants,
+            denominators: self.stats.denominators,
+            eps_lost: self.stats.eps_lost,
+            zero_denominators: self.zero_denominators,
+            targets: self.trainer.targets().len() as u64,
+            final_params: self.trainer.mlp().to_params(),
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! The audit: every format trains in lockstep with the MPFR reference, from the same start, on
+//! the same batches, with the same dropout masks; every op is compared as it runs.
+
+mod compare;
+mod lane;
+pub mod stats;
+mod verdict;
+
+pub use compare::{Audited, measure};
+pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, OpStats};
+pub use verdict::verdict;
+
+use rug::Float;
+use serde::Serialize;
+
+use crate::data::Dataset;
+use crate::data::params::ParamSet;
+use crate::format::{Class, Format, Mpfr, Scalar};
+use crate::kernel::Accumulate;
+use crate::train::{Schedule, TrainConfig, Trainer};
+use compare::{RecordedStep, Recorder};
+
+/// A validated audit.
+#[derive(Clone, Debug)]
+pub struct AuditConfig {
+    /// The training run every format repeats.
+    pub train: TrainConfig,
+    /// The formats to audit, in report order.
+    pub formats: Vec<Format>,
+    /// The reference's precision.
+    pub reference_bits: u32,
+    /// Also run the reference at twice the bits and compare.
+    pub verify_reference: bool,
+    /// Worker threads across formats (results do not depend on it).
+    pub threads: usize,
+    /// The data, in f64.
+    pub data: Dataset,
+    /// The initial parameters, in f64.
+    pub init: ParamSet,
+}
+
+/// One row of the per-step table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRow {
+    /// The format.
+    pub format: Format,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 1-based step.
+    pub step: u64,
+    /// The format's batch loss.
+    pub loss: f64,
+    /// The reference's batch loss.
+    pub reference_loss: f64,
+    /// |loss − reference|.
+    pub abs_drift: f64,
+    /// |loss − reference| / |reference|; inf when the loss is not finite.
+    pub rel_drift: f64,
+    /// ‖params − reference params‖₂ / ‖reference params‖₂ after the step's update.
+    pub param_rel_drift: f64,
+    /// Events during this step.
+    pub events: EventCounts,
+}
+
+/// A constant as one format stores it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConstantReport {
+    /// The format.
+    pub format: Format,
+    /// `eps` or `adam_eps`.
+    pub name: String,
+    /// As the user gave it.
+    pub text: String,
+    /// As stored.
+    pub stored: f64,
+    /// The class of the stored value.
+    pub class: Class,
+    /// |stored − exact| / |exact|.
+    pub rel_error: f64,
+}
+
+/// Everything the audit found about one format.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FormatReport {
+    /// The format.
+    pub format: Format,
+    /// Its precision in bits.
+    pub precision_bits: u32,
+    /// The accumulator its reductions used.
+    pub accumulate: Accumulate,
+    /// Steps run.
+    pub steps: u64,
+    /// The loss of the last step.
+    pub final_loss: f64,
+    /// The reference's loss of the last step.
+    pub reference_loss: f64,
+    /// |final − reference|.
+    pub loss_abs_drift: f64,
+    /// |final − reference| / |reference|.
+    pub loss_rel_drift: f64,
+    /// The largest relative loss drift of any step.
+    pub max_rel_drift: f64,
+    /// Relative L2 distance of all parameters from the reference's, at the end.
+    pub param_rel_drift: f64,
+    /// The first step whose loss was inf or NaN.
+    pub first_nonfinite_step: Option<u64>,
+    /// Events over the run.
+    pub events: EventCounts,
+    /// Per op, in the order ops run within a step.
+    pub ops: Vec<OpStats>,
+    /// The first event of each kind.
+    pub first_events: Vec<FirstEvent>,
+    /// eps and the Adam eps as stored.
+    pub constants: Vec<ConstantReport>,
+    /// `loss.denominator` elements evaluated.
+    pub denominators: u64,
+    /// Of those, the ones where adding eps changed nothing (absorbed, or eps flushed to zero).
+    pub eps_lost: u64,
+    /// Targets y whose |y| + eps is zero in this format.
+    pub zero_denominators: u64,
+    /// The number of targets.
+    pub targets: u64,
+    /// The parameters at the end.
+    #[serde(skip)]
+    pub final_params: ParamSet,
+}
+
+/// How well the reference agrees with itself at twice the precision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReferenceCheck {
+    /// The reference's bits.
+    pub bits: u32,
+    /// The check's bits.
+    pub check_bits: u32,
+    /// The largest relative difference of the loss over all steps.
+    pub max_loss_rel_diff: f64,
+    /// Relative L2 distance of the parameters at the end.
+    pub param_rel_diff: f64,
+}
+
+impl ReferenceCheck {
+    /// Decimal digits the two agree to (at least), from the larger of the two differences.
+    pub fn agreeing_digits(&self) -> f64 {
+        let worst = self.max_loss_rel_diff.max(self.param_rel_diff);
+        if worst == 0.0 {
+            f64::from(self.bits) * std::f64::consts::LOG10_2
+        } else {
+            -worst.log10()
+        }
+    }
+}
+
+/// The audit's findings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditResult {
+    /// The reference's precision.
+    pub reference_bits: u32,
+    /// Steps run.
+    pub steps: u64,
+    /// Per format, in the order asked.
+    pub formats: Vec<FormatReport>,
+    /// The reference's own check, when asked for.
+    pub reference_check: Option<ReferenceCheck>,
+    /// The reference's parameters at the end.
+    #[serde(skip)]
+    pub reference_params: ParamSet,
+}
+
+/// Receives each step's rows as they are produced.
+pub trait StepSink {
+    /// One row per format, in format order.
+    fn rows(&mut self, rows: &[StepRow]) -> crate::Result<()>;
+}
+
+/// Runs the audit. `progress` is called after each step with (done, total).
+pub fn run(
+    config: &AuditConfig,
+    sink: &mut dyn StepSink,
+    progress: &mut dyn FnMut(u64, u64),
+) -> crate::Result<AuditResult> {
+    let train = &config.train;
+    let architecture = &train.architecture;
+    let schedule = Schedule::new(
+        config.data.samples(),
+        train.batch_size,
+        train.epochs,
+        architecture.hidden(),
+        architecture.dropout,
+        train.seed,
+    );
+    let total = schedule.total_steps();
+    let mut reference =
+        Trainer::<Mpfr>::new(train, &config.data, &config.init, config.reference_bits);
+    let check_bits = config.reference_bits * 2;
+    let mut check = config
+        .verify_reference
+        .then(|| Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits));
+    let mut max_loss_rel_diff = 0.0f64;
+    let mut lanes: Vec<Box<dyn lane::Lane>> = config
+        .formats
+        .iter()
+        .map(|&f| lane::lane(f, train, &config.data, &config.init, config.reference_bits))
+        .collect();
+    let mut recorded = RecordedStep::default();
+    let threads = config.threads.max(1);
+    for plan in schedule {
+        recorded.ops.clear();
+        let reference_loss = reference.step(
+            &plan,
+            Some(&mut Recorder {
+                step: &mut recorded,
+            }),
+        );
+        if let Some(check) = check.as_mut() {
+            let check_loss = check.step(&plan, None);
+            max_loss_rel_diff =
+                max_loss_rel_diff.max(relative_big(&reference_loss.0, &check_loss.0));
+        }
+        let rows = step_lanes(
+            &mut lanes,
+            threads,
+            &plan,
+            &recorded,
+            &reference_loss,
+            reference.mlp(),
+        );
+        sink.rows(&rows)?;
+        progress(plan.step, total);
+    }
+    let reference_check = check.map(|check| ReferenceCheck {
+        bits: config.reference_bits,
+        check_bits,
+        max_loss_rel_diff,
+        param_rel_diff: mlp_rel_diff(reference.mlp(), check.mlp()),
+    });
+    Ok(AuditResult {
+        reference_bits: config.reference_bits,
+        steps: total,
+        formats: lanes.into_iter().map(|l| l.finish()).collect(),
+        reference_check,
+        reference_params: reference.mlp().to_params(),
+    })
+}
+
+/// Steps every lane; lanes are split into `threads` contiguous groups, each run on its own
+/// thread. Each lane's arithmetic is independent of the others, so the split changes no bit.
+fn step_lanes(
+    lanes: &mut [Box<dyn lane::Lane>],
+    threads: usize,
+    plan: &crate::train::StepPlan,
+    recorded: &RecordedStep,
+    reference_loss: &Mpfr,
+    reference_mlp: &crate::model::Mlp<Mpfr>,
+) -> Vec<StepRow> {
+    if threads <= 1 || lanes.len() <= 1 {
+        return lanes
+            .iter_mut()
+            .map(|l| l.step(plan, recorded, reference_loss, reference_mlp))
+            .collect();
+    }
+    let per_thread = lanes.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .chunks_mut(per_thread)
+            .map(|group| {
+                scope.spawn(move || {
+                    group
+                        .iter_mut()
+                        .map(|l| l.step(plan, recorded, reference_loss, reference_mlp))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+fn relative_big(a: &Float, b: &Float) -> f64 {
+    if a == b {
+        return 0.0;
+    }
+    let prec = a.prec().max(b.prec());
+    let difference = Float::with_val(prec, a - b);
+    Float::with_val(64, difference / b).abs().to_f64()
+}
+
+fn mlp_rel_diff(a: &crate::model::Mlp<Mpfr>, b: &crate::model::Mlp<Mpfr>) -> f64 {
+    let (mut distance, mut norm) = (0.0f64, 0.0f64);
+    for (da, db) in a.layers.iter().zip(&b.layers) {
+        for (x, y) in da
+            .weight
+            .iter()
+            .chain(da.bias.iter())
+            .zip(db.weight.iter().chain(db.bias.iter()))
+        {
+            let prec = y.0.prec();
+            let d = Float::with_val(prec, &x.0 - &y.0).to_f64();
+            distance += d * d;
+            norm += y.to_f64() * y.to_f64();
+        }
+    }
+    if norm == 0.0 {
+        distance.sqrt()
+    } else {
+        (distance / norm).sqrt()
+    }
+}

@@ -1,0 +1,243 @@
+//! Streaming statistics: error summaries and event counts that never grow with the run.
+
+use serde::Serialize;
+
+/// The kinds of numerical event the audit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The exact result is finite, the stored one infinite.
+    Overflow,
+    /// The exact result is nonzero, the stored one zero.
+    Underflow,
+    /// The stored result is subnormal.
+    Subnormal,
+    /// NaN out of inputs without NaN (0/0, ∞ − ∞, …).
+    Nan,
+    /// NaN out of NaN inputs.
+    NanPropagated,
+    /// ±inf out of finite inputs (overflow, or division by zero).
+    Inf,
+    /// A division whose divisor is zero.
+    DivByZero,
+    /// a + b == a although b ≠ 0: b was absorbed.
+    Absorption,
+    /// A subtraction of nearly equal values lost at least half of the format's bits.
+    Cancellation,
+}
+
+impl EventKind {
+    /// Every kind, in report order.
+    pub const ALL: [EventKind; 9] = [
+        EventKind::Overflow,
+        EventKind::Underflow,
+        EventKind::Subnormal,
+        EventKind::Nan,
+        EventKind::NanPropagated,
+        EventKind::Inf,
+        EventKind::DivByZero,
+        EventKind::Absorption,
+        EventKind::Cancellation,
+    ];
+
+    /// The column name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Overflow => "overflow",
+            EventKind::Underflow => "underflow",
+            EventKind::Subnormal => "subnormal",
+            EventKind::Nan => "nan",
+            EventKind::NanPropagated => "nan_propagated",
+            EventKind::Inf => "inf",
+            EventKind::DivByZero => "div_by_zero",
+            EventKind::Absorption => "absorption",
+            EventKind::Cancellation => "cancellation",
+        }
+    }
+}
+
+/// A count per event kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EventCounts([u64; 9]);
+
+impl EventCounts {
+    /// Adds one event.
+    pub fn add(&mut self, kind: EventKind) {
+        self.0[kind as usize] += 1;
+    }
+
+    /// The count of one kind.
+    pub fn get(&self, kind: EventKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, other: &EventCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// Counts in [`EventKind::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (EventKind, u64)> + '_ {
+        EventKind::ALL.into_iter().map(|k| (k, self.get(k)))
+    }
+}
+
+/// The error of one element against a value it should have been.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ElementError {
+    /// |x − r| / max(|r|, smallest normal of the format).
+    pub relative: f64,
+    /// |x − r| in units in the last place of the format at r.
+    pub ulps: f64,
+    /// log2(1 + number of format values between x and r correctly rounded).
+    pub bits: f64,
+}
+
+impl ElementError {
+    /// Both values agree.
+    pub const NONE: ElementError = ElementError {
+        relative: 0.0,
+        ulps: 0.0,
+        bits: 0.0,
+    };
+    /// One value is finite and the other is not.
+    pub const INFINITE: ElementError = ElementError {
+        relative: f64::INFINITY,
+        ulps: f64::INFINITY,
+        bits: f64::INFINITY,
+    };
+}
+
+/// Max and mean of element errors, accumulated as they come.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ErrorStats {
+    /// Elements measured.
+    pub count: u64,
+    /// Largest relative error.
+    pub max_rel: f64,
+    sum_rel: f64,
+    /// Largest error in ULPs.
+    pub max_ulp: f64,
+    sum_bits: f64,
+}
+
+impl ErrorStats {
+    /// Adds one element.
+    pub fn add(&mut self, error: ElementError) {
+        self.count += 1;
+        self.max_rel = self.max_rel.max(error.relative);
+        self.sum_rel += error.relative;
+        self.max_ulp = self.max_ulp.max(error.ulps);
+        self.sum_bits += error.bits;
+    }
+
+    /// Mean relative error (0 when nothing was measured).
+    pub fn mean_rel(&self) -> f64 {
+        self.mean(self.sum_rel)
+    }
+
+    /// Mean bits of error.
+    pub fn mean_bits(&self) -> f64 {
+        self.mean(self.sum_bits)
+    }
+
+    fn mean(&self, sum: f64) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            sum / self.count as f64
+        }
+    }
+}
+
+/// What the audit learned about one op in one format over the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpStats {
+    /// The op's stable name.
+    pub op: String,
+    /// Elements evaluated over all steps.
+    pub elements: u64,
+    /// The format's output against the reference trajectory.
+    pub accumulated: ErrorStats,
+    /// The format's output against the op evaluated exactly on the format's own inputs.
+    pub local: ErrorStats,
+    /// Events, counted per element.
+    pub events: EventCounts,
+}
+
+impl OpStats {
+    /// Empty statistics for an op.
+    pub fn new(op: &str) -> Self {
+        OpStats {
+            op: op.to_string(),
+            elements: 0,
+            accumulated: ErrorStats::default(),
+            local: ErrorStats::default(),
+            events: EventCounts::default(),
+        }
+    }
+
+    /// The phase: the part of the name before the first dot (`fwd`, `loss`, `bwd`, `opt`).
+    pub fn phase(&self) -> &str {
+        self.op.split('.').next().unwrap_or("")
+    }
+}
+
+/// The first time an event of one kind happened in one format.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FirstEvent {
+    /// Which event.
+    pub kind: EventKind,
+    /// The op it happened in.
+    pub op: String,
+    /// 1-based training step.
+    pub step: u64,
+    /// Row-major index of the element in the op's output.
+    pub index: usize,
+    /// The stored value.
+    pub value: f64,
+    /// The op evaluated exactly on the format's inputs.
+    pub exact: f64,
+    /// The reference trajectory's value of the same op and element.
+    pub reference: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stats_keep_max_and_mean() {
+        let mut stats = ErrorStats::default();
+        stats.add(ElementError {
+            relative: 1e-3,
+            ulps: 2.0,
+            bits: 1.0,
+        });
+        stats.add(ElementError {
+            relative: 3e-3,
+            ulps: 0.5,
+            bits: 0.0,
+        });
+        assert_eq!(stats.count, 2);
+        assert_eq!(stats.max_rel, 3e-3);
+        assert_eq!(stats.mean_rel(), 2e-3);
+        assert_eq!(stats.max_ulp, 2.0);
+        assert_eq!(stats.mean_bits(), 0.5);
+    }
+
+    #[test]
+    fn event_counts_merge_by_kind() {
+        let mut a = EventCounts::default();
+        a.add(EventKind::Underflow);
+        let mut b = EventCounts::default();
+        b.add(EventKind::Underflow);
+        b.add(EventKind::DivByZero);
+        a.merge(&b);
+        assert_eq!(a.get(EventKind::Underflow), 2);
+        assert_eq!(a.get(EventKind::DivByZero), 1);
+        assert_eq!(a.get(EventKind::Nan), 0);
+    }
+}

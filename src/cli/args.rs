@@ -1,0 +1,233 @@
+//! Command-line definitions: every flag, its default and its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::format::{DEFAULT_REFERENCE_BITS, Format};
+
+/// What a table-or-CSV command prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned text tables.
+    Table,
+    /// CSV (RFC 4180) with a header row.
+    Csv,
+    /// JSON (the audit only: everything it found).
+    Json,
+}
+
+const ABOUT: &str = "Train one network in f16, bf16, f32 and f64 in lockstep with an MPFR \
+reference, and report where precision is lost: per-op error, underflow/overflow/NaN events and \
+loss drift.";
+
+const AFTER_HELP: &str = "Examples:
+  precision-audit --loss relative --eps 1e-8        audit the built-in data set
+  precision-audit --loss relative --csv out/         ...and write summary/ops/steps/events CSVs
+  precision-audit round 1e-8 0.1 65520               what each format stores for these values
+  precision-audit formats                            precision and range of every format
+
+Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
+3 a --fail-on condition was met.";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(name = "precision-audit", version, about = ABOUT, after_help = AFTER_HELP)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, the audit runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The audit's options.
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the precision, exponent range and limits of every format.
+    Formats(FormatsArgs),
+    /// Show what each format stores for decimal values.
+    Round(RoundArgs),
+}
+
+/// `formats` options.
+#[derive(Debug, Args)]
+pub struct FormatsArgs {
+    /// What to print.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+    /// Precision of the MPFR reference row, in bits.
+    #[arg(long, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536))]
+    pub reference_bits: u32,
+}
+
+/// `round` options.
+#[derive(Debug, Args)]
+pub struct RoundArgs {
+    /// Decimal values (e.g. 1e-8 0.1 65520; also inf, -inf, nan). Negative values: put `--`
+    /// before them.
+    #[arg(required = true, allow_negative_numbers = true)]
+    pub values: Vec<String>,
+    /// Formats to round to, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "f16,bf16,f32,f64")]
+    pub formats: Vec<Format>,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+/// The audit's options.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Formats to audit, comma-separated (f16, bf16, f32, f64).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "f16,bf16,f32,f64",
+        help_heading = "Formats"
+    )]
+    pub formats: Vec<Format>,
+    /// Precision of the MPFR reference in bits (64 to 65536).
+    #[arg(long, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536), help_heading = "Formats")]
+    pub reference_bits: u32,
+    /// Also run the reference at twice the bits and report how closely the two agree.
+    #[arg(long, help_heading = "Formats")]
+    pub verify_reference: bool,
+    /// Accumulator of matmuls and sums: same, f32 or f64. Never narrower than the format:
+    /// the default f32 means f32 for f16 and bf16, the format itself for f32 and f64.
+    #[arg(long, default_value = "f32", help_heading = "Formats")]
+    pub accumulate: String,
+    /// Summation order of every reduction: sequential, pairwise or kahan.
+    #[arg(long, default_value = "sequential", help_heading = "Formats")]
+    pub order: String,
+
+    /// Loss: mse, mae or relative (mean of |y − p| / (|y| + eps)).
+    #[arg(long, default_value = "mse", help_heading = "Model")]
+    pub loss: String,
+    /// The relative loss's epsilon, stored in each format as its rounded value.
+    #[arg(
+        long,
+        default_value = "1e-8",
+        allow_negative_numbers = true,
+        help_heading = "Model"
+    )]
+    pub eps: String,
+    /// Hidden layer widths, comma-separated (e.g. 10 or 64,64).
+    #[arg(long, default_value = "10", help_heading = "Model")]
+    pub layers: String,
+    /// Hidden activation: relu, tanh, sigmoid or identity.
+    #[arg(long, default_value = "relu", help_heading = "Model")]
+    pub activation: String,
+    /// Dropout probability after each hidden layer, in [0, 1).
+    #[arg(
+        long,
+        default_value = "0",
+        allow_negative_numbers = true,
+        help_heading = "Model"
+    )]
+    pub dropout: String,
+    /// Start from these parameters (CSV: layer,tensor,row,column,value) instead of Glorot.
+    #[arg(long, value_name = "FILE", help_heading = "Model")]
+    pub init_params: Option<PathBuf>,
+
+    /// Optimizer: sgd or adam.
+    #[arg(long, default_value = "adam", help_heading = "Training")]
+    pub optimizer: String,
+    /// Learning rate.
+    #[arg(
+        long,
+        default_value = "0.01",
+        allow_negative_numbers = true,
+        help_heading = "Training"
+    )]
+    pub lr: String,
+    /// SGD momentum (0 = plain SGD).
+    #[arg(
+        long,
+        default_value = "0",
+        allow_negative_numbers = true,
+        help_heading = "Training"
+    )]
+    pub momentum: String,
+    /// Adam β1.
+    #[arg(
+        long,
+        default_value = "0.9",
+        allow_negative_numbers = true,
+        help_heading = "Training"
+    )]
+    pub beta1: String,
+    /// Adam β2.
+    #[arg(
+        long,
+        default_value = "0.999",
+        allow_negative_numbers = true,
+        help_heading = "Training"
+    )]
+    pub beta2: String,
+    /// Adam epsilon (Keras's 1e-7; PyTorch's 1e-8 is zero in f16).
+    #[arg(
+        long,
+        default_value = "1e-7",
+        allow_negative_numbers = true,
+        help_heading = "Training"
+    )]
+    pub adam_eps: String,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 100, help_heading = "Training")]
+    pub epochs: usize,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 32, help_heading = "Training")]
+    pub batch_size: usize,
+    /// Seed of the initial weights, the shuffles and the dropout masks.
+    #[arg(long, default_value_t = 42, help_heading = "Training")]
+    pub seed: u64,
+
+    /// A CSV data set (header row, numeric columns) instead of the built-in one.
+    #[arg(long, value_name = "FILE.csv", help_heading = "Data")]
+    pub data: Option<PathBuf>,
+    /// The target column of --data: a header name or a 1-based index (default: the last).
+    #[arg(long, value_name = "COLUMN", requires = "data", help_heading = "Data")]
+    pub target: Option<String>,
+    /// Rows of the built-in data set.
+    #[arg(
+        long,
+        default_value_t = 100,
+        conflicts_with = "data",
+        help_heading = "Data"
+    )]
+    pub samples: usize,
+    /// Features of the built-in data set.
+    #[arg(
+        long,
+        default_value_t = 2,
+        conflicts_with = "data",
+        help_heading = "Data"
+    )]
+    pub features: usize,
+    /// Seed of the built-in data set (kept apart from --seed so the data stay fixed).
+    #[arg(
+        long,
+        default_value_t = 0,
+        conflicts_with = "data",
+        help_heading = "Data"
+    )]
+    pub data_seed: u64,
+
+    /// What to print: a table report, the summary as CSV, or everything as JSON.
+    #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
+    pub output: Output,
+    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv and parameter
+    /// files into this directory (created if missing).
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub csv: Option<PathBuf>,
+    /// Exit with code 3 when a finding occurs: comma-separated nan, inf, overflow, underflow,
+    /// div_by_zero, drift=X (final relative loss drift above X).
+    #[arg(long, value_name = "LIST", help_heading = "Output")]
+    pub fail_on: Option<String>,
+    /// Worker threads, across formats (results are bit-identical for any value).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Output")]
+    pub threads: u32,
+}

@@ -1,0 +1,249 @@
+//! The audit command: run, stream steps.csv, write the report, decide the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::audit::{self, AuditResult, StepRow, StepSink};
+use crate::cli::args::{AuditArgs, Output};
+use crate::cli::config::{FailOn, audit_config, fail_on};
+use crate::data::params::write_params_to;
+use crate::data::{ParamSet, StagedFile};
+use crate::error::Error;
+use crate::report::audit_csv::{self as tables, step_row};
+use crate::report::audit_text;
+use crate::report::csv_out::write_rows;
+
+/// `steps.csv`, written row by row as steps finish, under a temporary name until the end.
+struct StepsFile {
+    staged: StagedFile,
+}
+
+impl StepSink for StepsFile {
+    fn rows(&mut self, rows: &[StepRow]) -> crate::Result<()> {
+        let mut buffer = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        for row in rows {
+            buffer
+                .write_record(step_row(row))
+                .map_err(|e| self.staged.error(std::io::Error::other(e)))?;
+        }
+        let bytes = buffer
+            .into_inner()
+            .map_err(|e| self.staged.error(e.into_error()))?;
+        self.staged
+            .writer()
+            .write_all(&bytes)
+            .map_err(|e| self.staged.error(e))
+    }
+}
+
+/// A sink that drops rows (no --csv).
+struct Discard;
+
+impl StepSink for Discard {
+    fn rows(&mut self, _: &[StepRow]) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// Shows "step k of n" on stderr when it is a terminal and the run lasts more than a moment.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            enabled: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    fn update(&mut self, done: u64, total: u64) {
+        if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+            && done < total
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let width = 30;
+        let filled = (done * width / total.max(1)) as usize;
+        eprint!(
+            "\r[{}{}] step {done}/{total}",
+            "#".repeat(filled),
+            " ".repeat(width as usize - filled)
+        );
+    }
+
+    fn finish(&self) {
+        if self.last.is_some() {
+            eprint!("\r{}\r", " ".repeat(60));
+        }
+    }
+}
+
+fn csv_file(
+    dir: &Path,
+    name: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<StagedFile, Error> {
+    let mut staged = StagedFile::create(&dir.join(name))?;
+    write_rows(staged.writer(), header, rows).map_err(|e| staged.error(e))?;
+    Ok(staged)
+}
+
+fn params_file(dir: &Path, name: &str, params: &ParamSet) -> Result<StagedFile, Error> {
+    let mut staged = StagedFile::create(&dir.join(name))?;
+    write_params_to(staged.writer(), params).map_err(|e| staged.error(e))?;
+    Ok(staged)
+}
+
+fn write_report(
+    dir: &Path,
+    result: &AuditResult,
+    init: &ParamSet,
+    steps: StepsFile,
+) -> Result<(), Error> {
+    let ops_header = tables::ops_header();
+    let mut staged = vec![
+        csv_file(
+            dir,
+            "summary.csv",
+            tables::SUMMARY_HEADER,
+            &tables::summary_rows(result),
+        )?,
+        csv_file(dir, "ops.csv", &ops_header, &tables::ops_rows(result))?,
+        csv_file(
+            dir,
+            "events.csv",
+            tables::EVENTS_HEADER,
+            &tables::events_rows(result),
+        )?,
+        csv_file(
+            dir,
+            "constants.csv",
+            tables::CONSTANTS_HEADER,
+            &tables::constants_rows(result),
+        )?,
+        params_file(dir, "params_initial.csv", init)?,
+        params_file(dir, "params_reference.csv", &result.reference_params)?,
+    ];
+    for f in &result.formats {
+        staged.push(params_file(
+            dir,
+            &format!("params_{}.csv", f.format.name()),
+            &f.final_params,
+        )?);
+    }
+    staged.push(steps.staged);
+    for file in staged {
+        file.commit()?;
+    }
+    Ok(())
+}
+
+/// Whether any --fail-on condition holds, with a line saying which.
+fn failures(result: &AuditResult, conditions: &[FailOn]) -> Vec<String> {
+    let mut found = Vec::new();
+    for f in &result.formats {
+        for condition in conditions {
+            match condition {
+                FailOn::Event(kind) if f.events.get(*kind) > 0 => found.push(format!(
+                    "{}: {} {} event(s)",
+                    f.format.name(),
+                    f.events.get(*kind),
+                    kind.name()
+                )),
+                FailOn::Drift(limit) if f.loss_rel_drift.is_nan() || f.loss_rel_drift > *limit => {
+                    found.push(format!(
+                        "{}: final relative loss drift {} exceeds {limit}",
+                        f.format.name(),
+                        f.loss_rel_drift
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// Runs the audit; returns the process exit code.
+pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
+    let config = audit_config(args)?;
+    let conditions = args
+        .fail_on
+        .as_deref()
+        .map(fail_on)
+        .transpose()?
+        .unwrap_or_default();
+    let mut steps = match &args.csv {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let mut staged = StagedFile::create(&dir.join("steps.csv"))?;
+            write_rows(staged.writer(), &tables::steps_header(), &[])
+                .map_err(|e| staged.error(e))?;
+            Some(StepsFile { staged })
+        }
+        None => None,
+    };
+    let mut progress = Progress::new();
+    let sink: &mut dyn StepSink = match steps.as_mut() {
+        Some(file) => file,
+        None => &mut Discard,
+    };
+    let result = audit::run(&config, sink, &mut |done, total| {
+        progress.update(done, total)
+    });
+    progress.finish();
+    let result = result?;
+    if let (Some(dir), Some(steps)) = (&args.csv, steps) {
+        write_report(dir, &result, &config.init, steps)?;
+    }
+    let text = match args.output {
+        Output::Table => audit_text::render(&result),
+        Output::Csv => {
+            let mut bytes = Vec::new();
+            write_rows(
+                &mut bytes,
+                tables::SUMMARY_HEADER,
+                &tables::summary_rows(&result),
+            )
+            .map_err(|source| Error::Io {
+                path: "<stdout>".into(),
+                source,
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Output::Json => {
+            serde_json::to_string_pretty(&result).map_err(|e| Error::Io {
+                path: "<stdout>".into(),
+                source: e.into(),
+            })? + "\n"
+        }
+    };
+    crate::cli::print(stdout, &text)?;
+    let failed = failures(&result, &conditions);
+    if failed.is_empty() {
+        Ok(0)
+    } else {
+        for line in &failed {
+            eprintln!("precision-audit: --fail-on: {line}");
+        }
+        Ok(3)
+    }
+}

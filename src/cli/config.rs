@@ -1,0 +1,213 @@
+//! Turning parsed flags into a validated audit: every refusal names its flag.
+
+use std::str::FromStr;
+
+use crate::audit::AuditConfig;
+use crate::cli::args::AuditArgs;
+use crate::data::{self, Dataset};
+use crate::error::Error;
+use crate::format::Decimal;
+use crate::kernel::{Accumulate, Activation, Order, Reduction};
+use crate::model::{Architecture, Loss, glorot_uniform};
+use crate::train::{Optimizer, OptimizerConfig, TrainConfig};
+
+fn invalid(flag: &str, message: impl Into<String>) -> Error {
+    Error::InvalidFlag {
+        flag: flag.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A decimal flag value, finite and within `[low, high)` (or `[low, high]` when `inclusive`).
+fn decimal(
+    flag: &str,
+    text: &str,
+    low: f64,
+    high: f64,
+    inclusive: bool,
+    what: &str,
+) -> Result<Decimal, Error> {
+    let value =
+        Decimal::from_str(text).map_err(|_| invalid(flag, format!("`{text}` is not a number")))?;
+    let x = value.to_f64();
+    let in_range = x.is_finite() && x >= low && (x < high || (inclusive && x == high));
+    if in_range {
+        Ok(value)
+    } else {
+        Err(invalid(flag, format!("must be {what}, got {text}")))
+    }
+}
+
+fn parse<T: FromStr<Err = Error>>(text: &str) -> Result<T, Error> {
+    text.parse()
+}
+
+/// Hidden widths from `10` or `64,64`.
+pub fn hidden_widths(text: &str) -> Result<Vec<usize>, Error> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|part| match part.trim().parse::<usize>() {
+            Ok(width) if width > 0 && width <= 1 << 16 => Ok(width),
+            _ => Err(invalid(
+                "--layers",
+                format!("`{part}` is not a width from 1 to 65536"),
+            )),
+        })
+        .collect()
+}
+
+fn activation(text: &str) -> Result<Activation, Error> {
+    Activation::ALL
+        .into_iter()
+        .find(|a| a.name() == text)
+        .ok_or_else(|| {
+            invalid(
+                "--activation",
+                format!("unknown activation `{text}`: expected relu, tanh, sigmoid or identity"),
+            )
+        })
+}
+
+fn positive(flag: &str, value: usize) -> Result<usize, Error> {
+    if value == 0 {
+        Err(invalid(flag, "must be at least 1"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// The validated audit, with the data loaded and the initial parameters drawn or read.
+pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
+    let mut formats = Vec::new();
+    for &format in &args.formats {
+        if !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    let reduction = Reduction {
+        order: parse::<Order>(&args.order)?,
+        accumulate: parse::<Accumulate>(&args.accumulate)?,
+    };
+    let loss = parse::<Loss>(&args.loss)?;
+    let eps = decimal(
+        "--eps",
+        &args.eps,
+        0.0,
+        f64::INFINITY,
+        false,
+        "a finite number ≥ 0",
+    )?;
+    let hidden = hidden_widths(&args.layers)?;
+    let dropout = decimal("--dropout", &args.dropout, 0.0, 1.0, false, "in [0, 1)")?.to_f64();
+    let optimizer = OptimizerConfig {
+        kind: parse::<Optimizer>(&args.optimizer)?,
+        lr: decimal(
+            "--lr",
+            &args.lr,
+            f64::MIN_POSITIVE,
+            f64::INFINITY,
+            false,
+            "a finite number > 0",
+        )?,
+        momentum: decimal("--momentum", &args.momentum, 0.0, 1.0, false, "in [0, 1)")?,
+        beta1: decimal("--beta1", &args.beta1, 0.0, 1.0, false, "in [0, 1)")?,
+        beta2: decimal("--beta2", &args.beta2, 0.0, 1.0, false, "in [0, 1)")?,
+        adam_eps: decimal(
+            "--adam-eps",
+            &args.adam_eps,
+            0.0,
+            f64::INFINITY,
+            false,
+            "a finite number ≥ 0",
+        )?,
+    };
+    let epochs = positive("--epochs", args.epochs)?;
+    let batch_size = positive("--batch-size", args.batch_size)?;
+    let data: Dataset = match &args.data {
+        Some(path) => data::load_csv(path, args.target.as_deref())?,
+        None => data::builtin(
+            positive("--samples", args.samples)?,
+            positive("--features", args.features)?,
+            args.data_seed,
+        ),
+    };
+    let mut widths = vec![data.feature_count()];
+    widths.extend(&hidden);
+    widths.push(1);
+    let architecture = Architecture {
+        widths,
+        activation: activation(&args.activation)?,
+        dropout,
+    };
+    let init = match &args.init_params {
+        Some(path) => {
+            let params = data::read_params(path)?;
+            data::check_shapes(&params, &architecture.widths)?;
+            params
+        }
+        None => glorot_uniform(&architecture, args.seed),
+    };
+    Ok(AuditConfig {
+        train: TrainConfig {
+            architecture,
+            loss,
+            eps,
+            optimizer,
+            reduction,
+            batch_size,
+            epochs,
+            seed: args.seed,
+        },
+        formats,
+        reference_bits: args.reference_bits,
+        verify_reference: args.verify_reference,
+        threads: args.threads as usize,
+        data,
+        init,
+    })
+}
+
+/// A condition that turns a finding into exit code 3.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FailOn {
+    /// Any event of this kind in any format.
+    Event(crate::audit::EventKind),
+    /// A final relative loss drift above this in any format.
+    Drift(f64),
+}
+
+/// Parses `--fail-on nan,inf,drift=1e-3`.
+pub fn fail_on(text: &str) -> Result<Vec<FailOn>, Error> {
+    use crate::audit::EventKind;
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            if let Some(limit) = part.strip_prefix("drift=") {
+                return match limit.parse::<f64>() {
+                    Ok(x) if x >= 0.0 && x.is_finite() => Ok(FailOn::Drift(x)),
+                    _ => Err(invalid(
+                        "--fail-on",
+                        format!("drift needs a finite limit ≥ 0, got `{limit}`"),
+                    )),
+                };
+            }
+            EventKind::ALL
+                .into_iter()
+                .find(|k| k.name() == part)
+                .map(FailOn::Event)
+                .ok_or_else(|| {
+                    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+                    invalid(
+                        "--fail-on",
+                        format!(
+                            "unknown condition `{part}`: expected {} or drift=X",
+                            kinds.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect()
+}

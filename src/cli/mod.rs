@@ -1,0 +1,51 @@
+//! The command line: parse, run, print, exit code. No math here.
+
+pub mod args;
+mod audit_cmd;
+pub mod config;
+mod formats_cmd;
+mod round_cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::Error;
+use args::{Cli, Command};
+
+/// Prints `text`; a closed pipe (`| head`) is not an error.
+fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Exit code for bad input or usage.
+const BAD_INPUT: u8 = 2;
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    let outcome = match &cli.command {
+        Some(Command::Formats(args)) => formats_cmd::run(args)
+            .and_then(|t| print(&mut stdout, &t))
+            .map(|()| 0),
+        Some(Command::Round(args)) => round_cmd::run(args)
+            .and_then(|t| print(&mut stdout, &t))
+            .map(|()| 0),
+        None => audit_cmd::run(&cli.audit, &mut stdout),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("precision-audit: error: {error}");
+            ExitCode::from(BAD_INPUT)
+        }
+    }
+}
