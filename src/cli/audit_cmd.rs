@@ -4,15 +4,17 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::audit::{self, AuditResult, StepRow, StepSink};
+use crate::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
 use crate::cli::args::{AuditArgs, Output};
 use crate::cli::config::{FailOn, audit_config, fail_on};
 use crate::data::params::write_params_to;
-use crate::data::{ParamSet, StagedFile};
+use crate::data::{Dataset, ParamSet, StagedFile};
 use crate::error::Error;
 use crate::report::audit_csv::{self as tables, step_row};
 use crate::report::audit_text;
+use crate::report::csv_out::number;
 use crate::report::csv_out::write_rows;
+use crate::train::Schedule;
 
 /// `steps.csv`, written row by row as steps finish, under a temporary name until the end.
 struct StepsFile {
@@ -109,13 +111,59 @@ fn params_file(dir: &Path, name: &str, params: &ParamSet) -> Result<StagedFile, 
     Ok(staged)
 }
 
+/// The data set as the audit used it, full precision: `data.csv`.
+fn data_rows(data: &Dataset) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header = data.feature_names.clone();
+    header.push(data.target_name.clone());
+    let rows = data
+        .features
+        .rows()
+        .into_iter()
+        .zip(data.targets.iter())
+        .map(|(x, y)| x.iter().chain([y]).map(|v| number(*v)).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Which data rows each step used, in order: `schedule.csv` (step, epoch, position, row; rows
+/// 0-based as in data.csv's data lines).
+fn schedule_rows(config: &AuditConfig) -> Vec<Vec<String>> {
+    let train = &config.train;
+    Schedule::new(
+        config.data.samples(),
+        train.batch_size,
+        train.epochs,
+        train.architecture.hidden(),
+        train.architecture.dropout,
+        train.seed,
+    )
+    .flat_map(|plan| {
+        plan.rows
+            .iter()
+            .enumerate()
+            .map(|(position, row)| {
+                vec![
+                    plan.step.to_string(),
+                    plan.epoch.to_string(),
+                    position.to_string(),
+                    row.to_string(),
+                ]
+            })
+            .collect::<Vec<_>>()
+    })
+    .collect()
+}
+
 fn write_report(
     dir: &Path,
     result: &AuditResult,
-    init: &ParamSet,
+    config: &AuditConfig,
     steps: StepsFile,
 ) -> Result<(), Error> {
+    let init = &config.init;
     let ops_header = tables::ops_header();
+    let (data_header, data) = data_rows(&config.data);
+    let data_header: Vec<&str> = data_header.iter().map(String::as_str).collect();
     let mut staged = vec![
         csv_file(
             dir,
@@ -135,6 +183,13 @@ fn write_report(
             "constants.csv",
             tables::CONSTANTS_HEADER,
             &tables::constants_rows(result),
+        )?,
+        csv_file(dir, "data.csv", &data_header, &data)?,
+        csv_file(
+            dir,
+            "schedule.csv",
+            &["step", "epoch", "position", "row"],
+            &schedule_rows(config),
         )?,
         params_file(dir, "params_initial.csv", init)?,
         params_file(dir, "params_reference.csv", &result.reference_params)?,
@@ -212,7 +267,7 @@ pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     progress.finish();
     let result = result?;
     if let (Some(dir), Some(steps)) = (&args.csv, steps) {
-        write_report(dir, &result, &config.init, steps)?;
+        write_report(dir, &result, &config, steps)?;
     }
     let text = match args.output {
         Output::Table => audit_text::render(&result),
