@@ -2,7 +2,6 @@
 //! evaluated exactly on the format's own inputs (local error), and spotting events on the way.
 
 use half::{bf16, f16};
-use rug::Float;
 
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
@@ -38,11 +37,42 @@ impl Audited for f64 {
     }
 }
 
+/// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
+/// enough to measure any format up to f64 against, and cheap to share between lanes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pair {
+    /// The value correctly rounded to f64.
+    pub hi: f64,
+    /// The remainder, rounded to f64.
+    pub lo: f64,
+}
+
+impl Pair {
+    /// The pair of any scalar.
+    pub fn of<T: Scalar>(x: &T) -> Pair {
+        let (hi, lo) = x.to_f64_pair();
+        Pair { hi, lo }
+    }
+
+    fn is_zero(self) -> bool {
+        self.hi == 0.0 && self.lo == 0.0
+    }
+
+    fn is_finite(self) -> bool {
+        self.hi.is_finite()
+    }
+
+    /// Nonzero and below `min_normal`: a value that underflows when stored in that format.
+    fn tiny(self, min_normal: f64) -> bool {
+        !self.is_zero() && self.hi.abs() < min_normal
+    }
+}
+
 /// The reference's op outputs of one step, in the order the ops ran.
 #[derive(Clone, Debug, Default)]
 pub struct RecordedStep {
     /// (op name, output) per op.
-    pub ops: Vec<(String, Tensor<Mpfr>)>,
+    pub ops: Vec<(String, Tensor<Pair>)>,
 }
 
 /// Records the reference's op outputs.
@@ -55,7 +85,7 @@ impl Observer<Mpfr> for Recorder<'_> {
     fn observe(&mut self, record: &OpRecord<'_, Mpfr>) {
         self.step
             .ops
-            .push((record.name.to_string(), record.output.clone()));
+            .push((record.name.to_string(), record.output.map(Pair::of)));
     }
 }
 
@@ -131,7 +161,8 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
         for (index, ((position2, x), exact)) in
             record.output.indexed_iter().zip(exact.iter()).enumerate()
         {
-            let reference = &reference[position2];
+            let reference = reference[position2];
+            let exact = Pair::of(exact);
             let op = &mut self.stats.ops[slot];
             op.elements += 1;
             op.accumulated.add(measure(x, reference, &spec));
@@ -140,10 +171,9 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
             let (inputs_nan, inputs_inf) = whole_op_inputs.unwrap_or_else(|| {
                 flags(record.inputs.iter().map(|t| broadcast_pick(t, position2)))
             });
-            let mut events = Vec::new();
+            let mut events = EventSet::default();
             let class = x.classify();
-            let exact_class = exact.classify();
-            let exact_finite = !matches!(exact_class, Class::Infinite | Class::Nan);
+            let exact_finite = exact.is_finite();
             match class {
                 Class::Nan if inputs_nan => events.push(EventKind::NanPropagated),
                 Class::Nan => events.push(EventKind::Nan),
@@ -156,7 +186,7 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
                     }
                 }
                 Class::Zero
-                    if tiny(exact, min_normal) || (arithmetic && tiny(reference, min_normal)) =>
+                    if exact.tiny(min_normal) || (arithmetic && reference.tiny(min_normal)) =>
                 {
                     events.push(EventKind::Underflow)
                 }
@@ -193,7 +223,7 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
                     }
                 }
             }
-            for kind in events {
+            for kind in events.kinds() {
                 op.events.add(kind);
                 self.stats.step_events.add(kind);
                 if !self.stats.first.iter().any(|f| f.kind == kind) {
@@ -203,8 +233,8 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
                         step: self.step,
                         index,
                         value: x.to_f64(),
-                        exact: exact.to_f64(),
-                        reference: reference.to_f64(),
+                        exact: exact.hi,
+                        reference: reference.hi,
                     });
                 }
             }
@@ -212,10 +242,18 @@ impl<S: Audited> Observer<S> for Comparator<'_, S> {
     }
 }
 
-/// Nonzero and below the format's smallest normal: a value that underflows when stored.
-fn tiny<T: Scalar>(value: &T, min_normal: f64) -> bool {
-    let x = value.to_f64().abs();
-    !value.is_zero() && value.is_finite() && x < min_normal
+/// The events of one element: a set small enough to live on the stack.
+#[derive(Clone, Copy, Default)]
+struct EventSet(u16);
+
+impl EventSet {
+    fn push(&mut self, kind: EventKind) {
+        self.0 |= 1 << kind as u16;
+    }
+
+    fn kinds(self) -> impl Iterator<Item = EventKind> {
+        EventKind::ALL.into_iter().filter(move |k| self.0 & (1 << *k as u16) != 0)
+    }
 }
 
 /// Whether any of the values is NaN, and whether any is infinite.
@@ -244,46 +282,61 @@ fn cancelled<S: Scalar>(a: &S, b: &S, x: &S, bits: i32) -> bool {
 /// 2^e for any e an f64 can hold, subnormal powers included.
 fn pow2(e: i32) -> f64 {
     if e >= -1022 {
-        2f64.powi(e)
+        f64::from_bits(((e + 1023) as u64) << 52)
     } else {
         f64::from_bits(1u64 << (e + 1074).max(0))
     }
 }
 
+/// The f64 next to `x` in the direction of `sign`'s sign.
+fn nudge(x: f64, sign: f64) -> f64 {
+    let up = (sign > 0.0) == (x >= 0.0);
+    let bits = x.to_bits();
+    if x == 0.0 {
+        return f64::from_bits(1).copysign(sign);
+    }
+    f64::from_bits(if up { bits + 1 } else { bits - 1 })
+}
+
+/// `r` = hi + lo correctly rounded to `S`. Rounding hi alone is right unless hi is exactly
+/// halfway between two values of `S`, where lo's sign decides.
+fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64) -> S {
+    let rounded = S::from_f64(hi, &());
+    if lo == 0.0 || !hi.is_finite() || rounded.to_f64() == hi {
+        return rounded;
+    }
+    let (below, above) = (S::from_f64(nudge(hi, -1.0), &()), S::from_f64(nudge(hi, 1.0), &()));
+    if below == above { rounded } else { S::from_f64(nudge(hi, lo), &()) }
+}
+
 /// The error of `x` (format `S`) against `r`, a value it should have been.
-pub fn measure<S: Scalar<Context = ()>, Y: Scalar>(x: &S, r: &Y, spec: &Spec) -> ElementError {
-    match (x.classify(), r.classify()) {
-        (Class::Nan, Class::Nan) => return ElementError::NONE,
-        (Class::Nan, _) | (_, Class::Nan) => return ElementError::INFINITE,
-        (Class::Infinite, Class::Infinite) if x.is_sign_negative() == r.is_sign_negative() => {
-            return ElementError::NONE;
-        }
-        (Class::Infinite, _) | (_, Class::Infinite) => return ElementError::INFINITE,
+pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementError {
+    let x64 = x.to_f64();
+    let Pair { hi, lo } = r;
+    match (x64.is_nan(), hi.is_nan()) {
+        (true, true) => return ElementError::NONE,
+        (true, false) | (false, true) => return ElementError::INFINITE,
         _ => {}
     }
-    let narrow = spec.precision <= 24;
-    let (difference, magnitude) = if narrow {
-        let r = r.to_f64();
-        ((x.to_f64() - r).abs(), r.abs())
-    } else {
-        // f64 against MPFR: subtract in MPFR so that the difference itself is exact enough.
-        let prec = r.precision().max(53) + 64;
-        let difference = Float::with_val(prec, x.to_big(prec) - r.to_big(prec));
-        (difference.abs().to_f64(), r.to_f64().abs())
-    };
+    match (x64.is_infinite(), hi.is_infinite()) {
+        (true, true) if x64 == hi => return ElementError::NONE,
+        (true, _) | (_, true) => return ElementError::INFINITE,
+        _ => {}
+    }
+    if x64 == hi && lo == 0.0 {
+        return ElementError::NONE;
+    }
+    // x − hi is exact when the two are close (Sterbenz), which is when precision matters.
+    let difference = ((x64 - hi) - lo).abs();
+    let magnitude = hi.abs();
     let t = spec.precision as i32;
-    let min_normal = pow2(spec.emin);
-    let relative = difference / magnitude.max(min_normal);
+    let relative = difference / magnitude.max(pow2(spec.emin));
     let ulp = if magnitude == 0.0 || !magnitude.is_finite() {
         pow2(spec.emin - t + 1)
     } else {
         pow2(exponent(magnitude).max(spec.emin) - t + 1)
     };
-    let rounded = if narrow {
-        S::from_f64(r.to_f64(), &())
-    } else {
-        S::from_big(&r.to_big(r.precision()), &())
-    };
+    let rounded: S = round_pair(hi, lo);
     let between = match (x.ordinal(), rounded.ordinal()) {
         (Some(a), Some(b)) => a.abs_diff(b),
         _ => 0,
@@ -291,7 +344,7 @@ pub fn measure<S: Scalar<Context = ()>, Y: Scalar>(x: &S, r: &Y, spec: &Spec) ->
     ElementError {
         relative,
         ulps: difference / ulp,
-        bits: (1.0 + between as f64).log2(),
+        bits: if between == 0 { 0.0 } else { (1.0 + between as f64).log2() },
     }
 }
 
@@ -299,12 +352,13 @@ pub fn measure<S: Scalar<Context = ()>, Y: Scalar>(x: &S, r: &Y, spec: &Spec) ->
 mod tests {
     use super::*;
     use crate::format::Format;
+    use rug::Float;
 
     #[test]
     fn one_ulp_off_in_f16() {
         let spec = Format::F16.spec();
         let x = f16::from_f64(1.0 + 2f64.powi(-10));
-        let e = measure(&x, &1.0f64, &spec);
+        let e = measure(&x, Pair::of(&1.0f64), &spec);
         assert_eq!(e.ulps, 1.0);
         assert_eq!(e.bits, 1.0);
         assert_eq!(e.relative, 2f64.powi(-10));
@@ -314,7 +368,7 @@ mod tests {
     fn f64_error_is_measured_in_mpfr() {
         let spec = Format::F64.spec();
         let third = Mpfr(Float::with_val(113, 1) / 3u32);
-        let e = measure(&(1.0f64 / 3.0), &third, &spec);
+        let e = measure(&(1.0f64 / 3.0), Pair::of(&third), &spec);
         assert!(e.ulps > 0.0 && e.ulps <= 0.5, "{}", e.ulps);
         assert_eq!(e.bits, 0.0);
     }
@@ -323,9 +377,9 @@ mod tests {
     fn non_finite_against_finite_is_infinite_error() {
         let spec = Format::F16.spec();
         assert_eq!(
-            measure(&f16::INFINITY, &70000.0f64, &spec),
+            measure(&f16::INFINITY, Pair::of(&70000.0f64), &spec),
             ElementError::INFINITE
         );
-        assert_eq!(measure(&f16::NAN, &f64::NAN, &spec), ElementError::NONE);
+        assert_eq!(measure(&f16::NAN, Pair::of(&f64::NAN), &spec), ElementError::NONE);
     }
 }

@@ -44,6 +44,12 @@ pub trait Scalar: Clone + Debug + PartialEq + PartialOrd + Send + Sync + 'static
     /// The precision in bits of this value's format.
     fn precision(&self) -> u32;
 
+    /// The value as an unevaluated sum hi + lo of two f64s: hi is the value correctly rounded
+    /// to f64, lo the remainder rounded to f64. Exact (lo = 0) for formats inside f64.
+    fn to_f64_pair(&self) -> (f64, f64) {
+        (self.to_f64(), 0.0)
+    }
+
     /// self + rhs.
     fn add(&self, rhs: &Self) -> Self;
     /// self − rhs.

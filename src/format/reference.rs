@@ -52,6 +52,13 @@ impl Scalar for Mpfr {
     fn to_big(&self, prec: u32) -> Float {
         Float::with_val(prec, &self.0)
     }
+    fn to_f64_pair(&self) -> (f64, f64) {
+        let hi = self.0.to_f64();
+        if !hi.is_finite() {
+            return (hi, 0.0);
+        }
+        (hi, Float::with_val(53, &self.0 - hi).to_f64())
+    }
     fn precision(&self) -> u32 {
         self.prec()
     }
