@@ -252,7 +252,9 @@ impl EventSet {
     }
 
     fn kinds(self) -> impl Iterator<Item = EventKind> {
-        EventKind::ALL.into_iter().filter(move |k| self.0 & (1 << *k as u16) != 0)
+        EventKind::ALL
+            .into_iter()
+            .filter(move |k| self.0 & (1 << *k as u16) != 0)
     }
 }
 
@@ -305,8 +307,15 @@ fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64) -> S {
     if lo == 0.0 || !hi.is_finite() || rounded.to_f64() == hi {
         return rounded;
     }
-    let (below, above) = (S::from_f64(nudge(hi, -1.0), &()), S::from_f64(nudge(hi, 1.0), &()));
-    if below == above { rounded } else { S::from_f64(nudge(hi, lo), &()) }
+    let (below, above) = (
+        S::from_f64(nudge(hi, -1.0), &()),
+        S::from_f64(nudge(hi, 1.0), &()),
+    );
+    if below == above {
+        rounded
+    } else {
+        S::from_f64(nudge(hi, lo), &())
+    }
 }
 
 /// The error of `x` (format `S`) against `r`, a value it should have been.
@@ -344,7 +353,11 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     ElementError {
         relative,
         ulps: difference / ulp,
-        bits: if between == 0 { 0.0 } else { (1.0 + between as f64).log2() },
+        bits: if between == 0 {
+            0.0
+        } else {
+            (1.0 + between as f64).log2()
+        },
     }
 }
 
@@ -380,6 +393,9 @@ mod tests {
             measure(&f16::INFINITY, Pair::of(&70000.0f64), &spec),
             ElementError::INFINITE
         );
-        assert_eq!(measure(&f16::NAN, Pair::of(&f64::NAN), &spec), ElementError::NONE);
+        assert_eq!(
+            measure(&f16::NAN, Pair::of(&f64::NAN), &spec),
+            ElementError::NONE
+        );
     }
 }

@@ -77,6 +77,7 @@ struct FormatLane<S: Audited> {
     last: Option<StepRow>,
     max_rel_drift: f64,
     first_nonfinite_step: Option<u64>,
+    first_nonfinite_loss: f64,
     events: EventCounts,
     zero_denominators: u64,
 }
@@ -105,6 +106,7 @@ impl<S: Audited> FormatLane<S> {
             last: None,
             max_rel_drift: 0.0,
             first_nonfinite_step: None,
+            first_nonfinite_loss: f64::NAN,
             events: EventCounts::default(),
             zero_denominators,
         }
@@ -178,6 +180,7 @@ impl<S: Audited> Lane for FormatLane<S> {
         self.max_rel_drift = self.max_rel_drift.max(rel_drift);
         if !loss.is_finite() && self.first_nonfinite_step.is_none() {
             self.first_nonfinite_step = Some(plan.step);
+            self.first_nonfinite_loss = loss;
         }
         self.events.merge(&self.stats.step_events);
         let row = StepRow {
@@ -246,6 +249,7 @@ impl<S: Audited> Lane for FormatLane<S> {
             max_rel_drift: self.max_rel_drift,
             param_rel_drift: last.param_rel_drift,
             first_nonfinite_step: self.first_nonfinite_step,
+            first_nonfinite_loss: self.first_nonfinite_loss,
             events: self.events,
             ops: self.stats.ops.clone(),
             first_events,

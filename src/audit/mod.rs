@@ -104,6 +104,8 @@ pub struct FormatReport {
     pub param_rel_drift: f64,
     /// The first step whose loss was inf or NaN.
     pub first_nonfinite_step: Option<u64>,
+    /// That step's loss (NaN when every loss was finite).
+    pub first_nonfinite_loss: f64,
     /// Events over the run.
     pub events: EventCounts,
     /// Per op, in the order ops run within a step.

@@ -4,6 +4,16 @@ use super::FormatReport;
 use crate::format::Class;
 use crate::format::text::shortest;
 
+fn loss_word(loss: f64) -> &'static str {
+    if loss.is_nan() {
+        "NaN"
+    } else if loss.is_infinite() {
+        "inf"
+    } else {
+        "finite"
+    }
+}
+
 /// A few sentences on one format, most serious finding first.
 pub fn verdict(report: &FormatReport) -> String {
     let name = report.format.name();
@@ -36,18 +46,13 @@ pub fn verdict(report: &FormatReport) -> String {
     }
     match report.first_nonfinite_step {
         Some(step) => {
-            let what = if report.final_loss.is_nan() || report.events.get(super::EventKind::Nan) > 0 && report.final_loss.is_nan() {
-                "NaN"
-            } else if report.final_loss.is_infinite() {
-                "inf"
-            } else {
-                "not finite"
-            };
-            if step == 1 && !report.final_loss.is_finite() {
-                sentences.push(format!("the loss is {what} from step 1"));
-            } else {
-                sentences.push(format!("the loss is first not finite at step {step}; at the end it is {}", shortest(report.final_loss)));
+            let first = loss_word(report.first_nonfinite_loss);
+            let last = loss_word(report.final_loss);
+            let mut sentence = format!("the loss is {first} from step {step}");
+            if last != first {
+                sentence.push_str(&format!(" ({last} at the end)"));
             }
+            sentences.push(sentence);
         }
         None => sentences.push(format!(
             "the final loss is {} against the reference's {} (relative drift {:.2e}; parameters drift {:.2e})",
@@ -57,18 +62,24 @@ pub fn verdict(report: &FormatReport) -> String {
             report.param_rel_drift
         )),
     }
-    if let Some(op) = report
+    let worst = report
         .ops
         .iter()
-        .filter(|op| op.local.max_rel > 0.0)
-        .max_by(|a, b| a.local.mean_bits().total_cmp(&b.local.mean_bits()))
-        && op.local.mean_bits() > 0.0
-    {
-        sentences.push(format!(
-            "most local error enters at {} ({:.2} bits on average)",
-            op.op,
-            op.local.mean_bits()
-        ));
+        .filter(|op| op.local.mean_bits() > 0.0)
+        .max_by(|a, b| a.local.mean_bits().total_cmp(&b.local.mean_bits()));
+    if let Some(op) = worst {
+        if op.local.mean_bits().is_finite() {
+            sentences.push(format!(
+                "most local error enters at {} ({:.2} bits on average)",
+                op.op,
+                op.local.mean_bits()
+            ));
+        } else {
+            sentences.push(format!(
+                "{} stores inf or NaN where its exact result is finite",
+                op.op
+            ));
+        }
     }
     format!("{name}: {}.", sentences.join("; "))
 }

@@ -47,7 +47,8 @@ pub const BUILTIN_SOURCE: &str = "built-in";
 const TWO_POW_MINUS_53: f64 = 1.0 / 9_007_199_254_740_992.0;
 
 /// One uniform number in [0, 1): the top 53 bits of the next 64-bit output, scaled exactly.
-fn uniform(rng: &mut ChaCha20Rng) -> f64 {
+/// Every seeded draw of the project (data, initial weights, dropout) uses it.
+pub fn uniform(rng: &mut ChaCha20Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 * TWO_POW_MINUS_53
 }
 

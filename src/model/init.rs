@@ -2,19 +2,15 @@
 
 use ndarray::Array2;
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 
 use super::Architecture;
+use crate::data::builtin::uniform;
 use crate::data::params::{LayerParams, ParamSet};
 
 /// The ChaCha20 stream that initial weights are drawn from (shuffles and dropout masks use
 /// other streams of the same seed, so changing one never shifts another).
 pub const INIT_STREAM: u64 = 0;
-
-/// A uniform f64 in [0, 1) from the top 53 bits of one 64-bit draw.
-pub fn unit_uniform(rng: &mut ChaCha20Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
 
 /// Glorot-uniform weights, W[i][j] = (2u − 1)·√(6 / (fan_in + fan_out)), drawn layer by layer,
 /// row by row; biases zero.
@@ -28,7 +24,7 @@ pub fn glorot_uniform(architecture: &Architecture, seed: u64) -> ParamSet {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let limit = (6.0 / (fan_in + fan_out) as f64).sqrt();
             let weight = Array2::from_shape_simple_fn((fan_in, fan_out), || {
-                (2.0 * unit_uniform(&mut rng) - 1.0) * limit
+                (2.0 * uniform(&mut rng) - 1.0) * limit
             });
             LayerParams {
                 weight,

@@ -5,7 +5,7 @@ use ndarray::Array2;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
-use crate::model::init::unit_uniform;
+use crate::data::builtin::uniform;
 
 /// The ChaCha20 stream of `--seed` that shuffles come from.
 pub const SHUFFLE_STREAM: u64 = 1;
@@ -109,7 +109,7 @@ impl Iterator for Schedule {
                 .iter()
                 .map(|&width| {
                     Array2::from_shape_simple_fn((rows.len(), width), || {
-                        unit_uniform(&mut self.masks) >= self.dropout
+                        uniform(&mut self.masks) >= self.dropout
                     })
                 })
                 .collect()
