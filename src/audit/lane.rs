@@ -3,26 +3,19 @@
 use half::{bf16, f16};
 use rug::Float;
 
-use super::compare::{Audited, Comparator, LaneStats, RecordedStep};
+use super::compare::{Audited, Comparator, LaneStats, Pair, RecordedStep};
 use super::stats::EventCounts;
 use super::{ConstantReport, FormatReport, StepRow};
 use crate::data::Dataset;
 use crate::data::params::ParamSet;
-use crate::format::{Decimal, Format, Mpfr, Scalar};
-use crate::kernel::Tensor;
+use crate::format::{Decimal, Format, Scalar};
 use crate::model::Mlp;
 use crate::train::{StepPlan, TrainConfig, Trainer};
 
 /// One format's run, behind a type-erased interface so formats can be chosen at run time.
 pub trait Lane: Send {
     /// One step, compared with the reference's step.
-    fn step(
-        &mut self,
-        plan: &StepPlan,
-        reference: &RecordedStep,
-        reference_loss: &Mpfr,
-        reference_mlp: &Mlp<Mpfr>,
-    ) -> StepRow;
+    fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow;
     /// The report, at the end of the run.
     fn finish(self: Box<Self>) -> FormatReport;
 }
@@ -33,37 +26,12 @@ pub fn lane(
     config: &TrainConfig,
     data: &Dataset,
     init: &ParamSet,
-    reference_bits: u32,
 ) -> Box<dyn Lane> {
     match format {
-        Format::F16 => Box::new(FormatLane::<f16>::new(
-            format,
-            config,
-            data,
-            init,
-            reference_bits,
-        )),
-        Format::Bf16 => Box::new(FormatLane::<bf16>::new(
-            format,
-            config,
-            data,
-            init,
-            reference_bits,
-        )),
-        Format::F32 => Box::new(FormatLane::<f32>::new(
-            format,
-            config,
-            data,
-            init,
-            reference_bits,
-        )),
-        Format::F64 => Box::new(FormatLane::<f64>::new(
-            format,
-            config,
-            data,
-            init,
-            reference_bits,
-        )),
+        Format::F16 => Box::new(FormatLane::<f16>::new(format, config, data, init)),
+        Format::Bf16 => Box::new(FormatLane::<bf16>::new(format, config, data, init)),
+        Format::F32 => Box::new(FormatLane::<f32>::new(format, config, data, init)),
+        Format::F64 => Box::new(FormatLane::<f64>::new(format, config, data, init)),
     }
 }
 
@@ -72,7 +40,6 @@ struct FormatLane<S: Audited> {
     config: TrainConfig,
     trainer: Trainer<S>,
     stats: LaneStats,
-    yardstick: <S::Yardstick as Scalar>::Context,
     steps: u64,
     last: Option<StepRow>,
     max_rel_drift: f64,
@@ -83,13 +50,7 @@ struct FormatLane<S: Audited> {
 }
 
 impl<S: Audited> FormatLane<S> {
-    fn new(
-        format: Format,
-        config: &TrainConfig,
-        data: &Dataset,
-        init: &ParamSet,
-        reference_bits: u32,
-    ) -> Self {
+    fn new(format: Format, config: &TrainConfig, data: &Dataset, init: &ParamSet) -> Self {
         let trainer = Trainer::<S>::new(config, data, init, ());
         let zero_denominators = trainer
             .targets()
@@ -101,7 +62,6 @@ impl<S: Audited> FormatLane<S> {
             config: config.clone(),
             trainer,
             stats: LaneStats::default(),
-            yardstick: S::yardstick(reference_bits),
             steps: 0,
             last: None,
             max_rel_drift: 0.0,
@@ -113,28 +73,17 @@ impl<S: Audited> FormatLane<S> {
     }
 }
 
-/// ‖a − r‖₂ / ‖r‖₂ over every parameter, with differences taken in MPFR.
-fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &Mlp<Mpfr>) -> f64 {
-    let tensors = |m: &Mlp<S>| -> Vec<Tensor<S>> {
-        m.layers
-            .iter()
-            .flat_map(|d| [d.weight.clone(), d.bias.clone()])
-            .collect()
-    };
-    let reference_tensors: Vec<&Tensor<Mpfr>> = reference
+/// ‖a − r‖₂ / ‖r‖₂ over every parameter, against the reference's parameters as f64 pairs.
+fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &[Pair]) -> f64 {
+    let values = format
         .layers
         .iter()
-        .flat_map(|d| [&d.weight, &d.bias])
-        .collect();
+        .flat_map(|d| d.weight.iter().chain(d.bias.iter()));
     let (mut distance, mut norm) = (0.0f64, 0.0f64);
-    for (a, r) in tensors(format).iter().zip(reference_tensors) {
-        for (x, r) in a.iter().zip(r.iter()) {
-            let prec = r.0.prec() + 64;
-            let difference = Float::with_val(prec, x.to_big(prec) - &r.0).to_f64();
-            distance += difference * difference;
-            let r = r.to_f64();
-            norm += r * r;
-        }
+    for (x, r) in values.zip(reference) {
+        let difference = (x.to_f64() - r.hi) - r.lo;
+        distance += difference * difference;
+        norm += r.hi * r.hi;
     }
     if norm == 0.0 {
         distance.sqrt()
@@ -153,25 +102,18 @@ fn relative(value: f64, reference: f64) -> f64 {
 }
 
 impl<S: Audited> Lane for FormatLane<S> {
-    fn step(
-        &mut self,
-        plan: &StepPlan,
-        reference: &RecordedStep,
-        reference_loss: &Mpfr,
-        reference_mlp: &Mlp<Mpfr>,
-    ) -> StepRow {
+    fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow {
         self.stats.step_events = EventCounts::default();
-        let mut comparator = Comparator::<S> {
+        let mut comparator = Comparator {
             reference,
             step: plan.step,
-            yardstick: self.yardstick.clone(),
             stats: &mut self.stats,
             position: 0,
         };
         let loss = self.trainer.step(plan, Some(&mut comparator));
         self.steps += 1;
         let loss = loss.to_f64();
-        let reference_loss = reference_loss.to_f64();
+        let reference_loss = reference.loss.hi;
         let rel_drift = if loss.is_finite() {
             relative(loss, reference_loss)
         } else {
@@ -191,7 +133,7 @@ impl<S: Audited> Lane for FormatLane<S> {
             reference_loss,
             abs_drift: (loss - reference_loss).abs(),
             rel_drift,
-            param_rel_drift: param_rel_drift(self.trainer.mlp(), reference_mlp),
+            param_rel_drift: param_rel_drift(self.trainer.mlp(), &reference.params),
             events: self.stats.step_events,
         };
         self.last = Some(row.clone());

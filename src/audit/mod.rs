@@ -15,10 +15,11 @@ use serde::Serialize;
 
 use crate::data::Dataset;
 use crate::data::params::ParamSet;
-use crate::format::{Class, Format, Mpfr, Scalar};
+use crate::format::{Class, DoubleDouble, Format, Mpfr, Scalar};
 use crate::kernel::Accumulate;
+use crate::model::Mlp;
 use crate::train::{Schedule, TrainConfig, Trainer};
-use compare::{RecordedStep, Recorder};
+use compare::{Pair, RecordedStep, Recorder};
 
 /// A validated audit.
 #[derive(Clone, Debug)]
@@ -27,9 +28,9 @@ pub struct AuditConfig {
     pub train: TrainConfig,
     /// The formats to audit, in report order.
     pub formats: Vec<Format>,
-    /// The reference's precision.
-    pub reference_bits: u32,
-    /// Also run the reference at twice the bits and compare.
+    /// The reference every format is compared with.
+    pub reference: Reference,
+    /// Also run an MPFR reference at twice the reference's bits and compare.
     pub verify_reference: bool,
     /// Worker threads across formats (results do not depend on it).
     pub threads: usize,
@@ -37,6 +38,33 @@ pub struct AuditConfig {
     pub data: Dataset,
     /// The initial parameters, in f64.
     pub init: ParamSet,
+}
+
+/// The arithmetic of the reference trajectory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Reference {
+    /// MPFR at this many bits: the reference of record.
+    Mpfr(u32),
+    /// Double-double (about 106 bits): far faster, for large runs.
+    DoubleDouble,
+}
+
+impl Reference {
+    /// Its precision in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Reference::Mpfr(bits) => bits,
+            Reference::DoubleDouble => crate::format::DOUBLE_DOUBLE_BITS,
+        }
+    }
+
+    /// Its name in reports: `mpfr113`, `double-double`.
+    pub fn name(self) -> String {
+        match self {
+            Reference::Mpfr(bits) => format!("mpfr{bits}"),
+            Reference::DoubleDouble => "double-double".into(),
+        }
+    }
 }
 
 /// One row of the per-step table.
@@ -155,6 +183,8 @@ impl ReferenceCheck {
 /// The audit's findings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditResult {
+    /// The reference's name (`mpfr113`, `double-double`).
+    pub reference: String,
     /// The reference's precision.
     pub reference_bits: u32,
     /// Steps run.
@@ -180,6 +210,28 @@ pub fn run(
     sink: &mut dyn StepSink,
     progress: &mut dyn FnMut(u64, u64),
 ) -> crate::Result<AuditResult> {
+    match config.reference {
+        Reference::Mpfr(bits) => run_with::<Mpfr>(config, bits, sink, progress),
+        Reference::DoubleDouble => run_with::<DoubleDouble>(config, (), sink, progress),
+    }
+}
+
+fn pairs<R: Scalar>(mlp: &Mlp<R>, into: &mut Vec<Pair>) {
+    into.clear();
+    into.extend(
+        mlp.layers
+            .iter()
+            .flat_map(|d| d.weight.iter().chain(d.bias.iter()))
+            .map(Pair::of),
+    );
+}
+
+fn run_with<R: Scalar>(
+    config: &AuditConfig,
+    ctx: R::Context,
+    sink: &mut dyn StepSink,
+    progress: &mut dyn FnMut(u64, u64),
+) -> crate::Result<AuditResult> {
     let train = &config.train;
     let architecture = &train.architecture;
     let schedule = Schedule::new(
@@ -191,9 +243,8 @@ pub fn run(
         train.seed,
     );
     let total = schedule.total_steps();
-    let mut reference =
-        Trainer::<Mpfr>::new(train, &config.data, &config.init, config.reference_bits);
-    let check_bits = config.reference_bits * 2;
+    let mut reference = Trainer::<R>::new(train, &config.data, &config.init, ctx);
+    let check_bits = config.reference.bits() * 2;
     let mut check = config
         .verify_reference
         .then(|| Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits));
@@ -201,42 +252,37 @@ pub fn run(
     let mut lanes: Vec<Box<dyn lane::Lane>> = config
         .formats
         .iter()
-        .map(|&f| lane::lane(f, train, &config.data, &config.init, config.reference_bits))
+        .map(|&f| lane::lane(f, train, &config.data, &config.init))
         .collect();
     let mut recorded = RecordedStep::default();
     let threads = config.threads.max(1);
     for plan in schedule {
         recorded.ops.clear();
-        let reference_loss = reference.step(
+        let loss = reference.step(
             &plan,
             Some(&mut Recorder {
                 step: &mut recorded,
             }),
         );
+        recorded.loss = Pair::of(&loss);
+        pairs(reference.mlp(), &mut recorded.params);
         if let Some(check) = check.as_mut() {
             let check_loss = check.step(&plan, None);
-            max_loss_rel_diff =
-                max_loss_rel_diff.max(relative_big(&reference_loss.0, &check_loss.0));
+            max_loss_rel_diff = max_loss_rel_diff.max(relative_big(&loss, &check_loss));
         }
-        let rows = step_lanes(
-            &mut lanes,
-            threads,
-            &plan,
-            &recorded,
-            &reference_loss,
-            reference.mlp(),
-        );
+        let rows = step_lanes(&mut lanes, threads, &plan, &recorded);
         sink.rows(&rows)?;
         progress(plan.step, total);
     }
     let reference_check = check.map(|check| ReferenceCheck {
-        bits: config.reference_bits,
+        bits: config.reference.bits(),
         check_bits,
         max_loss_rel_diff,
         param_rel_diff: mlp_rel_diff(reference.mlp(), check.mlp()),
     });
     Ok(AuditResult {
-        reference_bits: config.reference_bits,
+        reference: config.reference.name(),
+        reference_bits: config.reference.bits(),
         steps: total,
         formats: lanes.into_iter().map(|l| l.finish()).collect(),
         reference_check,
@@ -251,14 +297,9 @@ fn step_lanes(
     threads: usize,
     plan: &crate::train::StepPlan,
     recorded: &RecordedStep,
-    reference_loss: &Mpfr,
-    reference_mlp: &crate::model::Mlp<Mpfr>,
 ) -> Vec<StepRow> {
     if threads <= 1 || lanes.len() <= 1 {
-        return lanes
-            .iter_mut()
-            .map(|l| l.step(plan, recorded, reference_loss, reference_mlp))
-            .collect();
+        return lanes.iter_mut().map(|l| l.step(plan, recorded)).collect();
     }
     let per_thread = lanes.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -268,7 +309,7 @@ fn step_lanes(
                 scope.spawn(move || {
                     group
                         .iter_mut()
-                        .map(|l| l.step(plan, recorded, reference_loss, reference_mlp))
+                        .map(|l| l.step(plan, recorded))
                         .collect::<Vec<_>>()
                 })
             })
@@ -283,16 +324,19 @@ fn step_lanes(
     })
 }
 
-fn relative_big(a: &Float, b: &Float) -> f64 {
+/// |a − b| / |b|, computed in MPFR at the wider precision of the two.
+fn relative_big<A: Scalar, B: Scalar>(a: &A, b: &B) -> f64 {
+    let prec = a.precision().max(b.precision()) + 64;
+    let (a, b) = (a.to_big(prec), b.to_big(prec));
     if a == b {
         return 0.0;
     }
-    let prec = a.prec().max(b.prec());
-    let difference = Float::with_val(prec, a - b);
-    Float::with_val(64, difference / b).abs().to_f64()
+    let difference = Float::with_val(prec, &a - &b);
+    Float::with_val(64, difference / &b).abs().to_f64()
 }
 
-fn mlp_rel_diff(a: &crate::model::Mlp<Mpfr>, b: &crate::model::Mlp<Mpfr>) -> f64 {
+/// ‖a − b‖₂ / ‖b‖₂ over every parameter, with differences taken in MPFR.
+fn mlp_rel_diff<A: Scalar, B: Scalar>(a: &Mlp<A>, b: &Mlp<B>) -> f64 {
     let (mut distance, mut norm) = (0.0f64, 0.0f64);
     for (da, db) in a.layers.iter().zip(&b.layers) {
         for (x, y) in da
@@ -301,8 +345,8 @@ fn mlp_rel_diff(a: &crate::model::Mlp<Mpfr>, b: &crate::model::Mlp<Mpfr>) -> f64
             .chain(da.bias.iter())
             .zip(db.weight.iter().chain(db.bias.iter()))
         {
-            let prec = y.0.prec();
-            let d = Float::with_val(prec, &x.0 - &y.0).to_f64();
+            let prec = x.precision().max(y.precision()) + 64;
+            let d = Float::with_val(prec, x.to_big(prec) - y.to_big(prec)).to_f64();
             distance += d * d;
             norm += y.to_f64() * y.to_f64();
         }

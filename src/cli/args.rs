@@ -30,6 +30,16 @@ const AFTER_HELP: &str = "Examples:
 Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
 3 a --fail-on condition was met.";
 
+/// The arithmetic of the reference trajectory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReferenceArg {
+    /// MPFR at --reference-bits: the reference of record.
+    Mpfr,
+    /// Double-double (about 106 bits): many times faster for large runs; check it with
+    /// --verify-reference.
+    DoubleDouble,
+}
+
 /// The command line.
 #[derive(Debug, Parser)]
 #[command(name = "precision-audit", version, about = ABOUT, after_help = AFTER_HELP)]
@@ -89,10 +99,14 @@ pub struct AuditArgs {
         help_heading = "Formats"
     )]
     pub formats: Vec<Format>,
+    /// Arithmetic of the reference: mpfr (the reference of record) or double-double (fast).
+    #[arg(long, value_enum, default_value = "mpfr", help_heading = "Formats")]
+    pub reference: ReferenceArg,
     /// Precision of the MPFR reference in bits (64 to 65536).
     #[arg(long, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536), help_heading = "Formats")]
     pub reference_bits: u32,
-    /// Also run the reference at twice the bits and report how closely the two agree.
+    /// Also run an MPFR reference at twice the reference's bits and report how closely the two
+    /// agree.
     #[arg(long, help_heading = "Formats")]
     pub verify_reference: bool,
     /// Accumulator of matmuls and sums: same, f32 or f64. Never narrower than the format:

@@ -2,8 +2,8 @@
 
 use std::str::FromStr;
 
-use crate::audit::AuditConfig;
-use crate::cli::args::AuditArgs;
+use crate::audit::{AuditConfig, Reference};
+use crate::cli::args::{AuditArgs, ReferenceArg};
 use crate::data::{self, Dataset};
 use crate::error::Error;
 use crate::format::Decimal;
@@ -161,7 +161,10 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             seed: args.seed,
         },
         formats,
-        reference_bits: args.reference_bits,
+        reference: match args.reference {
+            ReferenceArg::Mpfr => Reference::Mpfr(args.reference_bits),
+            ReferenceArg::DoubleDouble => Reference::DoubleDouble,
+        },
         verify_reference: args.verify_reference,
         threads: args.threads as usize,
         data,

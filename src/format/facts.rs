@@ -98,6 +98,17 @@ impl Spec {
         }
     }
 
+    /// Double-double: f64's exponent range, about 106 bits, no subnormal significands.
+    pub fn double_double() -> Spec {
+        Spec {
+            name: "double-double",
+            precision: 106,
+            emin: -1022,
+            emax: 1023,
+            has_subnormals: false,
+        }
+    }
+
     /// Unit roundoff u = 2^-t: the largest relative error of one correctly rounded operation.
     pub fn unit_roundoff(&self) -> f64 {
         pow2(-(self.precision as i32))

@@ -1,5 +1,6 @@
 //! Number formats: the scalar trait, f16/bf16/f32/f64 with correct rounding, the MPFR reference.
 
+mod double_double;
 mod elementary;
 mod facts;
 mod ieee;
@@ -7,6 +8,7 @@ mod reference;
 pub mod round;
 pub mod text;
 
+pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub use facts::{Class, Format, Spec};
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
 pub use text::Decimal;

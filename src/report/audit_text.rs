@@ -23,8 +23,8 @@ pub fn render(result: &AuditResult) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "precision-audit: {} steps against an MPFR reference of {} bits\n",
-        result.steps, result.reference_bits
+        "precision-audit: {} steps against the reference {} ({} bits)\n",
+        result.steps, result.reference, result.reference_bits
     );
     let mut summary = Table::new([
         "format",
