@@ -26,6 +26,7 @@ const AFTER_HELP: &str = "Examples:
   precision-audit --loss relative --csv out/         ...and write summary/ops/steps/events CSVs
   precision-audit round 1e-8 0.1 65520               what each format stores for these values
   precision-audit formats                            precision and range of every format
+  precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
 
 Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
 3 a --fail-on condition was met.";
@@ -60,6 +61,23 @@ pub enum Command {
     Formats(FormatsArgs),
     /// Show what each format stores for decimal values.
     Round(RoundArgs),
+    /// Run an audit and compare it with a saved --csv directory: exit 3 when any format's loss
+    /// or parameter drift, or any op's error, grew beyond --tolerance.
+    Check(Box<CheckArgs>),
+}
+
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A directory written by an earlier `precision-audit --csv DIR` with the same flags.
+    #[arg(long, value_name = "DIR")]
+    pub baseline: PathBuf,
+    /// Relative growth allowed before a value counts as a regression (0.05 = 5%).
+    #[arg(long, default_value_t = 0.05)]
+    pub tolerance: f64,
+    /// The audit to run, with the same flags as the baseline's.
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 /// `formats` options.

@@ -234,15 +234,9 @@ fn failures(result: &AuditResult, conditions: &[FailOn]) -> Vec<String> {
     found
 }
 
-/// Runs the audit; returns the process exit code.
-pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
+/// Validates the flags, runs the audit and writes `--csv` if asked.
+pub fn execute(args: &AuditArgs) -> Result<AuditResult, Error> {
     let config = audit_config(args)?;
-    let conditions = args
-        .fail_on
-        .as_deref()
-        .map(fail_on)
-        .transpose()?
-        .unwrap_or_default();
     let mut steps = match &args.csv {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -269,6 +263,26 @@ pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     if let (Some(dir), Some(steps)) = (&args.csv, steps) {
         write_report(dir, &result, &config, steps)?;
     }
+    Ok(result)
+}
+
+fn stdout_error(source: std::io::Error) -> Error {
+    Error::Io {
+        path: "<stdout>".into(),
+        source,
+    }
+}
+
+/// Runs the audit; returns the process exit code.
+pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
+    // Parsed before the run, so that a typo is reported at once.
+    let conditions = args
+        .fail_on
+        .as_deref()
+        .map(fail_on)
+        .transpose()?
+        .unwrap_or_default();
+    let result = execute(args)?;
     let text = match args.output {
         Output::Table => audit_text::render(&result),
         Output::Csv => {
@@ -278,17 +292,11 @@ pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
                 tables::SUMMARY_HEADER,
                 &tables::summary_rows(&result),
             )
-            .map_err(|source| Error::Io {
-                path: "<stdout>".into(),
-                source,
-            })?;
+            .map_err(stdout_error)?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
         Output::Json => {
-            serde_json::to_string_pretty(&result).map_err(|e| Error::Io {
-                path: "<stdout>".into(),
-                source: e.into(),
-            })? + "\n"
+            serde_json::to_string_pretty(&result).map_err(|e| stdout_error(e.into()))? + "\n"
         }
     };
     crate::cli::print(stdout, &text)?;

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod audit_cmd;
+mod check_cmd;
 pub mod config;
 mod formats_cmd;
 mod round_cmd;
@@ -39,6 +40,7 @@ pub fn main() -> ExitCode {
         Some(Command::Round(args)) => round_cmd::run(args)
             .and_then(|t| print(&mut stdout, &t))
             .map(|()| 0),
+        Some(Command::Check(args)) => check_cmd::run(args, &mut stdout),
         None => audit_cmd::run(&cli.audit, &mut stdout),
     };
     match outcome {

@@ -2,6 +2,7 @@
 
 pub mod audit_csv;
 pub mod audit_text;
+pub mod baseline;
 pub mod csv_out;
 pub mod table;
 

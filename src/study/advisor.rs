@@ -164,7 +164,11 @@ fn advise_in<S: Scalar<Context = ()>>(
         _ => round_decimal(max_finite, Toward::Down),
     };
     let empty = lower > upper;
-    let recommended = if empty { (lower, lower) } else { (lower, upper) };
+    let recommended = if empty {
+        (lower, lower)
+    } else {
+        (lower, upper)
+    };
 
     let mut sentences = vec![format!(
         "{format}: {name} = {} {}",
@@ -329,7 +333,10 @@ fn round_decimal(x: f64, toward: Toward) -> f64 {
     let exact_x = Float::with_val(64, x);
     let decimal = |digits: i64, exponent: i32| {
         let text = format!("{digits}e{}", exponent - 1);
-        Float::with_val(256, Float::parse(&text).expect("digits and an exponent parse"))
+        Float::with_val(
+            256,
+            Float::parse(&text).expect("digits and an exponent parse"),
+        )
     };
     let candidate = decimal(digits, exponent);
     match toward {
@@ -349,9 +356,7 @@ fn round_decimal(x: f64, toward: Toward) -> f64 {
         }
         _ => {}
     }
-    format!("{digits}e{}", exponent - 1)
-        .parse()
-        .unwrap_or(x)
+    format!("{digits}e{}", exponent - 1).parse().unwrap_or(x)
 }
 
 #[cfg(test)]
@@ -370,8 +375,15 @@ mod tests {
     #[test]
     fn f16_flushes_1e_8_and_bf16_keeps_it() {
         let f16 = advise(Format::F16, "eps", &decimal("1e-8"), &[0.0, 1.0]);
-        assert_eq!((f16.stored, f16.class, f16.rel_error), (0.0, Class::Zero, 1.0));
-        assert!(f16.reason.starts_with("f16: eps = 1e-8 is flushed to 0;"), "{}", f16.reason);
+        assert_eq!(
+            (f16.stored, f16.class, f16.rel_error),
+            (0.0, Class::Zero, 1.0)
+        );
+        assert!(
+            f16.reason.starts_with("f16: eps = 1e-8 is flushed to 0;"),
+            "{}",
+            f16.reason
+        );
         let bf16 = advise(Format::Bf16, "eps", &decimal("1e-8"), &[0.0, 1.0]);
         // 1e-8 = 1.34217728 × 2^-27; 8 bits keep 1.3437500 × 2^-27 = 172 × 2^-34.
         assert_eq!(bf16.stored, 1.0011717677116394e-08);
@@ -386,7 +398,10 @@ mod tests {
         assert_eq!(f16.smallest_unflushed, 5.960464477539063e-08); // 2^-24
         // Just above half of it survives as 2^-24; exactly half (a tie) rounds to even, 0.
         let above = advise(Format::F16, "eps", &decimal("2.9802322387695313e-08"), &[]);
-        assert_eq!((above.stored, above.class), (5.960464477539063e-08, Class::Subnormal));
+        assert_eq!(
+            (above.stored, above.class),
+            (5.960464477539063e-08, Class::Subnormal)
+        );
         let half = advise(Format::F16, "eps", &decimal("2.98023223876953125e-08"), &[]);
         assert_eq!(half.stored, 0.0);
         let f64_advice = advise(Format::F64, "eps", &decimal("1e-8"), &[]);
@@ -411,8 +426,15 @@ mod tests {
         assert_eq!(advice.zero_denominators, 0);
         // With eps flushed, every sum is |y| (all absorbed), and it is 0 for 0 and 1e-9.
         let flushed = advise(Format::F16, "eps", &decimal("1e-8"), &targets);
-        assert_eq!((flushed.absorbed_share, flushed.zero_denominators), (1.0, 2));
-        assert!(flushed.reason.contains("|y| + eps is 0 for 2 of 8 targets"), "{}", flushed.reason);
+        assert_eq!(
+            (flushed.absorbed_share, flushed.zero_denominators),
+            (1.0, 2)
+        );
+        assert!(
+            flushed.reason.contains("|y| + eps is 0 for 2 of 8 targets"),
+            "{}",
+            flushed.reason
+        );
     }
 
     #[test]
@@ -431,20 +453,38 @@ mod tests {
     fn the_range_is_empty_in_f16_on_the_builtin_data() {
         // Lower end: 2^-14 = 6.103515625e-05 (above 1/65504 = 1.5e-05), rounded up to 6.2e-05.
         // Upper end: 2^-11 × a median |y| of order 1e-4: far below. The advice is the lower end.
-        let advice = advise(Format::F16, "eps", &decimal("1e-8"), &builtin_targets());
+        let targets = builtin_targets();
+        let advice = advise(Format::F16, "eps", &decimal("1e-8"), &targets);
         assert_eq!(advice.recommended, (6.2e-05, 6.2e-05));
-        assert!(advice.reason.contains("no eps does both jobs in f16"), "{}", advice.reason);
+        // eps is flushed, so |y| + eps is 0 wherever y rounds to 0 in f16: |y| ≤ 2^-25.
+        let below_half_subnormal = targets.iter().filter(|y| y.abs() <= 2f64.powi(-25)).count();
+        assert_eq!(below_half_subnormal, 20); // 13 exact zeros and 7 targets of order 1e-9
+        assert_eq!(advice.zero_denominators, below_half_subnormal);
+        assert!(
+            advice.reason.contains("no eps does both jobs in f16"),
+            "{}",
+            advice.reason
+        );
         let stored = advise(Format::F16, "eps", &decimal("6.2e-05"), &[]);
         assert_eq!(stored.class, Class::Normal);
     }
 
     #[test]
     fn adam_eps_is_bounded_by_storage_and_finiteness_only() {
-        let advice = advise(Format::F16, "adam_eps", &decimal("1e-8"), &builtin_targets());
+        let advice = advise(
+            Format::F16,
+            "adam_eps",
+            &decimal("1e-8"),
+            &builtin_targets(),
+        );
         assert_eq!(advice.class, Class::Zero);
         // (a) 2^-14 = 6.1035e-05 rounded up; the top is 65504 rounded down to two digits.
         assert_eq!(advice.recommended, (6.2e-05, 65000.0));
-        assert!(advice.reason.contains("which the data does not show"), "{}", advice.reason);
+        assert!(
+            advice.reason.contains("which the data does not show"),
+            "{}",
+            advice.reason
+        );
     }
 
     #[test]

@@ -158,7 +158,11 @@ pub fn paired_drift(format_losses: &[f64], reference_losses: &[f64]) -> PairedDr
     let ratio_to_noise = if noise_floor.is_nan() || drift.mean.is_nan() {
         f64::NAN
     } else if noise_floor == 0.0 {
-        if drift.mean == 0.0 { 0.0 } else { f64::INFINITY }
+        if drift.mean == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY
+        }
     } else {
         drift.mean.abs() / noise_floor
     };
@@ -290,9 +294,7 @@ pub fn verdict(
              seed to seed (p = {p}): with {seeds} seeds it cannot be told apart from noise"
         )
     } else {
-        format!(
-            "{format}'s drift is within seed noise ({ratio}× the seed-to-seed spread, p = {p})"
-        )
+        format!("{format}'s drift is within seed noise ({ratio}× the seed-to-seed spread, p = {p})")
     };
     (Significance::WithinNoise, sentence)
 }
@@ -499,7 +501,11 @@ mod tests {
         assert_close(drift.p_value, 0.30806800925035737, STATRS_T);
         let (significance, sentence) = verdict("bf16", &drift, 0, 4);
         assert_eq!(significance, Significance::WithinNoise);
-        assert!(sentence.contains("6.9× the seed-to-seed spread but changes from seed to seed (p = 0.31)"), "{sentence}");
+        assert!(
+            sentence
+                .contains("6.9× the seed-to-seed spread but changes from seed to seed (p = 0.31)"),
+            "{sentence}"
+        );
     }
 
     #[test]
@@ -516,7 +522,10 @@ mod tests {
         );
 
         let flat = paired_drift(&[2.5, 2.5, 2.5], &[2.0, 2.0, 2.0]);
-        assert_eq!((flat.noise_floor, flat.ratio_to_noise), (0.0, f64::INFINITY));
+        assert_eq!(
+            (flat.noise_floor, flat.ratio_to_noise),
+            (0.0, f64::INFINITY)
+        );
         assert_eq!(verdict("f16", &flat, 0, 3).0, Significance::Arithmetic);
         let flat_and_equal = paired_drift(&[2.0, 2.0], &[2.0, 2.0]);
         assert_eq!(flat_and_equal.ratio_to_noise, 0.0);
