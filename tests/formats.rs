@@ -1,0 +1,24 @@
+//! The number-format layer against independent evidence: Berkeley TestFloat vectors, every f16
+//! and bf16 bit pattern, seeded random operands aimed at ties, subnormals and overflow, one
+//! generic body for every format, and the known traps pinned by name.
+//!
+//! Expected values come from rug (MPFR) computed exactly or at 300 bits and rounded by the
+//! test's own rounding (`formats/oracle.rs`), never by the crate's.
+
+#[path = "formats/oracle.rs"]
+mod oracle;
+
+#[path = "formats/testfloat.rs"]
+mod testfloat;
+
+#[path = "formats/exhaustive.rs"]
+mod exhaustive;
+
+#[path = "formats/random.rs"]
+mod random;
+
+#[path = "formats/generic.rs"]
+mod generic;
+
+#[path = "formats/regressions.rs"]
+mod regressions;
