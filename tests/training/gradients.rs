@@ -1,0 +1,312 @@
+//! Backpropagation against central finite differences of the crate's own forward pass, for
+//! every parameter of a two-hidden-layer network, every activation, every loss, with and
+//! without a dropout mask, all in 256-bit MPFR; and the forward pass against a plain-f64 one
+//! written here.
+
+use ndarray::{Array2, array};
+use precision_audit::format::{Mpfr, Scalar};
+use precision_audit::kernel::{Activation, Engine, Reduction, Tensor};
+use precision_audit::model::{Architecture, Gradients, Loss, Mlp, glorot_uniform};
+
+use crate::common::{Recorder, decimal, tolerance};
+
+/// MPFR precision of the gradient check.
+const BITS: u32 = 256;
+
+/// Layer widths: three inputs, hidden layers of 4 and 3, one output.
+const WIDTHS: [usize; 4] = [3, 4, 3, 1];
+
+/// The relative loss's ε in the check: large enough that the zero target's term (|p| / ε)
+/// stays of moderate size, nonzero so that ε is exercised.
+const RELATIVE_EPS: &str = "1e-3";
+
+/// Five samples, one target exactly zero (the relative loss then divides by ε alone).
+fn batch() -> (Array2<f64>, Array2<f64>) {
+    let x = array![
+        [0.3, -1.2, 0.7],
+        [1.1, 0.4, -0.5],
+        [-0.8, 0.9, 1.3],
+        [0.2, -0.6, -1.4],
+        [1.5, 1.0, 0.1]
+    ];
+    let y = array![[0.5], [-0.25], [0.0], [1.0], [-0.75]];
+    (x, y)
+}
+
+/// Dropout multipliers 0 or 1/(1 − p) with p = 1/4 (4/3 is inexact in binary, which is fine:
+/// the check differentiates whatever multiplier the forward pass applies). Every hidden unit
+/// is dropped for some sample and kept for another.
+fn masks() -> Vec<Tensor<Mpfr>> {
+    let scale = Mpfr::one(&BITS).div(&Mpfr::from_f64(0.75, &BITS));
+    let pattern = |rows: usize, cols: usize, salt: usize| {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            if (3 * i + 5 * j + salt).is_multiple_of(4) {
+                Mpfr::zero(&BITS)
+            } else {
+                scale.clone()
+            }
+        })
+    };
+    vec![pattern(5, WIDTHS[1], 0), pattern(5, WIDTHS[2], 1)]
+}
+
+/// The network: Glorot weights of seed 7, and nonzero biases so that their gradients are not
+/// taken at a special point.
+fn network(activation: Activation) -> Mlp<Mpfr> {
+    let architecture = Architecture {
+        widths: WIDTHS.to_vec(),
+        activation,
+        dropout: 0.0,
+    };
+    let mut params = glorot_uniform(&architecture, 7);
+    for (l, layer) in params.layers.iter_mut().enumerate() {
+        for (j, b) in layer.bias.iter_mut().enumerate() {
+            *b = 0.05 * (j as f64 + 1.0) * if (l + j) % 2 == 0 { 1.0 } else { -1.0 };
+        }
+    }
+    Mlp::from_params(&architecture, &params, &BITS)
+}
+
+fn tensor(t: &Array2<f64>) -> Tensor<Mpfr> {
+    t.mapv(|v| Mpfr::from_f64(v, &BITS))
+}
+
+/// One problem: network, batch, ε and masks in MPFR.
+struct Problem {
+    mlp: Mlp<Mpfr>,
+    loss: Loss,
+    x: Tensor<Mpfr>,
+    y: Tensor<Mpfr>,
+    eps: Tensor<Mpfr>,
+    masks: Vec<Tensor<Mpfr>>,
+}
+
+impl Problem {
+    fn new(activation: Activation, loss: Loss, dropout: bool) -> Self {
+        let (x, y) = batch();
+        Problem {
+            mlp: network(activation),
+            loss,
+            x: tensor(&x),
+            y: tensor(&y),
+            eps: Tensor::from_elem((1, 1), decimal(RELATIVE_EPS).round::<Mpfr>(&BITS)),
+            masks: if dropout { masks() } else { Vec::new() },
+        }
+    }
+
+    fn engine(&self) -> Engine<'static, Mpfr> {
+        Engine::new(BITS, Reduction::EXACT)
+    }
+
+    /// The loss of `mlp` (the problem's network or a perturbed copy).
+    fn loss_of(&self, mlp: &Mlp<Mpfr>) -> Mpfr {
+        let mut engine = self.engine();
+        let (prediction, _) = mlp.forward(&mut engine, &self.x, self.masks.clone());
+        let (loss, _) = self
+            .loss
+            .forward(&mut engine, &prediction, &self.y, &self.eps);
+        loss[[0, 0]].clone()
+    }
+
+    /// Backprop's gradients, and what the forward pass computed, op by op.
+    fn backprop(&self) -> (Gradients<Mpfr>, Recorder) {
+        let mut recorder = Recorder::default();
+        let grads = {
+            let mut engine = Engine::observed(BITS, Reduction::EXACT, &mut recorder);
+            let (prediction, cache) = self.mlp.forward(&mut engine, &self.x, self.masks.clone());
+            let (_, loss_cache) = self
+                .loss
+                .forward(&mut engine, &prediction, &self.y, &self.eps);
+            let output_grad = self.loss.backward(&mut engine, &loss_cache);
+            self.mlp.backward(&mut engine, &cache, output_grad)
+        };
+        (grads, recorder)
+    }
+}
+
+/// (L(w + h) − L(w − h)) / 2h for the parameter that `pick` selects; h = 2⁻⁶⁶ is a power of
+/// two, so w ± h is exact at 256 bits (|w| < 2 and w has 53 significant bits) and so is the
+/// division by 2h.
+fn central_difference(problem: &Problem, pick: impl Fn(&mut Mlp<Mpfr>) -> &mut Mpfr) -> Mpfr {
+    let h = Mpfr::from_f64(2f64.powi(-66), &BITS);
+    let shifted = |h: &Mpfr| {
+        let mut mlp = problem.mlp.clone();
+        let w = pick(&mut mlp);
+        *w = w.add(h);
+        problem.loss_of(&mlp)
+    };
+    let plus = shifted(&h);
+    let minus = shifted(&h.neg());
+    let two_h = h.add(&h);
+    plus.sub(&minus).div(&two_h)
+}
+
+fn check(activation: Activation, loss: Loss, dropout: bool) {
+    let problem = Problem::new(activation, loss, dropout);
+    let case = format!(
+        "{} / {} / {}",
+        activation.name(),
+        loss.name(),
+        if dropout { "dropout" } else { "no dropout" }
+    );
+    let (grads, recorder) = problem.backprop();
+
+    // The points are away from every kink the perturbation could cross.
+    for layer in 1..WIDTHS.len() - 1 {
+        let z = recorder.outputs(&format!("fwd.dense{layer}.bias"));
+        assert!(
+            z.iter().all(|z| z.abs() >= tolerance::KINK_MARGIN),
+            "{case}: a pre-activation of layer {layer} is within the kink margin: {z:?}"
+        );
+        if activation == Activation::Relu {
+            // Both relu branches are exercised.
+            assert!(
+                z.iter().any(|z| *z > 0.0) && z.iter().any(|z| *z < 0.0),
+                "{case}"
+            );
+        }
+    }
+    let residuals = recorder.outputs("loss.sub");
+    assert!(
+        residuals.iter().all(|d| d.abs() >= tolerance::KINK_MARGIN),
+        "{case}: p − y within the kink margin: {residuals:?}"
+    );
+
+    let mut checked = 0;
+    let mut nonzero = 0;
+    for (l, layer_grads) in grads.iter().enumerate() {
+        let tensors = [(&layer_grads.weight, "weight"), (&layer_grads.bias, "bias")];
+        for (tensor_index, (grad, what)) in tensors.into_iter().enumerate() {
+            for ((i, j), analytic) in grad.indexed_iter() {
+                let numeric = central_difference(&problem, |mlp| {
+                    let layer = &mut mlp.layers[l];
+                    let t = if tensor_index == 0 {
+                        &mut layer.weight
+                    } else {
+                        &mut layer.bias
+                    };
+                    &mut t[[i, j]]
+                });
+                let error = analytic.sub(&numeric).abs().to_f64();
+                let scale = analytic.abs().to_f64().max(1.0);
+                assert!(
+                    error <= tolerance::GRADIENT * scale,
+                    "{case}: layer {} {what}[{i}][{j}]: backprop {} vs central difference {} \
+                     (error {error:e})",
+                    l + 1,
+                    analytic.to_f64(),
+                    numeric.to_f64()
+                );
+                checked += 1;
+                nonzero += usize::from(!analytic.is_zero());
+            }
+        }
+    }
+    // 3·4 + 4 + 4·3 + 3 + 3·1 + 1 parameters, every one checked.
+    assert_eq!(checked, 35, "{case}");
+    // A check of zeros against zeros would prove little: most gradients are nonzero.
+    assert!(nonzero >= 20, "{case}: only {nonzero} nonzero gradients");
+}
+
+macro_rules! gradient_checks {
+    ($($name:ident: $activation:ident, $loss:ident, $dropout:expr;)+) => {$(
+        #[test]
+        fn $name() {
+            check(Activation::$activation, Loss::$loss, $dropout);
+        }
+    )+};
+}
+
+gradient_checks! {
+    relu_mse: Relu, Mse, false;
+    relu_mae: Relu, Mae, false;
+    relu_relative: Relu, Relative, false;
+    tanh_mse: Tanh, Mse, false;
+    tanh_mae: Tanh, Mae, false;
+    tanh_relative: Tanh, Relative, false;
+    sigmoid_mse: Sigmoid, Mse, false;
+    sigmoid_mae: Sigmoid, Mae, false;
+    sigmoid_relative: Sigmoid, Relative, false;
+    identity_mse: Identity, Mse, false;
+    identity_mae: Identity, Mae, false;
+    identity_relative: Identity, Relative, false;
+    relu_mse_dropout: Relu, Mse, true;
+    relu_mae_dropout: Relu, Mae, true;
+    relu_relative_dropout: Relu, Relative, true;
+    tanh_mse_dropout: Tanh, Mse, true;
+    tanh_mae_dropout: Tanh, Mae, true;
+    tanh_relative_dropout: Tanh, Relative, true;
+    sigmoid_mse_dropout: Sigmoid, Mse, true;
+    sigmoid_mae_dropout: Sigmoid, Mae, true;
+    sigmoid_relative_dropout: Sigmoid, Relative, true;
+    identity_mse_dropout: Identity, Mse, true;
+    identity_mae_dropout: Identity, Mae, true;
+    identity_relative_dropout: Identity, Relative, true;
+}
+
+/// The test's own forward pass and loss in plain f64, sharing no code with the crate.
+fn plain_f64_loss(activation: Activation, loss: Loss, dropout: bool) -> f64 {
+    let problem = Problem::new(activation, loss, dropout);
+    let (x, y) = batch();
+    let f = |v: f64| match activation {
+        Activation::Relu => v.max(0.0),
+        Activation::Tanh => v.tanh(),
+        Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+        Activation::Identity => v,
+    };
+    let layers = problem.mlp.to_params().layers;
+    let masks: Vec<Array2<f64>> = problem
+        .masks
+        .iter()
+        .map(|m| m.mapv(|v| v.to_f64()))
+        .collect();
+    let mut total = 0.0;
+    for (i, row) in x.rows().into_iter().enumerate() {
+        let mut a: Vec<f64> = row.to_vec();
+        for (l, layer) in layers.iter().enumerate() {
+            let mut z: Vec<f64> = (0..layer.weight.ncols())
+                .map(|j| {
+                    let dot: f64 = a
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| v * layer.weight[[k, j]])
+                        .sum();
+                    dot + layer.bias[[0, j]]
+                })
+                .collect();
+            if l + 1 < layers.len() {
+                for (j, v) in z.iter_mut().enumerate() {
+                    *v = f(*v) * masks.get(l).map_or(1.0, |m| m[[i, j]]);
+                }
+            }
+            a = z;
+        }
+        let (p, t) = (a[0], y[[i, 0]]);
+        total += match loss {
+            Loss::Mse => (p - t) * (p - t),
+            Loss::Mae => (p - t).abs(),
+            Loss::Relative => (p - t).abs() / (t.abs() + 1e-3),
+        };
+    }
+    total / x.nrows() as f64
+}
+
+#[test]
+fn forward_and_loss_agree_with_a_plain_f64_evaluation() {
+    for activation in Activation::ALL {
+        for loss in [Loss::Mse, Loss::Mae, Loss::Relative] {
+            for dropout in [false, true] {
+                let problem = Problem::new(activation, loss, dropout);
+                let reference = problem.loss_of(&problem.mlp).to_f64();
+                let plain = plain_f64_loss(activation, loss, dropout);
+                let relative = ((reference - plain) / reference).abs();
+                assert!(
+                    relative < tolerance::F64_FORWARD,
+                    "{} / {} / dropout {dropout}: MPFR {reference} vs f64 {plain}",
+                    activation.name(),
+                    loss.name()
+                );
+            }
+        }
+    }
+}
