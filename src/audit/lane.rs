@@ -9,8 +9,8 @@ use super::{ConstantReport, FormatReport, StepRow};
 use crate::data::Dataset;
 use crate::data::params::ParamSet;
 use crate::format::{Decimal, Format, Scalar};
-use crate::model::Mlp;
-use crate::train::{StepPlan, TrainConfig, Trainer};
+use crate::model::{Loss, Mlp};
+use crate::train::{Optimizer, StepPlan, TrainConfig, Trainer};
 
 /// One format's run, behind a type-erased interface so formats can be chosen at run time.
 pub trait Lane: Send {
@@ -52,11 +52,15 @@ struct FormatLane<S: Audited> {
 impl<S: Audited> FormatLane<S> {
     fn new(format: Format, config: &TrainConfig, data: &Dataset, init: &ParamSet) -> Self {
         let trainer = Trainer::<S>::new(config, data, init, ());
-        let zero_denominators = trainer
-            .targets()
-            .iter()
-            .filter(|y| y.abs().add(trainer.eps()).is_zero())
-            .count() as u64;
+        let zero_denominators = if config.loss == Loss::Relative {
+            trainer
+                .targets()
+                .iter()
+                .filter(|y| y.abs().add(trainer.eps()).is_zero())
+                .count() as u64
+        } else {
+            0
+        };
         FormatLane {
             format,
             config: config.clone(),
@@ -114,12 +118,19 @@ impl<S: Audited> Lane for FormatLane<S> {
         self.steps += 1;
         let loss = loss.to_f64();
         let reference_loss = reference.loss.hi;
+        // NaN stays NaN and inf stays inf, as in abs_drift; the maximum counts either as inf.
         let rel_drift = if loss.is_finite() {
             relative(loss, reference_loss)
+        } else if loss.is_nan() {
+            f64::NAN
         } else {
             f64::INFINITY
         };
-        self.max_rel_drift = self.max_rel_drift.max(rel_drift);
+        self.max_rel_drift = self.max_rel_drift.max(if rel_drift.is_nan() {
+            f64::INFINITY
+        } else {
+            rel_drift
+        });
         if !loss.is_finite() && self.first_nonfinite_step.is_none() {
             self.first_nonfinite_step = Some(plan.step);
             self.first_nonfinite_loss = loss;
@@ -169,14 +180,17 @@ impl<S: Audited> Lane for FormatLane<S> {
                 },
             }
         };
-        let constants = vec![
-            constant("eps", &self.config.eps, self.trainer.eps()),
-            constant(
+        let mut constants = Vec::new();
+        if self.config.loss == Loss::Relative {
+            constants.push(constant("eps", &self.config.eps, self.trainer.eps()));
+        }
+        if self.config.optimizer.kind == Optimizer::Adam {
+            constants.push(constant(
                 "adam_eps",
                 &self.config.optimizer.adam_eps,
                 self.trainer.adam_eps(),
-            ),
-        ];
+            ));
+        }
         let mut first_events = self.stats.first.clone();
         first_events.sort_by_key(|f| f.kind);
         FormatReport {
@@ -185,6 +199,7 @@ impl<S: Audited> Lane for FormatLane<S> {
             accumulate: self.config.reduction.accumulate.effective_for(&spec),
             steps: self.steps,
             final_loss: last.loss,
+            full_loss: self.trainer.full_loss().to_f64(),
             reference_loss: last.reference_loss,
             loss_abs_drift: last.abs_drift,
             loss_rel_drift: last.rel_drift,

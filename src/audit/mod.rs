@@ -82,7 +82,7 @@ pub struct StepRow {
     pub reference_loss: f64,
     /// |loss − reference|.
     pub abs_drift: f64,
-    /// |loss − reference| / |reference|; inf when the loss is not finite.
+    /// |loss − reference| / |reference|; NaN when the loss is NaN, inf when it is inf.
     pub rel_drift: f64,
     /// ‖params − reference params‖₂ / ‖reference params‖₂ after the step's update.
     pub param_rel_drift: f64,
@@ -118,15 +118,17 @@ pub struct FormatReport {
     pub accumulate: Accumulate,
     /// Steps run.
     pub steps: u64,
-    /// The loss of the last step.
+    /// The loss of the last step (a batch loss, before that step's update).
     pub final_loss: f64,
+    /// The loss over the whole data set after training, without dropout.
+    pub full_loss: f64,
     /// The reference's loss of the last step.
     pub reference_loss: f64,
     /// |final − reference|.
     pub loss_abs_drift: f64,
     /// |final − reference| / |reference|.
     pub loss_rel_drift: f64,
-    /// The largest relative loss drift of any step.
+    /// The largest relative loss drift of any step; inf once a loss was inf or NaN.
     pub max_rel_drift: f64,
     /// Relative L2 distance of all parameters from the reference's, at the end.
     pub param_rel_drift: f64,
@@ -193,6 +195,8 @@ pub struct AuditResult {
     pub formats: Vec<FormatReport>,
     /// The reference's own check, when asked for.
     pub reference_check: Option<ReferenceCheck>,
+    /// The reference's loss over the whole data set after training.
+    pub reference_full_loss: f64,
     /// The reference's parameters at the end.
     #[serde(skip)]
     pub reference_params: ParamSet,
@@ -286,6 +290,7 @@ fn run_with<R: Scalar>(
         steps: total,
         formats: lanes.into_iter().map(|l| l.finish()).collect(),
         reference_check,
+        reference_full_loss: reference.full_loss().to_f64(),
         reference_params: reference.mlp().to_params(),
     })
 }

@@ -48,11 +48,8 @@ pub fn verdict(report: &FormatReport) -> String {
         Some(step) => {
             let first = loss_word(report.first_nonfinite_loss);
             let last = loss_word(report.final_loss);
-            let mut sentence = format!("the loss is {first} from step {step}");
-            if last != first {
-                sentence.push_str(&format!(" ({last} at the end)"));
-            }
-            sentences.push(sentence);
+            let at_end = if last == first { format!("still {last}") } else { last.to_string() };
+            sentences.push(format!("the loss is {first} at step {step} and {at_end} at the end"));
         }
         None => sentences.push(format!(
             "the final loss is {} against the reference's {} (relative drift {:.2e}; parameters drift {:.2e})",
@@ -62,11 +59,15 @@ pub fn verdict(report: &FormatReport) -> String {
             report.param_rel_drift
         )),
     }
+    // The first op in run order among the worst, so that an overflow is blamed where it starts.
     let worst = report
         .ops
         .iter()
         .filter(|op| op.local.mean_bits() > 0.0)
-        .max_by(|a, b| a.local.mean_bits().total_cmp(&b.local.mean_bits()));
+        .fold(None, |best: Option<&super::OpStats>, op| match best {
+            Some(b) if b.local.mean_bits() >= op.local.mean_bits() => Some(b),
+            _ => Some(op),
+        });
     if let Some(op) = worst {
         if op.local.mean_bits().is_finite() {
             sentences.push(format!(

@@ -10,10 +10,13 @@ use crate::cli::config::{FailOn, audit_config, fail_on};
 use crate::data::params::write_params_to;
 use crate::data::{Dataset, ParamSet, StagedFile};
 use crate::error::Error;
+use crate::model::Loss;
 use crate::report::audit_csv::{self as tables, step_row};
-use crate::report::audit_text;
 use crate::report::csv_out::number;
 use crate::report::csv_out::write_rows;
+use crate::report::{audit_text, json_out, study_report};
+use crate::study::{EpsAdvice, advise};
+use crate::train::Optimizer;
 use crate::train::Schedule;
 
 /// `steps.csv`, written row by row as steps finish, under a temporary name until the end.
@@ -111,6 +114,81 @@ fn params_file(dir: &Path, name: &str, params: &ParamSet) -> Result<StagedFile, 
     Ok(staged)
 }
 
+/// FNV-1a over the bits of `values`: a fingerprint that changes when any value does.
+fn fingerprint<'a>(values: impl Iterator<Item = &'a f64>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for value in values {
+        for byte in value.to_bits().to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The configuration of an audit as (key, value) rows: `config.csv`. `check` refuses a
+/// baseline whose configuration differs (except in the formats audited).
+pub fn config_rows(config: &AuditConfig) -> Vec<Vec<String>> {
+    let train = &config.train;
+    let optimizer = &train.optimizer;
+    let widths: Vec<String> = train
+        .architecture
+        .widths
+        .iter()
+        .map(usize::to_string)
+        .collect();
+    let init = config
+        .init
+        .layers
+        .iter()
+        .flat_map(|l| l.weight.iter().chain(l.bias.iter()));
+    [
+        (
+            "formats",
+            config
+                .formats
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("reference", config.reference.name()),
+        ("loss", train.loss.name().to_string()),
+        ("eps", train.eps.text().to_string()),
+        ("widths", widths.join(",")),
+        (
+            "activation",
+            train.architecture.activation.name().to_string(),
+        ),
+        ("dropout", number(train.architecture.dropout)),
+        ("optimizer", optimizer.kind.name().to_string()),
+        ("lr", optimizer.lr.text().to_string()),
+        ("momentum", optimizer.momentum.text().to_string()),
+        ("beta1", optimizer.beta1.text().to_string()),
+        ("beta2", optimizer.beta2.text().to_string()),
+        ("adam_eps", optimizer.adam_eps.text().to_string()),
+        ("epochs", train.epochs.to_string()),
+        ("batch_size", train.batch_size.to_string()),
+        ("seed", train.seed.to_string()),
+        ("accumulate", train.reduction.accumulate.name().to_string()),
+        ("order", train.reduction.order.name().to_string()),
+        ("data", config.data.source.clone()),
+        (
+            "data_fingerprint",
+            fingerprint(
+                config
+                    .data
+                    .features
+                    .iter()
+                    .chain(config.data.targets.iter()),
+            ),
+        ),
+        ("init_fingerprint", fingerprint(init)),
+    ]
+    .into_iter()
+    .map(|(key, value)| vec![key.to_string(), value])
+    .collect()
+}
+
 /// The data set as the audit used it, full precision: `data.csv`.
 fn data_rows(data: &Dataset) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header = data.feature_names.clone();
@@ -157,6 +235,7 @@ fn schedule_rows(config: &AuditConfig) -> Vec<Vec<String>> {
 fn write_report(
     dir: &Path,
     result: &AuditResult,
+    advice: &[EpsAdvice],
     config: &AuditConfig,
     steps: StepsFile,
 ) -> Result<(), Error> {
@@ -184,6 +263,13 @@ fn write_report(
             tables::CONSTANTS_HEADER,
             &tables::constants_rows(result),
         )?,
+        csv_file(dir, "config.csv", &["key", "value"], &config_rows(config))?,
+        csv_file(
+            dir,
+            "advice.csv",
+            study_report::ADVICE_HEADER,
+            &study_report::advice_rows(advice),
+        )?,
         csv_file(dir, "data.csv", &data_header, &data)?,
         csv_file(
             dir,
@@ -202,10 +288,7 @@ fn write_report(
         )?);
     }
     staged.push(steps.staged);
-    for file in staged {
-        file.commit()?;
-    }
-    Ok(())
+    crate::data::commit_all(staged)
 }
 
 /// Whether any --fail-on condition holds, with a line saying which.
@@ -234,9 +317,46 @@ fn failures(result: &AuditResult, conditions: &[FailOn]) -> Vec<String> {
     found
 }
 
+/// The epsilon advice for every audited format: the loss's eps for the relative loss, Adam's
+/// for Adam.
+fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
+    let targets: Vec<f64> = config.data.targets.iter().copied().collect();
+    let train = &config.train;
+    config
+        .formats
+        .iter()
+        .flat_map(|&format| {
+            let mut advice = Vec::new();
+            if train.loss == Loss::Relative {
+                advice.push(advise(format, "eps", &train.eps, &targets));
+            }
+            if train.optimizer.kind == Optimizer::Adam {
+                advice.push(advise(
+                    format,
+                    "adam_eps",
+                    &train.optimizer.adam_eps,
+                    &targets,
+                ));
+            }
+            advice
+        })
+        .collect()
+}
+
+/// What an audit produced.
+pub struct Audited {
+    /// The configuration that ran.
+    pub config: AuditConfig,
+    /// The findings.
+    pub result: AuditResult,
+    /// The epsilon advice.
+    pub advice: Vec<EpsAdvice>,
+}
+
 /// Validates the flags, runs the audit and writes `--csv` if asked.
-pub fn execute(args: &AuditArgs) -> Result<AuditResult, Error> {
+pub fn execute(args: &AuditArgs) -> Result<Audited, Error> {
     let config = audit_config(args)?;
+    let advice = advice(&config);
     let mut steps = match &args.csv {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -261,9 +381,13 @@ pub fn execute(args: &AuditArgs) -> Result<AuditResult, Error> {
     progress.finish();
     let result = result?;
     if let (Some(dir), Some(steps)) = (&args.csv, steps) {
-        write_report(dir, &result, &config, steps)?;
+        write_report(dir, &result, &advice, &config, steps)?;
     }
-    Ok(result)
+    Ok(Audited {
+        config,
+        result,
+        advice,
+    })
 }
 
 fn stdout_error(source: std::io::Error) -> Error {
@@ -271,6 +395,38 @@ fn stdout_error(source: std::io::Error) -> Error {
         path: "<stdout>".into(),
         source,
     }
+}
+
+/// The audit as JSON: the CSV tables under their file names, plus the reference check and the
+/// verdicts.
+fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> serde_json::Value {
+    let ops_header = tables::ops_header();
+    let reference_check = result.reference_check.as_ref().map(|check| {
+        serde_json::json!({
+            "bits": check.bits,
+            "check_bits": check.check_bits,
+            "max_loss_rel_diff": json_out::cell(&number(check.max_loss_rel_diff)),
+            "param_rel_diff": json_out::cell(&number(check.param_rel_diff)),
+            "agreeing_digits": json_out::cell(&number(check.agreeing_digits())),
+        })
+    });
+    let verdicts: serde_json::Map<String, serde_json::Value> = result
+        .formats
+        .iter()
+        .map(|f| (f.format.name().to_string(), audit::verdict(f).into()))
+        .collect();
+    serde_json::json!({
+        "reference": result.reference,
+        "reference_bits": result.reference_bits,
+        "steps": result.steps,
+        "formats": json_out::table(tables::SUMMARY_HEADER, &tables::summary_rows(result)),
+        "ops": json_out::table(&ops_header, &tables::ops_rows(result)),
+        "events": json_out::table(tables::EVENTS_HEADER, &tables::events_rows(result)),
+        "constants": json_out::table(tables::CONSTANTS_HEADER, &tables::constants_rows(result)),
+        "advice": json_out::table(study_report::ADVICE_HEADER, &study_report::advice_rows(advice)),
+        "reference_check": reference_check,
+        "verdicts": verdicts,
+    })
 }
 
 /// Runs the audit; returns the process exit code.
@@ -282,9 +438,9 @@ pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
         .map(fail_on)
         .transpose()?
         .unwrap_or_default();
-    let result = execute(args)?;
+    let Audited { result, advice, .. } = execute(args)?;
     let text = match args.output {
-        Output::Table => audit_text::render(&result),
+        Output::Table => audit_text::render(&result) + &study_report::advice_text(&advice),
         Output::Csv => {
             let mut bytes = Vec::new();
             write_rows(
@@ -295,9 +451,7 @@ pub fn run(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
             .map_err(stdout_error)?;
             String::from_utf8_lossy(&bytes).into_owned()
         }
-        Output::Json => {
-            serde_json::to_string_pretty(&result).map_err(|e| stdout_error(e.into()))? + "\n"
-        }
+        Output::Json => json_out::render(&audit_json(&result, &advice)),
     };
     crate::cli::print(stdout, &text)?;
     let failed = failures(&result, &conditions);

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::args::CheckArgs;
-use crate::cli::audit_cmd::execute;
+use crate::cli::audit_cmd::{config_rows, execute};
 use crate::error::Error;
 use crate::report::Table;
 use crate::report::baseline::Baseline;
@@ -30,8 +30,9 @@ pub fn run(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     }
     // Read the baseline before the run, so a bad directory fails at once.
     let baseline = Baseline::read(&args.baseline)?;
-    let result = execute(&args.audit)?;
-    let comparison = baseline.compare(&result, args.tolerance)?;
+    let audited = execute(&args.audit)?;
+    baseline.same_config(&config_rows(&audited.config))?;
+    let comparison = baseline.compare(&audited.result, args.tolerance)?;
     let mut text = String::new();
     if comparison.moved.is_empty() {
         text.push_str(&format!(

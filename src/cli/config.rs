@@ -144,7 +144,15 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let init = match &args.init_params {
         Some(path) => {
             let params = data::read_params(path)?;
-            data::check_shapes(&params, &architecture.widths)?;
+            data::check_shapes(&params, &architecture.widths).map_err(|error| {
+                invalid(
+                    "--init-params",
+                    format!(
+                        "{}: {error} (set --layers to match the file)",
+                        path.display()
+                    ),
+                )
+            })?;
             params
         }
         None => glorot_uniform(&architecture, args.seed),

@@ -4,8 +4,8 @@ use crate::cli::args::{FormatsArgs, Output};
 use crate::error::Error;
 use crate::format::text::shortest;
 use crate::format::{Format, Spec};
-use crate::report::Table;
 use crate::report::csv_out::{maybe, number, write_rows};
+use crate::report::{Table, json_out};
 
 const HEADER: &[&str] = &[
     "format",
@@ -50,6 +50,9 @@ pub fn run(args: &FormatsArgs) -> Result<String, Error> {
                     ]
                 })
                 .collect();
+            if args.output == Output::Json {
+                return Ok(json_out::render(&json_out::table(HEADER, &rows)));
+            }
             let mut bytes = Vec::new();
             write_rows(&mut bytes, HEADER, &rows).map_err(|source| Error::Io {
                 path: "<stdout>".into(),

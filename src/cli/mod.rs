@@ -6,6 +6,7 @@ mod check_cmd;
 pub mod config;
 mod formats_cmd;
 mod round_cmd;
+mod study_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,7 +42,11 @@ pub fn main() -> ExitCode {
             .and_then(|t| print(&mut stdout, &t))
             .map(|()| 0),
         Some(Command::Check(args)) => check_cmd::run(args, &mut stdout),
-        None => audit_cmd::run(&cli.audit, &mut stdout),
+        None => match (cli.audit.seeds, cli.audit.orders) {
+            (Some(seeds), _) => study_cmd::run_sweep(&cli.audit, seeds, &mut stdout),
+            (_, Some(orders)) => study_cmd::run_order_study(&cli.audit, orders, &mut stdout),
+            _ => audit_cmd::run(&cli.audit, &mut stdout),
+        },
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

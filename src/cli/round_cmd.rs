@@ -7,8 +7,8 @@ use crate::cli::args::{Output, RoundArgs};
 use crate::error::Error;
 use crate::format::text::{hex, parse_exact, shortest};
 use crate::format::{Class, Format, Scalar, from_decimal};
-use crate::report::Table;
 use crate::report::csv_out::{number, write_rows};
+use crate::report::{Table, json_out};
 
 const HEADER: &[&str] = &[
     "value",
@@ -105,6 +105,9 @@ pub fn run(args: &RoundArgs) -> Result<String, Error> {
                     ]
                 })
                 .collect();
+            if args.output == Output::Json {
+                return Ok(json_out::render(&json_out::table(HEADER, &cells)));
+            }
             let mut bytes = Vec::new();
             write_rows(&mut bytes, HEADER, &cells).map_err(|source| Error::Io {
                 path: "<stdout>".into(),

@@ -68,6 +68,32 @@ pub struct StagedFile {
     temporary: Temporary,
 }
 
+/// Commits staged files together: every file is flushed and synced before any is renamed, and
+/// if a rename fails, the files already renamed are removed again, so that either all of them
+/// are in place or none is.
+pub fn commit_all(files: Vec<StagedFile>) -> Result<(), Error> {
+    let mut ready = Vec::with_capacity(files.len());
+    for file in files {
+        ready.push(file.finish()?);
+    }
+    let mut placed: Vec<PathBuf> = Vec::with_capacity(ready.len());
+    for (path, directory, temporary) in &mut ready {
+        if let Err(source) = std::fs::rename(&temporary.path, &*path) {
+            for done in &placed {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(Error::Io {
+                path: path.clone(),
+                source,
+            });
+        }
+        temporary.armed = false;
+        placed.push(path.clone());
+        sync_directory(directory);
+    }
+    Ok(())
+}
+
 impl StagedFile {
     /// Starts writing `path`: creates the temporary file now, so an unwritable destination is
     /// an error before any work is done.
@@ -86,6 +112,12 @@ impl StagedFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
+        if path.is_dir() {
+            return Err(io_error(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory, not a file that can be replaced",
+            )));
+        }
         let (file, temporary) = create_temporary(directory, name).map_err(io_error)?;
         Ok(StagedFile {
             path: path.to_path_buf(),
@@ -110,11 +142,17 @@ impl StagedFile {
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(self) -> Result<(), Error> {
+        commit_all(vec![self])
+    }
+
+    /// Flushes and syncs the temporary file; returns the destination, its directory and the
+    /// temporary file, still armed.
+    fn finish(self) -> Result<(PathBuf, PathBuf, Temporary), Error> {
         let StagedFile {
             path,
             directory,
             out,
-            mut temporary,
+            temporary,
         } = self;
         let io_error = |source: io::Error| Error::Io {
             path: path.clone(),
@@ -122,11 +160,7 @@ impl StagedFile {
         };
         let file = out.into_inner().map_err(|err| io_error(err.into_error()))?;
         file.sync_all().map_err(io_error)?;
-        drop(file);
-        std::fs::rename(&temporary.path, &path).map_err(io_error)?;
-        temporary.armed = false;
-        sync_directory(&directory);
-        Ok(())
+        Ok((path, directory, temporary))
     }
 }
 

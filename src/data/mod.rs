@@ -10,7 +10,7 @@ use ndarray::Array2;
 
 use crate::Error;
 
-pub use atomic::{StagedFile, write_atomically};
+pub use atomic::{StagedFile, commit_all, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
 pub use params::{LayerParams, ParamSet, check_shapes, read_params, write_params};

@@ -32,6 +32,7 @@ pub struct Engine<'o, S: Scalar> {
     ctx: S::Context,
     reduction: Reduction,
     observer: Option<&'o mut dyn Observer<S>>,
+    calls: u64,
 }
 
 impl<'o, S: Scalar> Engine<'o, S> {
@@ -41,6 +42,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
             ctx,
             reduction,
             observer: None,
+            calls: 0,
         }
     }
 
@@ -54,6 +56,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
             ctx,
             reduction,
             observer: Some(observer),
+            calls: 0,
         }
     }
 
@@ -64,7 +67,12 @@ impl<'o, S: Scalar> Engine<'o, S> {
 
     /// Evaluates one op and reports it.
     pub fn op(&mut self, name: &str, kind: OpKind, inputs: &[&Tensor<S>]) -> Tensor<S> {
-        let output = eval(kind, inputs, self.reduction, &self.ctx);
+        self.calls += 1;
+        let reduction = Reduction {
+            order: self.reduction.order.mixed(self.calls),
+            ..self.reduction
+        };
+        let output = eval(kind, inputs, reduction, &self.ctx);
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.observe(&OpRecord {
                 name,

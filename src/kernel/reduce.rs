@@ -6,6 +6,10 @@
 //!   (halves split at ⌈n/2⌉), as NumPy-style and GPU tree reductions do.
 //! - `Kahan`: products are rounded to the accumulator, then summed left to right with Kahan's
 //!   compensation term, itself held in the accumulator format.
+//! - `Shuffled(seed)`: sequential, but over a seeded permutation of the terms — what
+//!   nondeterministic parallel hardware does to a sum. Each op call draws one permutation of its
+//!   reduction index (the engine mixes the step and the call's position into the seed), so every
+//!   format, fed the same seed, sums in the same order.
 //!
 //! The accumulator is never narrower than the format itself: `f32` for an f64 run means f64.
 
@@ -25,6 +29,8 @@ pub enum Order {
     Pairwise,
     /// Left to right with Kahan compensation.
     Kahan,
+    /// Sequential over a seeded permutation of the terms.
+    Shuffled(u64),
 }
 
 impl Order {
@@ -34,8 +40,36 @@ impl Order {
             Order::Sequential => "sequential",
             Order::Pairwise => "pairwise",
             Order::Kahan => "kahan",
+            Order::Shuffled(_) => "shuffled",
         }
     }
+
+    /// For `Shuffled`, the same order kind with `nonce` mixed into the seed (SplitMix64's
+    /// finaliser), so that successive ops and steps get independent permutations.
+    pub fn mixed(self, nonce: u64) -> Order {
+        match self {
+            Order::Shuffled(seed) => {
+                let mut z = seed ^ nonce.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                Order::Shuffled(z ^ (z >> 31))
+            }
+            other => other,
+        }
+    }
+}
+
+/// A seeded permutation of 0..n (Fisher–Yates from the top, ChaCha8).
+fn permutation(n: usize, seed: u64) -> Vec<usize> {
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+        order.swap(i, j);
+    }
+    order
 }
 
 impl FromStr for Order {
@@ -142,6 +176,14 @@ pub fn dot<'a, T: Scalar>(
             }
             acc
         }
+        Order::Shuffled(seed) => {
+            let terms: Vec<(&T, &T)> = terms.collect();
+            let mut acc = T::zero(ctx);
+            for index in permutation(terms.len(), seed) {
+                acc.mul_add_assign(terms[index].0, terms[index].1);
+            }
+            acc
+        }
         Order::Pairwise | Order::Kahan => {
             let products: Vec<T> = terms.map(|(a, b)| a.mul(b)).collect();
             sum_owned(&products, order, ctx)
@@ -159,7 +201,7 @@ pub fn sum<'a, T: Scalar>(terms: impl Iterator<Item = &'a T>, order: Order, ctx:
             }
             acc
         }
-        Order::Pairwise | Order::Kahan => {
+        Order::Pairwise | Order::Kahan | Order::Shuffled(_) => {
             let owned: Vec<T> = terms.cloned().collect();
             sum_owned(&owned, order, ctx)
         }
@@ -170,6 +212,13 @@ fn sum_owned<T: Scalar>(terms: &[T], order: Order, ctx: &T::Context) -> T {
     match order {
         Order::Pairwise => pairwise(terms, ctx),
         Order::Kahan => kahan(terms, ctx),
+        Order::Shuffled(seed) => {
+            let mut acc = T::zero(ctx);
+            for index in permutation(terms.len(), seed) {
+                acc.add_assign(&terms[index]);
+            }
+            acc
+        }
         Order::Sequential => sum(terms.iter(), order, ctx),
     }
 }
@@ -214,6 +263,23 @@ mod tests {
             sum(four.iter(), Order::Sequential, &()),
             1.0 + 2f32.powi(-23)
         );
+    }
+
+    #[test]
+    fn shuffled_orders_are_permutations_that_depend_on_the_seed() {
+        let terms: Vec<f32> = (0..64).map(|i| 1.0 + i as f32 * 2f32.powi(-20)).collect();
+        let a = sum(terms.iter(), Order::Shuffled(1), &());
+        let b = sum(terms.iter(), Order::Shuffled(1), &());
+        assert_eq!(a, b, "same seed, same order");
+        let mut p = permutation(64, 7);
+        assert_ne!(p, (0..64).collect::<Vec<_>>());
+        p.sort();
+        assert_eq!(p, (0..64).collect::<Vec<_>>());
+        assert_ne!(Order::Shuffled(1).mixed(1), Order::Shuffled(1).mixed(2));
+        assert_eq!(Order::Pairwise.mixed(5), Order::Pairwise);
+        // Exact sums do not depend on the order.
+        let small: Vec<f64> = (0..64).map(f64::from).collect();
+        assert_eq!(sum(small.iter(), Order::Shuffled(3), &()), 2016.0);
     }
 
     #[test]

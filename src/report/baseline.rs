@@ -119,6 +119,7 @@ fn grew(baseline: f64, current: f64, tolerance: f64) -> bool {
 
 /// A saved `--csv` directory's summary and ops tables.
 pub struct Baseline {
+    config: Table,
     summary: Table,
     ops: Table,
 }
@@ -127,6 +128,7 @@ impl Baseline {
     /// Reads `summary.csv` and `ops.csv` from `dir`.
     pub fn read(dir: &Path) -> Result<Baseline, Error> {
         Ok(Baseline {
+            config: read_table(dir, "config.csv", &["key", "value"])?,
             summary: read_table(
                 dir,
                 "summary.csv",
@@ -134,6 +136,41 @@ impl Baseline {
             )?,
             ops: read_table(dir, "ops.csv", &["format", "op"])?,
         })
+    }
+
+    /// Refuses a baseline made with another configuration: comparing those would report
+    /// differences of setup as regressions. The formats audited may differ.
+    pub fn same_config(&self, current: &[Vec<String>]) -> Result<(), Error> {
+        let saved: HashMap<&str, &str> = self
+            .config
+            .rows
+            .iter()
+            .map(|row| (row["key"].as_str(), row["value"].as_str()))
+            .collect();
+        let differences: Vec<String> = current
+            .iter()
+            .filter(|row| row[0] != "formats")
+            .filter(|row| saved.get(row[0].as_str()).copied() != Some(row[1].as_str()))
+            .map(|row| {
+                format!(
+                    "{} is {} there and {} here",
+                    row[0],
+                    saved.get(row[0].as_str()).copied().unwrap_or("missing"),
+                    row[1]
+                )
+            })
+            .collect();
+        if differences.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidData {
+                what: format!("baseline {}", self.config.path.display()),
+                message: format!(
+                    "made with another configuration ({}): run the check with the baseline's flags",
+                    differences.join("; ")
+                ),
+            })
+        }
     }
 
     /// Compares `result` with the baseline.

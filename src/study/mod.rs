@@ -2,7 +2,9 @@
 //! a verdict) and the epsilon advisor (what a format does to `eps` and which values work).
 
 pub mod advisor;
+pub mod orders;
 pub mod stats;
+pub mod sweep;
 
 pub use advisor::{EpsAdvice, advise};
 pub use stats::{PairedDrift, Significance, Summary, paired_drift, summarize, verdict};

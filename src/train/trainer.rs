@@ -86,11 +86,30 @@ impl<S: Scalar> Trainer<S> {
         &self.targets
     }
 
+    /// The loss over the whole data set with the current parameters, without dropout: the
+    /// quantity a seed sweep compares.
+    pub fn full_loss(&self) -> S {
+        let mut engine = Engine::new(self.ctx.clone(), self.reduction);
+        let (prediction, _) = self.mlp.forward(&mut engine, &self.features, Vec::new());
+        let (loss, _) = self
+            .loss
+            .forward(&mut engine, &prediction, &self.targets, &self.eps);
+        loss[[0, 0]].clone()
+    }
+
     /// One step: forward, loss, backward, update. Returns the batch loss before the update.
     pub fn step(&mut self, plan: &StepPlan, observer: Option<&mut dyn Observer<S>>) -> S {
+        // A shuffled order gets a new permutation every step and every op.
+        let reduction = Reduction {
+            order: self
+                .reduction
+                .order
+                .mixed(plan.step.wrapping_mul(0x1_0000_0001)),
+            ..self.reduction
+        };
         let mut engine = match observer {
-            Some(observer) => Engine::observed(self.ctx.clone(), self.reduction, observer),
-            None => Engine::new(self.ctx.clone(), self.reduction),
+            Some(observer) => Engine::observed(self.ctx.clone(), reduction, observer),
+            None => Engine::new(self.ctx.clone(), reduction),
         };
         let batch = self.features.select(Axis(0), &plan.rows);
         let target = self.targets.select(Axis(0), &plan.rows);
