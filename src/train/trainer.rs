@@ -51,7 +51,12 @@ impl<S: Scalar> Trainer<S> {
     pub fn new(config: &TrainConfig, data: &Dataset, params: &ParamSet, ctx: S::Context) -> Self {
         let round = |t: &Array2<f64>| t.mapv(|x| S::from_f64(x, &ctx));
         let mlp = Mlp::from_params(&config.architecture, params, &ctx);
-        let keep = Float::with_val(256, 1.0 - config.architecture.dropout);
+        // 1 − p exactly (p is the f64 dropout probability), so that no format's multiplier
+        // carries an f64 rounding of its own.
+        let keep = Float::with_val(
+            256,
+            1u32 - Float::with_val(256, config.architecture.dropout),
+        );
         let dropout_scale = S::from_big(&Float::with_val(256, 1u32 / keep), &ctx);
         Trainer {
             optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, &ctx),

@@ -108,9 +108,6 @@ fn a_missing_baseline_is_bad_input() {
 /// The help says the baseline must come from the same flags; a baseline of another loss (other
 /// ops, other numbers) must be refused, not reported as hundreds of regressions.
 #[test]
-#[ignore = "bug: `check --baseline DIR --loss mse` against a DIR written with --loss relative \
-            exits 3 with `regression: 285 of 592 values grew`; check (src/cli) should compare \
-            data.csv/schedule.csv/constants.csv or stored flags and exit 2 on a mismatch"]
 fn a_baseline_of_other_flags_is_refused() {
     let dir = baseline();
     let path = dir.path.to_string_lossy().into_owned();
