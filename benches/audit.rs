@@ -1,0 +1,324 @@
+//! Whole-audit benchmarks, each case timed in wall time and in the process's CPU time.
+//!
+//! - The default job (`--loss relative --eps 1e-8`: 100 samples, 2 features, 10 hidden units,
+//!   batch 32, 100 epochs, 400 steps), 10 runs per case.
+//! - The mid-size job (`--samples 4096 --features 16 --layers 64,64 --epochs 2 --batch-size 64`,
+//!   128 steps), `PRECISION_AUDIT_BENCH_RUNS` runs per case (default 3).
+//!
+//! Each job runs as (a) the full audit of four formats (on 2 threads, the CLI's default, and on
+//! 1), (b) the MPFR reference alone and (c) a plain f32 training run. One mid-size audit takes
+//! tens of seconds, so these cases are timed directly rather than under criterion, whose
+//! minimum of ten samples would take minutes per case. Cases run round-robin (run 1 of every
+//! case, then run 2, …) so that a burst of load on the shared machine does not land on one case.
+//!
+//! Under `cargo test --all-targets` (no `--bench`), every case runs once, the mid-size ones on
+//! a 4-step version of the job.
+
+#[allow(dead_code)] // each target uses its own part of the helpers
+mod support;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use precision_audit::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
+use precision_audit::cli::args::Cli;
+use precision_audit::cli::config::audit_config;
+use precision_audit::format::{Mpfr, Scalar};
+use precision_audit::train::{Schedule, Trainer};
+
+use support::{Args, process_cpu_time, ratio_line};
+
+const DEFAULT_JOB: &[&str] = &["--loss", "relative", "--eps", "1e-8"];
+const DEFAULT_JOB_RUNS: usize = 10;
+const MIDSIZE_JOB: &[&str] = &[
+    "--samples",
+    "4096",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+];
+/// What `cargo test --all-targets` runs instead: the same network on 4 batches.
+const MIDSIZE_SMOKE: &[&str] = &[
+    "--samples",
+    "256",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+];
+const RUNS_VARIABLE: &str = "PRECISION_AUDIT_BENCH_RUNS";
+const MIDSIZE_RUNS: usize = 3;
+
+/// A job as the command line states it.
+#[derive(Clone)]
+struct Job {
+    /// The audit the command line would run.
+    config: AuditConfig,
+    /// The MPFR reference's precision, as the command line gave it.
+    reference_bits: u32,
+}
+
+impl Job {
+    fn new(flags: &[&str]) -> Job {
+        let cli = Cli::parse_from(std::iter::once("precision-audit").chain(flags.iter().copied()));
+        Job {
+            config: audit_config(&cli.audit).expect("the benchmark's flags are valid"),
+            reference_bits: cli.audit.reference_bits,
+        }
+    }
+
+    /// The same job on a different number of worker threads.
+    fn with_threads(&self, threads: usize) -> Job {
+        let mut job = self.clone();
+        job.config.threads = threads;
+        job
+    }
+}
+
+/// A sink that drops every row, as the CLI does without `--csv`.
+struct Discard;
+
+impl StepSink for Discard {
+    fn rows(&mut self, _: &[StepRow]) -> precision_audit::Result<()> {
+        Ok(())
+    }
+}
+
+/// (a) The full audit: the reference and every format in lockstep, compared op by op.
+fn full_audit(job: &Job) -> AuditResult {
+    audit::run(&job.config, &mut Discard, &mut |_, _| {}).expect("the audit runs")
+}
+
+/// Every step of the job's schedule, as the audit draws it.
+fn schedule(config: &AuditConfig) -> Schedule {
+    let train = &config.train;
+    Schedule::new(
+        config.data.samples(),
+        train.batch_size,
+        train.epochs,
+        train.architecture.hidden(),
+        train.architecture.dropout,
+        train.seed,
+    )
+}
+
+/// Trains in `S` alone, unobserved; returns the last batch loss.
+fn train_alone<S: Scalar>(job: &Job, ctx: S::Context) -> Option<S> {
+    let config = &job.config;
+    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
+    schedule(config)
+        .map(|plan| trainer.step(&plan, None))
+        .last()
+}
+
+/// (b) The MPFR reference alone: what any audit must pay at least once.
+fn reference_alone(job: &Job) -> Option<Mpfr> {
+    train_alone::<Mpfr>(job, job.reference_bits)
+}
+
+/// (c) A plain f32 training run, no reference and no comparison.
+fn plain_f32(job: &Job) -> Option<f32> {
+    train_alone::<f32>(job, ())
+}
+
+/// One timing of one case.
+#[derive(Clone, Copy)]
+struct Timing {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// One case and its timings.
+struct Case {
+    name: String,
+    runs: usize,
+    run: Box<dyn Fn()>,
+    timings: Vec<Timing>,
+}
+
+/// The median of some seconds.
+fn median(mut seconds: Vec<f64>) -> Option<f64> {
+    seconds.sort_by(f64::total_cmp);
+    let mid = seconds.len() / 2;
+    match seconds.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(seconds[mid]),
+        _ => Some((seconds[mid - 1] + seconds[mid]) / 2.0),
+    }
+}
+
+impl Case {
+    fn wall(&self) -> Option<f64> {
+        median(self.timings.iter().map(|t| t.wall.as_secs_f64()).collect())
+    }
+
+    fn cpu(&self) -> Option<f64> {
+        median(self.timings.iter().map(|t| t.cpu.as_secs_f64()).collect())
+    }
+
+    fn time(&mut self) -> Timing {
+        let (wall, cpu) = (Instant::now(), process_cpu_time());
+        (self.run)();
+        let timing = Timing {
+            wall: wall.elapsed(),
+            cpu: process_cpu_time().saturating_sub(cpu),
+        };
+        self.timings.push(timing);
+        timing
+    }
+}
+
+/// The four cases of one job: (a) on 2 and on 1 threads, (b), (c).
+fn cases(prefix: &str, job: &Job, runs: usize) -> Vec<Case> {
+    let (two, one, reference, f32_job) = (
+        job.with_threads(2),
+        job.with_threads(1),
+        job.clone(),
+        job.clone(),
+    );
+    let case = |name: &str, run: Box<dyn Fn()>| Case {
+        name: format!("{prefix}/{name}"),
+        runs,
+        run,
+        timings: Vec::new(),
+    };
+    vec![
+        case(
+            "full_audit_threads2",
+            Box::new(move || {
+                black_box(full_audit(&two));
+            }),
+        ),
+        case(
+            "full_audit_threads1",
+            Box::new(move || {
+                black_box(full_audit(&one));
+            }),
+        ),
+        case(
+            "reference_alone",
+            Box::new(move || {
+                black_box(reference_alone(&reference));
+            }),
+        ),
+        case(
+            "plain_f32",
+            Box::new(move || {
+                black_box(plain_f32(&f32_job));
+            }),
+        ),
+    ]
+}
+
+/// Runs the cases round-robin until each has its runs.
+fn time_round_robin(cases: &mut [Case]) {
+    let rounds = cases.iter().map(|c| c.runs).max().unwrap_or(0);
+    for round in 1..=rounds {
+        for case in cases.iter_mut().filter(|c| c.runs >= round) {
+            let timing = case.time();
+            println!(
+                "{:<36} run {round:>2}/{}: {:>8.3} s wall {:>8.3} s cpu",
+                case.name,
+                case.runs,
+                timing.wall.as_secs_f64(),
+                timing.cpu.as_secs_f64(),
+            );
+        }
+    }
+}
+
+fn summary(cases: &[Case]) {
+    println!("\nSummary (medians of this run), seconds:");
+    println!("  {:<36} {:>9} {:>9}  runs (wall)", "case", "wall", "cpu");
+    for case in cases {
+        let runs: Vec<String> = case
+            .timings
+            .iter()
+            .map(|t| format!("{:.2}", t.wall.as_secs_f64()))
+            .collect();
+        if let (Some(wall), Some(cpu)) = (case.wall(), case.cpu()) {
+            println!(
+                "  {:<36} {wall:>9.3} {cpu:>9.3}  {}",
+                case.name,
+                runs.join(", ")
+            );
+        }
+    }
+    // (label, median) pairs: wall time, then CPU time.
+    type Median = fn(&Case) -> Option<f64>;
+    const MEASURES: [(&str, Median); 2] = [("wall", Case::wall), ("cpu", Case::cpu)];
+    let median =
+        |name: &str, measure: Median| cases.iter().find(|c| c.name == name).and_then(measure);
+    println!("\nRatios:");
+    for (what, measure) in MEASURES {
+        ratio_line(
+            &format!("default_job, full audit / 1 s, {what}"),
+            median("default_job/full_audit_threads2", measure),
+            Some(1.0),
+            Some(1.0),
+        );
+    }
+    for job in ["default_job", "midsize"] {
+        for (what, measure) in MEASURES {
+            ratio_line(
+                &format!("{job}, full audit / reference alone, {what}"),
+                median(&format!("{job}/full_audit_threads2"), measure),
+                median(&format!("{job}/reference_alone"), measure),
+                Some(2.0),
+            );
+        }
+        ratio_line(
+            &format!("{job}, full audit 1 thread / 2 threads, wall"),
+            median(&format!("{job}/full_audit_threads1"), Case::wall),
+            median(&format!("{job}/full_audit_threads2"), Case::wall),
+            None,
+        );
+        ratio_line(
+            &format!("{job}, reference alone / plain f32, cpu"),
+            median(&format!("{job}/reference_alone"), Case::cpu),
+            median(&format!("{job}/plain_f32"), Case::cpu),
+            None,
+        );
+    }
+}
+
+fn main() {
+    let args = Args::from_env();
+    let midsize_runs = if args.bench {
+        std::env::var(RUNS_VARIABLE)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(MIDSIZE_RUNS)
+    } else {
+        1
+    };
+    let default_runs = if args.bench { DEFAULT_JOB_RUNS } else { 1 };
+    let midsize_job = Job::new(if args.bench {
+        MIDSIZE_JOB
+    } else {
+        MIDSIZE_SMOKE
+    });
+    let mut all = cases("default_job", &Job::new(DEFAULT_JOB), default_runs);
+    all.extend(cases("midsize", &midsize_job, midsize_runs));
+    all.retain(|case| args.selects(&case.name));
+    if args.list {
+        for case in &all {
+            println!("{}: benchmark", case.name);
+        }
+        return;
+    }
+    time_round_robin(&mut all);
+    if args.bench {
+        summary(&all);
+    }
+}
