@@ -8,6 +8,7 @@ use crate::cli::config::audit_config;
 use crate::data::StagedFile;
 use crate::error::Error;
 use crate::report::csv_out::{number, write_rows};
+use crate::report::json_out;
 use crate::report::study_report as report;
 use crate::study::orders::{run_orders, summarize_orders};
 use crate::study::sweep::{summarize_sweep, sweep};
@@ -65,7 +66,12 @@ pub fn run_sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result
     let text = match args.output {
         Output::Table => report::sweep_text(&config.reference.name(), &runs, &formats),
         Output::Csv => csv_text(report::SWEEP_SUMMARY_HEADER, &summary),
-        Output::Json => json(&serde_json::json!({ "runs": runs, "formats": formats }))?,
+        // The audit's JSON convention (report/json_out.rs): the CSV tables, formats named as
+        // everywhere else and non-finite values as "nan"/"inf" strings, not `null`.
+        Output::Json => json_out::render(&serde_json::json!({
+            "runs": json_out::table(report::SWEEP_HEADER, &rows),
+            "formats": json_out::table(report::SWEEP_SUMMARY_HEADER, &summary),
+        })),
     };
     crate::cli::print(stdout, &text)?;
     Ok(0)
@@ -99,30 +105,25 @@ pub fn run_order_study(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) ->
         write_files(
             dir,
             &[
-                ("orders.csv", report::ORDERS_HEADER, per_order),
+                ("orders.csv", report::ORDERS_HEADER, per_order.clone()),
                 (
                     "orders_summary.csv",
                     report::ORDERS_SUMMARY_HEADER,
                     summary.clone(),
                 ),
-                ("orders_ops.csv", report::ORDERS_OPS_HEADER, op_rows),
+                ("orders_ops.csv", report::ORDERS_OPS_HEADER, op_rows.clone()),
             ],
         )?;
     }
     let text = match args.output {
         Output::Table => report::orders_text(u64::from(orders), &formats, &ops),
         Output::Csv => csv_text(report::ORDERS_SUMMARY_HEADER, &summary),
-        Output::Json => json(&serde_json::json!({ "formats": formats, "ops": ops }))?,
+        Output::Json => json_out::render(&serde_json::json!({
+            "orders": json_out::table(report::ORDERS_HEADER, &per_order),
+            "formats": json_out::table(report::ORDERS_SUMMARY_HEADER, &summary),
+            "ops": json_out::table(report::ORDERS_OPS_HEADER, &op_rows),
+        })),
     };
     crate::cli::print(stdout, &text)?;
     Ok(0)
-}
-
-fn json(value: &serde_json::Value) -> Result<String, Error> {
-    serde_json::to_string_pretty(value)
-        .map(|text| text + "\n")
-        .map_err(|e| Error::Io {
-            path: "<stdout>".into(),
-            source: e.into(),
-        })
 }

@@ -115,8 +115,9 @@ pub fn sweep_text(reference: &str, runs: &[SeedRun], formats: &[FormatSweep]) ->
     let seeds: Vec<u64> = runs.iter().map(|r| r.seed).collect();
     let _ = writeln!(
         out,
-        "precision-audit seed sweep: {} seeds ({}..={}) against the reference {reference}; the loss is over the whole data set after training\n",
+        "precision-audit seed sweep: {} seed{} ({}..={}) against the reference {reference}; the loss is over the whole data set after training\n",
         seeds.len(),
+        if seeds.len() == 1 { "" } else { "s" },
         seeds.first().copied().unwrap_or_default(),
         seeds.last().copied().unwrap_or_default(),
     );
@@ -188,8 +189,16 @@ pub fn orders_summary_rows(formats: &[FormatOrders], losses: &[Vec<f64>]) -> Vec
         .iter()
         .zip(losses)
         .map(|(f, losses)| {
-            let min = losses.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = losses.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // `f64::min` and `f64::max` skip NaN: an all-NaN sample would give inf and −inf.
+            // A NaN loss makes the extremes NaN, as it makes the mean NaN.
+            let (min, max) = if losses.iter().any(|l| l.is_nan()) {
+                (f64::NAN, f64::NAN)
+            } else {
+                (
+                    losses.iter().copied().fold(f64::INFINITY, f64::min),
+                    losses.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                )
+            };
             vec![
                 f.format.name().to_string(),
                 f.loss.n.to_string(),
@@ -228,7 +237,8 @@ pub fn orders_text(orders: u64, formats: &[FormatOrders], ops: &[OpOrders]) -> S
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "precision-audit order study: {orders} seeded summation orders of every reduction; the loss is over the whole data set after training\n"
+        "precision-audit order study: {orders} seeded summation order{} of every reduction; the loss is over the whole data set after training\n",
+        if orders == 1 { "" } else { "s" }
     );
     let mut table = Table::new([
         "format",

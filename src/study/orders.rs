@@ -21,7 +21,8 @@ pub struct FormatOrders {
     pub reference: Summary,
     /// mean(format − reference) over orders.
     pub drift: f64,
-    /// |drift| / the format's order-to-order standard deviation.
+    /// |drift| / the format's order-to-order standard deviation; NaN with a single order,
+    /// which shows no spread to compare with.
     pub drift_to_order_spread: f64,
     /// The finding in plain words.
     pub verdict: String,
@@ -83,7 +84,11 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
         let drifts: Vec<f64> = losses.iter().zip(&reference).map(|(l, r)| l - r).collect();
         let loss = summarize(&losses);
         let drift = summarize(&drifts).mean;
-        let ratio = if loss.std_dev == 0.0 {
+        // One order shows no spread (the standard deviation of one value is 0): nothing to
+        // compare the drift with.
+        let ratio = if loss.n < 2 {
+            f64::NAN
+        } else if loss.std_dev == 0.0 {
             if drift == 0.0 { 0.0 } else { f64::INFINITY }
         } else {
             drift.abs() / loss.std_dev
@@ -93,6 +98,11 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
             format!(
                 "{name}'s loss is not finite in {} of {} orders",
                 loss.nonfinite, loss.n
+            )
+        } else if loss.n < 2 {
+            format!(
+                "{name}: with {} order the spread over summation orders cannot be measured; run at least 2 orders",
+                loss.n
             )
         } else if loss.std_dev == 0.0 {
             format!(
