@@ -6,7 +6,7 @@ use half::{bf16, f16};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
 use crate::format::{Class, DoubleDouble, Scalar, Spec};
-use crate::kernel::{Binary, Observer, OpKind, OpRecord, Reduction, Tensor, eval};
+use crate::kernel::{Binary, Observer, OpKind, OpRecord, Tensor, eval_widened};
 
 /// A format the audit can run, with the yardstick its local error is measured against: a format
 /// whose own rounding error is negligible next to this one's.
@@ -141,7 +141,7 @@ impl<S: Audited> Observer<S> for Comparator<'_> {
             .map(|t| t.mapv(|x| S::Yardstick::from_f64(x.to_f64(), &())))
             .collect();
         let widened: Vec<&Tensor<S::Yardstick>> = widened.iter().collect();
-        let exact = eval(record.kind, &widened, Reduction::EXACT, &());
+        let exact = eval_widened(record.kind, &widened, &spec, &());
         let whole_op_inputs = if record.kind.is_reduction() {
             Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
         } else {

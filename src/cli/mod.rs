@@ -30,9 +30,23 @@ fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
 /// Exit code for bad input or usage.
 const BAD_INPUT: u8 = 2;
 
+/// Exit code for an internal failure (a bug): a panic is caught and reported as this.
+const INTERNAL: u8 = 1;
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    match std::panic::catch_unwind(|| run(&cli)) {
+        Ok(code) => code,
+        // The panic hook has already printed the message and location.
+        Err(_) => {
+            eprintln!("precision-audit: internal error; please report it with the command line");
+            ExitCode::from(INTERNAL)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let outcome = match &cli.command {
         Some(Command::Formats(args)) => formats_cmd::run(args)

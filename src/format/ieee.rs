@@ -117,8 +117,58 @@ macro_rules! half_width_format {
 half_width_format!(f16, Format::F16, round_to_f16);
 half_width_format!(bf16, Format::Bf16, round_to_bf16);
 
+/// Sequential dot products of the native formats: a plain multiply-add loop when products are
+/// exact, else a loop of fused multiply-adds compiled for the FMA instruction when the CPU has it
+/// (the same correctly rounded result as the software fallback, so no bit depends on the CPU).
+macro_rules! native_dot {
+    ($ty:ty, $fused:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "fma")]
+        fn $fused(a: &[$ty], b: &[$ty]) -> $ty {
+            let mut acc: $ty = 0.0;
+            for (x, y) in a.iter().zip(b) {
+                acc = <$ty>::mul_add(*x, *y, acc);
+            }
+            acc
+        }
+
+        impl NativeDot for $ty {
+            fn dot(a: &[$ty], b: &[$ty], products_exact: bool) -> $ty {
+                if products_exact {
+                    let mut acc: $ty = 0.0;
+                    for (x, y) in a.iter().zip(b) {
+                        acc += x * y;
+                    }
+                    return acc;
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports FMA, checked just above.
+                    return unsafe { $fused(a, b) };
+                }
+                let mut acc: $ty = 0.0;
+                for (x, y) in a.iter().zip(b) {
+                    acc = <$ty>::mul_add(*x, *y, acc);
+                }
+                acc
+            }
+        }
+    };
+}
+
+trait NativeDot: Sized {
+    fn dot(a: &[Self], b: &[Self], products_exact: bool) -> Self;
+}
+
+native_dot!(f32, dot_f32_fma);
+native_dot!(f64, dot_f64_fma);
+
 impl Scalar for f32 {
     type Context = ();
+
+    fn dot_sequential(a: &[f32], b: &[f32], products_exact: bool, _: &()) -> f32 {
+        NativeDot::dot(a, b, products_exact)
+    }
 
     fn spec(_: &()) -> Spec {
         Format::F32.spec()
@@ -195,6 +245,10 @@ fn elementary_f64(function: Function, x: f64) -> f64 {
 
 impl Scalar for f64 {
     type Context = ();
+
+    fn dot_sequential(a: &[f64], b: &[f64], products_exact: bool, _: &()) -> f64 {
+        NativeDot::dot(a, b, products_exact)
+    }
 
     fn spec(_: &()) -> Spec {
         Format::F64.spec()

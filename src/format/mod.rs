@@ -98,6 +98,19 @@ pub trait Scalar: Clone + Debug + PartialEq + PartialOrd + Send + Sync + 'static
         *self = a.mul_add(b, self);
     }
 
+    /// Σ a_k·b_k from zero, left to right, with one fused multiply-add per term. When
+    /// `products_exact` (the caller knows every a_k·b_k is exact in this format, e.g. because
+    /// the operands were widened from a format of half the precision and range), a multiply and
+    /// an add give the same result, and formats may use that to go faster.
+    fn dot_sequential(a: &[Self], b: &[Self], products_exact: bool, ctx: &Self::Context) -> Self {
+        let _ = products_exact;
+        let mut acc = Self::zero(ctx);
+        for (x, y) in a.iter().zip(b) {
+            acc.mul_add_assign(x, y);
+        }
+        acc
+    }
+
     /// Zero in this format.
     fn zero(ctx: &Self::Context) -> Self {
         Self::from_f64(0.0, ctx)

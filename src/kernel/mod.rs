@@ -4,7 +4,9 @@
 mod ops;
 pub mod reduce;
 
-pub use ops::{Activation, Binary, OpKind, Tensor, Unary, activate, eval};
+pub use ops::{
+    Activation, Binary, OpKind, Tensor, Unary, activate, eval, eval_widened, products_exact_in,
+};
 pub use reduce::{Accumulate, Order, Reduction};
 
 use crate::format::Scalar;

@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2, Axis};
 
 use super::reduce::{self, Accumulate, Order, Reduction};
-use crate::format::Scalar;
+use crate::format::{Scalar, Spec};
 
 /// A matrix of scalars: batch × features, or a 1 × n row, or a 1 × 1 scalar.
 pub type Tensor<S> = Array2<S>;
@@ -113,6 +113,29 @@ pub fn eval<S: Scalar>(
     reduction: Reduction,
     ctx: &S::Context,
 ) -> Tensor<S> {
+    eval_with(kind, inputs, reduction, false, ctx)
+}
+
+/// Evaluates `kind` sequentially in `S` on inputs widened exactly from the format `from`: the
+/// yardstick of a local error. When products of `from` values are exact in `S`, matmuls skip
+/// the fused multiply-add, which gives the same bits faster.
+pub fn eval_widened<S: Scalar>(
+    kind: OpKind,
+    inputs: &[&Tensor<S>],
+    from: &Spec,
+    ctx: &S::Context,
+) -> Tensor<S> {
+    let exact = products_exact_in(from, &S::spec(ctx));
+    eval_with(kind, inputs, Reduction::EXACT, exact, ctx)
+}
+
+fn eval_with<S: Scalar>(
+    kind: OpKind,
+    inputs: &[&Tensor<S>],
+    reduction: Reduction,
+    products_exact: bool,
+    ctx: &S::Context,
+) -> Tensor<S> {
     match kind {
         OpKind::MatMul {
             lhs_transposed,
@@ -121,7 +144,7 @@ pub fn eval<S: Scalar>(
             let [a, b] = two(inputs);
             let a = if lhs_transposed { a.t() } else { a.view() };
             let b = if rhs_transposed { b.t() } else { b.view() };
-            in_accumulator(MatMul, [a, b], reduction, ctx)
+            in_accumulator(MatMul, [a, b], reduction, products_exact, ctx)
         }
         OpKind::Unary(op) => inputs[0].map(|x| unary(op, x, ctx)),
         OpKind::Binary(op) => {
@@ -137,8 +160,10 @@ pub fn eval<S: Scalar>(
             let (alpha, beta) = (&alpha[[0, 0]], &beta[[0, 0]]);
             broadcast(x, y, |x, y| alpha.mul(x).add(&beta.mul(y)))
         }
-        OpKind::SumRows => in_accumulator(SumRows, [inputs[0].view()], reduction, ctx),
-        OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, ctx),
+        OpKind::SumRows => {
+            in_accumulator(SumRows, [inputs[0].view()], reduction, products_exact, ctx)
+        }
+        OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, products_exact, ctx),
     }
 }
 
@@ -156,12 +181,25 @@ fn four<'a, S>(inputs: &[&'a Tensor<S>]) -> [&'a Tensor<S>; 4] {
 
 /// A reduction, written once for any accumulator format `T`.
 trait ReductionBody<const N: usize> {
+    /// `products_exact`: every product of two inputs is exact in `T` (see
+    /// [`Scalar::dot_sequential`]).
     fn run<T: Scalar>(
         &self,
         inputs: [ArrayView2<'_, T>; N],
         order: Order,
+        products_exact: bool,
         ctx: &T::Context,
     ) -> Tensor<T>;
+}
+
+/// Whether the product of any two values of `narrow` is exact in `wide`: twice the precision
+/// and twice the exponent range fit (f16 in f32; f16, bf16 and f32 in f64 — not bf16 in f32,
+/// whose exponent range is f32's own).
+pub fn products_exact_in(narrow: &Spec, wide: &Spec) -> bool {
+    let tiniest = |s: &Spec| s.emin - s.precision as i32 + 1;
+    2 * narrow.precision <= wide.precision
+        && 2 * (narrow.emax + 1) <= wide.emax
+        && 2 * tiniest(narrow) >= tiniest(wide)
 }
 
 /// Runs a reduction in the accumulator the reduction asks for and rounds the result once to `S`.
@@ -170,19 +208,23 @@ fn in_accumulator<S: Scalar, B: ReductionBody<N>, const N: usize>(
     body: B,
     inputs: [ArrayView2<'_, S>; N],
     reduction: Reduction,
+    products_exact: bool,
     ctx: &S::Context,
 ) -> Tensor<S> {
     let order = reduction.order;
-    match reduction.accumulate.effective_for(&S::spec(ctx)) {
-        Accumulate::Same => body.run(inputs, order, ctx),
+    let spec = S::spec(ctx);
+    match reduction.accumulate.effective_for(&spec) {
+        Accumulate::Same => body.run(inputs, order, products_exact, ctx),
         Accumulate::F32 => {
+            let exact = products_exact_in(&spec, &<f32 as Scalar>::spec(&()));
             let wide = inputs.map(|view| view.mapv(|x| x.to_f64() as f32));
-            let result = body.run(wide.each_ref().map(|w| w.view()), order, &());
+            let result = body.run(wide.each_ref().map(|w| w.view()), order, exact, &());
             result.mapv(|x| S::from_f64(f64::from(x), ctx))
         }
         Accumulate::F64 => {
+            let exact = products_exact_in(&spec, &<f64 as Scalar>::spec(&()));
             let wide = inputs.map(|view| view.mapv(|x| x.to_f64()));
-            let result = body.run(wide.each_ref().map(|w| w.view()), order, &());
+            let result = body.run(wide.each_ref().map(|w| w.view()), order, exact, &());
             result.mapv(|x| S::from_f64(x, ctx))
         }
     }
@@ -195,11 +237,26 @@ impl ReductionBody<2> for MatMul {
         &self,
         [a, b]: [ArrayView2<'_, T>; 2],
         order: Order,
+        products_exact: bool,
         ctx: &T::Context,
     ) -> Tensor<T> {
         assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
-        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
-            reduce::dot(a.row(i).iter().zip(b.column(j).iter()), order, ctx)
+        // Rows of A and columns of B as contiguous slices: the order of the terms is the same,
+        // only memory is visited in a friendlier way.
+        let a = a.as_standard_layout();
+        let b_transposed = b.t();
+        let b_columns = b_transposed.as_standard_layout();
+        let (a, b_columns) = (a.view(), b_columns.view());
+        Array2::from_shape_fn((a.nrows(), b_columns.nrows()), |(i, j)| {
+            let (row, column) = (a.row(i), b_columns.row(j));
+            let (row, column) = (
+                row.as_slice().expect("standard layout"),
+                column.as_slice().expect("standard layout"),
+            );
+            match order {
+                Order::Sequential => T::dot_sequential(row, column, products_exact, ctx),
+                _ => reduce::dot(row.iter().zip(column), order, ctx),
+            }
         })
     }
 }
@@ -211,6 +268,7 @@ impl ReductionBody<1> for SumRows {
         &self,
         [a]: [ArrayView2<'_, T>; 1],
         order: Order,
+        _: bool,
         ctx: &T::Context,
     ) -> Tensor<T> {
         let sums = a
@@ -227,6 +285,7 @@ impl ReductionBody<1> for Mean {
         &self,
         [a]: [ArrayView2<'_, T>; 1],
         order: Order,
+        _: bool,
         ctx: &T::Context,
     ) -> Tensor<T> {
         // Row-major order: the order a flat loop over the batch visits the elements. The count
