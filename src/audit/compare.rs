@@ -298,9 +298,15 @@ fn nudge(x: f64, sign: f64) -> f64 {
 
 /// `r` = hi + lo correctly rounded to `S`. Rounding hi alone is right unless hi is exactly
 /// halfway between two values of `S`, where lo's sign decides.
-fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64) -> S {
+fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64, precision: u32) -> S {
     let rounded = S::from_f64(hi, &());
     if lo == 0.0 || !hi.is_finite() || rounded.to_f64() == hi {
+        return rounded;
+    }
+    // A midpoint of S has at most precision + 1 significant bits: anything with a set bit below
+    // that cannot be one. (f64 values are the only S with 53 bits; they are never midpoints.)
+    let low_bits = 52u32.saturating_sub(precision);
+    if precision >= 53 || hi.to_bits() & ((1u64 << low_bits) - 1) != 0 {
         return rounded;
     }
     let (below, above) = (
@@ -341,7 +347,7 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     } else {
         pow2(exponent(magnitude).max(spec.emin) - t + 1)
     };
-    let rounded: S = round_pair(hi, lo);
+    let rounded: S = round_pair(hi, lo, spec.precision);
     let between = match (x.ordinal(), rounded.ordinal()) {
         (Some(a), Some(b)) => a.abs_diff(b),
         _ => 0,

@@ -251,12 +251,12 @@ pub struct AuditArgs {
     /// Seed sweep: run N seeds (from --seed on; each changes initial weights, shuffles and
     /// dropout masks, the data stay fixed) and report whether each format's drift is larger than
     /// the seed-to-seed noise. Writes sweep.csv and sweep_summary.csv with --csv.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with = "orders", help_heading = "Studies")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["orders", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub seeds: Option<u32>,
     /// Order study: repeat the audit with K seeded summation orders of every reduction and
     /// report how much results spread. Writes orders.csv, orders_summary.csv and
     /// orders_ops.csv with --csv.
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10000), help_heading = "Studies")]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["order", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub orders: Option<u32>,
 
     /// What to print: a table report, the summary as CSV, or everything as JSON.

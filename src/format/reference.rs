@@ -57,7 +57,15 @@ impl Scalar for Mpfr {
         if !hi.is_finite() {
             return (hi, 0.0);
         }
-        (hi, Float::with_val(53, &self.0 - hi).to_f64())
+        // The remainder in a reused scratch value: no allocation per element.
+        thread_local! {
+            static REMAINDER: std::cell::RefCell<Float> = std::cell::RefCell::new(Float::new(53));
+        }
+        let lo = REMAINDER.with_borrow_mut(|remainder| {
+            rug::Assign::assign(remainder, &self.0 - hi);
+            remainder.to_f64()
+        });
+        (hi, lo)
     }
     fn precision(&self) -> u32 {
         self.prec()

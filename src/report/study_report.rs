@@ -331,6 +331,10 @@ pub fn advice_rows(advice: &[EpsAdvice]) -> Vec<Vec<String>> {
 /// The advisor's section of the audit report.
 pub fn advice_text(advice: &[EpsAdvice]) -> String {
     let mut out = String::from("\nEpsilon advice:\n");
+    if advice.is_empty() {
+        out.push_str("  none: this run uses no epsilon (neither the relative loss nor Adam)\n");
+        return out;
+    }
     let mut table = Table::new([
         "format",
         "constant",
