@@ -25,7 +25,7 @@ use precision_audit::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
 use precision_audit::cli::args::Cli;
 use precision_audit::cli::config::audit_config;
 use precision_audit::format::{Mpfr, Scalar};
-use precision_audit::train::{Schedule, Trainer};
+use precision_audit::train::Trainer;
 
 use support::{Args, process_cpu_time, ratio_line};
 
@@ -99,24 +99,12 @@ fn full_audit(job: &Job) -> AuditResult {
     audit::run(&job.config, &mut Discard, &mut |_, _| {}).expect("the audit runs")
 }
 
-/// Every step of the job's schedule, as the audit draws it.
-fn schedule(config: &AuditConfig) -> Schedule {
-    let train = &config.train;
-    Schedule::new(
-        config.data.samples(),
-        train.batch_size,
-        train.epochs,
-        train.architecture.hidden(),
-        train.architecture.dropout,
-        train.seed,
-    )
-}
-
 /// Trains in `S` alone, unobserved; returns the last batch loss.
 fn train_alone<S: Scalar>(job: &Job, ctx: S::Context) -> Option<S> {
     let config = &job.config;
     let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
-    schedule(config)
+    config
+        .schedule()
         .map(|plan| trainer.step(&plan, None))
         .last()
 }

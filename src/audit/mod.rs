@@ -67,6 +67,21 @@ impl Reference {
     }
 }
 
+impl AuditConfig {
+    /// The batches and dropout masks of every step, as every format sees them.
+    pub fn schedule(&self) -> Schedule {
+        let train = &self.train;
+        Schedule::new(
+            self.data.samples(),
+            train.batch_size,
+            train.epochs,
+            train.architecture.hidden(),
+            train.architecture.dropout,
+            train.seed,
+        )
+    }
+}
+
 /// One row of the per-step table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StepRow {
@@ -237,15 +252,7 @@ fn run_with<R: Scalar>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> crate::Result<AuditResult> {
     let train = &config.train;
-    let architecture = &train.architecture;
-    let schedule = Schedule::new(
-        config.data.samples(),
-        train.batch_size,
-        train.epochs,
-        architecture.hidden(),
-        architecture.dropout,
-        train.seed,
-    );
+    let schedule = config.schedule();
     let total = schedule.total_steps();
     let mut reference = Trainer::<R>::new(train, &config.data, &config.init, ctx);
     let check_bits = config.reference.bits() * 2;

@@ -17,7 +17,6 @@ use crate::report::csv_out::write_rows;
 use crate::report::{audit_text, json_out, study_report};
 use crate::study::{EpsAdvice, advise};
 use crate::train::Optimizer;
-use crate::train::Schedule;
 
 /// `steps.csv`, written row by row as steps finish, under a temporary name until the end.
 struct StepsFile {
@@ -206,30 +205,23 @@ fn data_rows(data: &Dataset) -> (Vec<String>, Vec<Vec<String>>) {
 /// Which data rows each step used, in order: `schedule.csv` (step, epoch, position, row; rows
 /// 0-based as in data.csv's data lines).
 fn schedule_rows(config: &AuditConfig) -> Vec<Vec<String>> {
-    let train = &config.train;
-    Schedule::new(
-        config.data.samples(),
-        train.batch_size,
-        train.epochs,
-        train.architecture.hidden(),
-        train.architecture.dropout,
-        train.seed,
-    )
-    .flat_map(|plan| {
-        plan.rows
-            .iter()
-            .enumerate()
-            .map(|(position, row)| {
-                vec![
-                    plan.step.to_string(),
-                    plan.epoch.to_string(),
-                    position.to_string(),
-                    row.to_string(),
-                ]
-            })
-            .collect::<Vec<_>>()
-    })
-    .collect()
+    config
+        .schedule()
+        .flat_map(|plan| {
+            plan.rows
+                .iter()
+                .enumerate()
+                .map(|(position, row)| {
+                    vec![
+                        plan.step.to_string(),
+                        plan.epoch.to_string(),
+                        position.to_string(),
+                        row.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn write_report(

@@ -8,7 +8,7 @@ use crate::audit::{AuditConfig, Reference};
 use crate::format::{DoubleDouble, Format, Mpfr, Scalar};
 use crate::model::glorot_uniform;
 use crate::study::stats::{PairedDrift, Significance, Summary, paired_drift, summarize, verdict};
-use crate::train::{Schedule, TrainConfig, Trainer};
+use crate::train::Trainer;
 
 /// One format's outcome for one seed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -55,7 +55,7 @@ pub struct FormatSweep {
 fn train_format<S: Scalar<Context = ()>>(config: &AuditConfig, format: Format) -> SeedOutcome {
     let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ());
     let mut first_nonfinite_step = None;
-    for plan in schedule(config) {
+    for plan in config.schedule() {
         let loss = trainer.step(&plan, None);
         if !loss.is_finite() && first_nonfinite_step.is_none() {
             first_nonfinite_step = Some(plan.step);
@@ -70,22 +70,10 @@ fn train_format<S: Scalar<Context = ()>>(config: &AuditConfig, format: Format) -
 
 fn train_reference<R: Scalar>(config: &AuditConfig, ctx: R::Context) -> f64 {
     let mut trainer = Trainer::<R>::new(&config.train, &config.data, &config.init, ctx);
-    for plan in schedule(config) {
+    for plan in config.schedule() {
         trainer.step(&plan, None);
     }
     trainer.full_loss().to_f64()
-}
-
-fn schedule(config: &AuditConfig) -> Schedule {
-    let train: &TrainConfig = &config.train;
-    Schedule::new(
-        config.data.samples(),
-        train.batch_size,
-        train.epochs,
-        train.architecture.hidden(),
-        train.architecture.dropout,
-        train.seed,
-    )
 }
 
 /// The audit of `config` with `seed` in place of its seed: new shuffles and dropout masks, and
