@@ -5,7 +5,7 @@ use half::{bf16, f16};
 
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
-use crate::format::{Class, DoubleDouble, Scalar, Spec};
+use crate::format::{Class, DoubleDouble, Scalar, Spec, pow2};
 use crate::kernel::{Binary, Observer, OpKind, OpRecord, Tensor, eval_widened};
 
 /// A format the audit can run, with the yardstick its local error is measured against: a format
@@ -275,15 +275,6 @@ fn cancelled<S: Scalar>(a: &S, b: &S, x: &S, bits: i32) -> bool {
     let larger = a.to_f64().abs().max(b.to_f64().abs());
     let x = x.to_f64().abs();
     x == 0.0 || exponent(larger) - exponent(x) >= bits
-}
-
-/// 2^e for any e an f64 can hold, subnormal powers included.
-fn pow2(e: i32) -> f64 {
-    if e >= -1022 {
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        f64::from_bits(1u64 << (e + 1074).max(0))
-    }
 }
 
 /// The f64 next to `x` in the direction of `sign`'s sign.

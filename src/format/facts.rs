@@ -123,13 +123,7 @@ impl Spec {
     /// and outside f64's range).
     pub fn min_subnormal(&self) -> Option<f64> {
         let e = self.emin - self.precision as i32 + 1;
-        (self.has_subnormals && e >= -1074).then(|| {
-            if e >= -1022 {
-                pow2(e)
-            } else {
-                f64::from_bits(1u64 << (e + 1074))
-            }
-        })
+        (self.has_subnormals && e >= -1074).then(|| pow2(e))
     }
 
     /// (2 − 2^(1−t)) × 2^emax, or `None` where it is outside f64's range.
@@ -170,10 +164,14 @@ fn reference_name(precision: u32) -> &'static str {
         .or_insert_with(|| Box::leak(format!("mpfr{precision}").into_boxed_str()))
 }
 
-/// 2^e as an f64, exactly, for -1022 <= e <= 1023.
+/// 2^e as an f64, exactly, for -1074 <= e <= 1023 (subnormal powers included).
 pub(crate) fn pow2(e: i32) -> f64 {
-    debug_assert!(in_f64_range(e), "2^{e} is not a normal f64");
-    f64::from_bits(((e + 1023) as u64) << 52)
+    debug_assert!((-1074..=1023).contains(&e), "2^{e} is not an f64");
+    if e >= -1022 {
+        f64::from_bits(((e + 1023) as u64) << 52)
+    } else {
+        f64::from_bits(1u64 << (e + 1074))
+    }
 }
 
 /// The IEEE 754 class of a value.

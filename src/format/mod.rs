@@ -9,6 +9,7 @@ pub mod round;
 pub mod text;
 
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
+pub(crate) use facts::pow2;
 pub use facts::{Class, Format, Spec};
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
 pub use text::Decimal;

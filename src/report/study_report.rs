@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use crate::report::Table;
 use crate::report::csv_out::number;
+use crate::study::EpsAdvice;
 use crate::study::orders::{FormatOrders, OpOrders};
 use crate::study::sweep::{FormatSweep, SeedRun};
-use crate::study::{EpsAdvice, Summary};
 
 fn sci(x: f64) -> String {
     if x.is_finite() {
@@ -360,9 +360,4 @@ pub fn advice_text(advice: &[EpsAdvice]) -> String {
         let _ = writeln!(out, "  {}", a.reason);
     }
     out
-}
-
-/// A summary's mean ± std, for one-line mentions.
-pub fn mean_std(s: &Summary) -> String {
-    format!("{} ± {}", sci(s.mean), sci(s.std_dev))
 }
