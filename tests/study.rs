@@ -9,6 +9,9 @@
 //! `INSTA_UPDATE=always cargo test --release --test study` and review the diff. The numbers are
 //! deterministic bit for bit, so they are pinned at full precision.
 
+/// Helpers shared with the other end-to-end suite (`tests/support/mod.rs`).
+mod support;
+
 #[path = "study/common.rs"]
 mod common;
 

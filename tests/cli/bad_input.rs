@@ -2,7 +2,8 @@
 //! or line at fault, prints no report, and leaves the `--csv` directory without a file (not
 //! even a hidden temporary one).
 
-use crate::common::{Outcome, Scratch, entries, fixture, run};
+use crate::common::fixture;
+use crate::support::{Outcome, Scratch, entries, run};
 
 /// Runs the audit with `args` and `--csv` pointing at an empty directory; asserts exit 2,
 /// nothing on stdout, the directory still empty, and returns stderr.

@@ -1,6 +1,6 @@
 //! `check --baseline DIR`: an audit compared with the files of an earlier `--csv DIR`.
 
-use crate::common::{Scratch, Table, entries, run};
+use crate::support::{Scratch, Table, entries, run};
 
 const FLAGS: [&str; 4] = ["--loss", "relative", "--epochs", "2"];
 
@@ -15,7 +15,7 @@ fn baseline() -> Scratch {
     dir
 }
 
-fn check(dir: &Scratch, extra: &[&str]) -> crate::common::Outcome {
+fn check(dir: &Scratch, extra: &[&str]) -> crate::support::Outcome {
     let path = dir.path.to_string_lossy().into_owned();
     let mut args = vec!["check", "--baseline", &path];
     args.extend(FLAGS);

@@ -2,7 +2,8 @@
 //! agree across summary, ops, steps and events, every format ran the same ops on the same
 //! batches, and the ops are the ones the flags ask for.
 
-use crate::common::{Audit, EVENT_KINDS, FORMATS, Table, flag};
+use crate::common::{Audit, EVENT_KINDS, flag};
+use crate::support::{FORMATS, Table};
 
 /// What the flags of a run imply about its files.
 pub struct Expected<'a> {
@@ -187,7 +188,7 @@ pub fn check(audit: &Audit, expected: &Expected) {
     assert_eq!(summary.distinct("format"), FORMATS, "summary.csv formats");
     assert_eq!(summary.records.len(), FORMATS.len(), "one summary row each");
     for (format, bits) in FORMATS.iter().zip(["11", "8", "24", "53"]) {
-        let row = summary.row(&[("format", format)]);
+        let row = summary.row_matching(&[("format", format)]);
         assert_eq!(row.get("precision_bits"), bits, "{format} precision");
         assert_eq!(
             row.get("accumulate"),
@@ -229,7 +230,7 @@ fn check_steps(summary: &Table, steps: &Table, expected: &Expected, command: &st
                 "{format}: epoch of step {step}"
             );
         }
-        let s = summary.row(&[("format", format)]);
+        let s = summary.row_matching(&[("format", format)]);
         let last = rows.last().expect("at least one step");
         for (summary_column, step_column) in [
             ("final_loss", "loss"),
@@ -297,7 +298,7 @@ fn check_verdicts(audit: &Audit, summary: &Table, steps: &Table) {
     );
     for (format, verdict) in FORMATS.iter().zip(&verdicts) {
         assert!(verdict.starts_with(&format!("{format}: ")), "{verdict}");
-        let s = summary.row(&[("format", format)]);
+        let s = summary.row_matching(&[("format", format)]);
         let after = |prefix: &str| verdict.split(prefix).nth(1);
         match after("the final loss is ") {
             Some(rest) => {
@@ -332,7 +333,9 @@ fn check_verdicts(audit: &Audit, summary: &Table, steps: &Table) {
                 );
                 let step = words.next().unwrap().trim_end_matches([';', '.']);
                 assert_eq!(step, s.get("first_nonfinite_step"), "{verdict}");
-                let loss = steps.row(&[("format", format), ("step", step)]).f64("loss");
+                let loss = steps
+                    .row_matching(&[("format", format), ("step", step)])
+                    .f64("loss");
                 assert_eq!(
                     what,
                     if loss.is_nan() { "NaN" } else { "inf" },
@@ -358,7 +361,7 @@ fn check_events(summary: &Table, ops: &Table, steps: &Table, events: &Table, com
     assert_eq!(&ops.header[12..], EVENT_KINDS, "ops event columns");
     assert_eq!(&steps.header[8..], EVENT_KINDS, "steps event columns");
     for format in FORMATS {
-        let s = summary.row(&[("format", format)]);
+        let s = summary.row_matching(&[("format", format)]);
         let mut listed = Vec::new();
         for kind in EVENT_KINDS {
             let total = s.u64(kind);
@@ -373,13 +376,13 @@ fn check_events(summary: &Table, ops: &Table, steps: &Table, events: &Table, com
                 "{format} {kind}: ops.csv and steps.csv sum to summary.csv (`{command}`)"
             );
             if total > 0 {
-                let first = events.row(&[("format", format), ("kind", kind)]);
+                let first = events.row_matching(&[("format", format), ("kind", kind)]);
                 assert_eq!(
                     first.u64("count"),
                     total,
                     "{format} {kind}: events.csv count"
                 );
-                let op = ops.row(&[("format", format), ("op", first.get("op"))]);
+                let op = ops.row_matching(&[("format", format), ("op", first.get("op"))]);
                 assert!(
                     op.u64(kind) > 0,
                     "{format} {kind}: the first event's op {} has such events",
@@ -457,7 +460,7 @@ fn check_ops(ops: &Table, expected: &Expected, command: &str) {
     // fwd.dense1.matmul has one element per data row and first-layer unit: every row ran
     // once per epoch.
     let epochs = expected.steps / expected.steps_per_epoch;
-    let matmul = ops.row(&[("format", "f64"), ("op", "fwd.dense1.matmul")]);
+    let matmul = ops.row_matching(&[("format", "f64"), ("op", "fwd.dense1.matmul")]);
     assert_eq!(
         matmul.u64("elements"),
         epochs * expected.samples * expected.first_width,
@@ -486,7 +489,7 @@ fn check_constants(constants: &Table, expected: &Expected) {
             if !is_used {
                 continue;
             }
-            let row = constants.row(&[("format", format), ("constant", name)]);
+            let row = constants.row_matching(&[("format", format), ("constant", name)]);
             assert_eq!(row.get("given"), given, "{format} {name} as given");
             if name == "eps" {
                 assert_eq!(row.u64("targets"), expected.samples, "{format} targets");

@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use crate::common::{
-    Audit, DEFAULT_JOB, F64_FINAL_DRIFT_MAX, FORMATS, REFERENCE_SELF_AGREEMENT_MAX, Table,
-    default_job, fixture, run,
+    Audit, F64_FINAL_DRIFT_MAX, REFERENCE_SELF_AGREEMENT_MAX, default_job, fixture,
 };
+use crate::support::{DEFAULT_JOB, FORMATS, Table, run};
 
 // ---- the default job: --loss relative --eps 1e-8 ----
 
 #[test]
 fn f16_stores_eps_1e_8_as_zero() {
     let constants = default_job().assert_ok().table("constants.csv");
-    let eps = constants.row(&[("format", "f16"), ("constant", "eps")]);
+    let eps = constants.row_matching(&[("format", "f16"), ("constant", "eps")]);
     assert_eq!(eps.get("given"), "1e-8");
     assert_eq!(eps.f64("stored"), 0.0, "1e-8 is below half f16's 2^-24");
     assert_eq!(eps.get("class"), "zero");
@@ -37,13 +37,13 @@ fn f16_stores_eps_1e_8_as_zero() {
 #[test]
 fn bf16_stores_eps_1e_8_as_a_near_neighbour() {
     let constants = default_job().assert_ok().table("constants.csv");
-    let eps = constants.row(&[("format", "bf16"), ("constant", "eps")]);
+    let eps = constants.row_matching(&[("format", "bf16"), ("constant", "eps")]);
     assert_eq!(eps.get("stored"), "1.0011717677116394e-08");
     assert_eq!(eps.f64("stored"), 1.0011717677116394e-08);
     assert_eq!(eps.get("class"), "normal", "bf16 has f32's exponent range");
     assert_eq!(eps.u64("zero_denominators"), 0);
     for format in ["bf16", "f32", "f64"] {
-        let row = constants.row(&[("format", format), ("constant", "eps")]);
+        let row = constants.row_matching(&[("format", format), ("constant", "eps")]);
         assert!(row.f64("stored") > 0.0, "{format} keeps eps");
     }
 }
@@ -51,15 +51,15 @@ fn bf16_stores_eps_1e_8_as_a_near_neighbour() {
 #[test]
 fn f16_denominator_underflows_and_the_division_is_by_zero() {
     let ops = default_job().assert_ok().table("ops.csv");
-    let denominator = ops.row(&[("format", "f16"), ("op", "loss.denominator")]);
+    let denominator = ops.row_matching(&[("format", "f16"), ("op", "loss.denominator")]);
     assert!(denominator.u64("underflow") > 0, "|y| + eps underflows");
-    let div = ops.row(&[("format", "f16"), ("op", "loss.div")]);
+    let div = ops.row_matching(&[("format", "f16"), ("op", "loss.div")]);
     assert!(div.u64("div_by_zero") > 0, "|y − p| / 0");
     // The wider formats keep eps, so no denominator is zero.
     for format in ["bf16", "f32", "f64"] {
-        let div = ops.row(&[("format", format), ("op", "loss.div")]);
+        let div = ops.row_matching(&[("format", format), ("op", "loss.div")]);
         assert_eq!(div.u64("div_by_zero"), 0, "{format} divides by eps, not 0");
-        let denominator = ops.row(&[("format", format), ("op", "loss.denominator")]);
+        let denominator = ops.row_matching(&[("format", format), ("op", "loss.denominator")]);
         assert_eq!(denominator.u64("underflow"), 0, "{format}");
     }
 }
@@ -68,15 +68,15 @@ fn f16_denominator_underflows_and_the_division_is_by_zero() {
 fn f16_loss_is_not_finite_from_step_1() {
     let job = default_job().assert_ok();
     let summary = job.table("summary.csv");
-    let f16 = summary.row(&[("format", "f16")]);
+    let f16 = summary.row_matching(&[("format", "f16")]);
     assert_eq!(f16.u64("first_nonfinite_step"), 1);
     assert!(!f16.f64("final_loss").is_finite());
     let steps = job.table("steps.csv");
-    let step1 = steps.row(&[("format", "f16"), ("step", "1")]);
+    let step1 = steps.row_matching(&[("format", "f16"), ("step", "1")]);
     assert!(!step1.f64("loss").is_finite(), "f16's step-1 loss");
     assert!(step1.f64("reference_loss").is_finite(), "the reference's");
     for format in ["bf16", "f32", "f64"] {
-        let row = summary.row(&[("format", format)]);
+        let row = summary.row_matching(&[("format", format)]);
         assert_eq!(row.get("first_nonfinite_step"), "", "{format} stays finite");
         assert!(row.f64("final_loss").is_finite(), "{format}");
     }
@@ -85,7 +85,11 @@ fn f16_loss_is_not_finite_from_step_1() {
 #[test]
 fn f64_final_loss_drift_is_tiny_and_narrower_formats_drift_more() {
     let summary = default_job().assert_ok().table("summary.csv");
-    let drift = |format: &str| summary.row(&[("format", format)]).f64("loss_rel_drift");
+    let drift = |format: &str| {
+        summary
+            .row_matching(&[("format", format)])
+            .f64("loss_rel_drift")
+    };
     assert!(
         drift("f64") < F64_FINAL_DRIFT_MAX,
         "f64 drift {} < {F64_FINAL_DRIFT_MAX}",
@@ -173,7 +177,8 @@ fn round_stores_what_each_format_can() {
     let out = run(&["round", "1e-8", "0.1", "65520", "--output", "csv"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let table = Table::parse("round", &out.stdout);
-    let cell = |value: &str, format: &str| table.row(&[("value", value), ("format", format)]);
+    let cell =
+        |value: &str, format: &str| table.row_matching(&[("value", value), ("format", format)]);
 
     let f16_eps = cell("1e-8", "f16");
     assert_eq!(f16_eps.f64("stored"), 0.0);
@@ -204,13 +209,13 @@ fn formats_lists_precision_and_range() {
     let out = run(&["formats", "--output", "csv"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let table = Table::parse("formats", &out.stdout);
-    let f16 = table.row(&[("format", "f16")]);
+    let f16 = table.row_matching(&[("format", "f16")]);
     assert_eq!(f16.u64("precision_bits"), 11);
     assert_eq!(f16.f64("max_finite"), 65504.0);
     assert_eq!(f16.f64("min_subnormal"), 2f64.powi(-24));
     assert_eq!(f16.f64("min_normal"), 2f64.powi(-14));
     assert_eq!(f16.f64("unit_roundoff"), 2f64.powi(-11));
-    let bf16 = table.row(&[("format", "bf16")]);
+    let bf16 = table.row_matching(&[("format", "bf16")]);
     assert_eq!(bf16.u64("precision_bits"), 8);
     assert_eq!(bf16.f64("min_subnormal"), 2f64.powi(-133));
     assert_eq!(bf16.f64("min_normal"), f32::MIN_POSITIVE as f64);
@@ -218,10 +223,10 @@ fn formats_lists_precision_and_range() {
         bf16.f64("max_finite"),
         (2.0 - 2f64.powi(-7)) * 2f64.powi(127)
     );
-    let f32 = table.row(&[("format", "f32")]);
+    let f32 = table.row_matching(&[("format", "f32")]);
     assert_eq!(f32.u64("precision_bits"), 24);
     assert_eq!(f32.f64("max_finite"), f32::MAX as f64);
-    let f64 = table.row(&[("format", "f64")]);
+    let f64 = table.row_matching(&[("format", "f64")]);
     assert_eq!(f64.u64("precision_bits"), 53);
     assert_eq!(f64.f64("min_subnormal"), 5e-324);
 
@@ -310,8 +315,12 @@ fn fail_on_nan_passes_without_f16() {
 #[test]
 fn fail_on_drift_names_the_formats_over_the_limit() {
     let summary = default_job().table("summary.csv");
-    let f32_drift = summary.row(&[("format", "f32")]).f64("loss_rel_drift");
-    let f64_drift = summary.row(&[("format", "f64")]).f64("loss_rel_drift");
+    let f32_drift = summary
+        .row_matching(&[("format", "f32")])
+        .f64("loss_rel_drift");
+    let f64_drift = summary
+        .row_matching(&[("format", "f64")])
+        .f64("loss_rel_drift");
     assert!(f64_drift < 1e-12 && 1e-12 < f32_drift);
     let mut args = DEFAULT_JOB.to_vec();
     args.extend(["--formats", "f32,f64", "--fail-on", "drift=1e-12"]);
@@ -376,7 +385,7 @@ fn a_data_file_is_used_as_given() {
     assert_eq!(targets, [0.75, 0.0001875, 0.0, 1e-9]);
     let summary = audit.table("summary.csv");
     assert_eq!(
-        summary.row(&[("format", "f64")]).u64("steps"),
+        summary.row_matching(&[("format", "f64")]).u64("steps"),
         4,
         "2 epochs × 2 batches"
     );
@@ -384,14 +393,14 @@ fn a_data_file_is_used_as_given() {
     let constants = audit.table("constants.csv");
     let zero = |format: &str| {
         constants
-            .row(&[("format", format), ("constant", "eps")])
+            .row_matching(&[("format", format), ("constant", "eps")])
             .u64("zero_denominators")
     };
     assert_eq!(zero("f16"), 2);
     assert_eq!(zero("bf16"), 0);
     assert_eq!(
         constants
-            .row(&[("format", "f16"), ("constant", "eps")])
+            .row_matching(&[("format", "f16"), ("constant", "eps")])
             .u64("targets"),
         4
     );
@@ -416,7 +425,7 @@ fn a_single_format_audit_lists_only_it() {
 fn verdict_names_the_op_where_non_finite_values_start() {
     let job = default_job().assert_ok();
     let events = job.table("events.csv");
-    let first_overflow = events.row(&[("format", "f16"), ("kind", "overflow")]);
+    let first_overflow = events.row_matching(&[("format", "f16"), ("kind", "overflow")]);
     let verdict = job
         .outcome
         .stdout

@@ -1,6 +1,6 @@
 //! `--help` documents every flag and the exit codes; the subcommands document theirs.
 
-use crate::common::run;
+use crate::support::run;
 
 /// Every flag of the audit, as the help must show it.
 const AUDIT_FLAGS: &[&str] = &[

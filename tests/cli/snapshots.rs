@@ -1,9 +1,10 @@
 //! Snapshots of what the binary prints and writes: the default job file by file, and a matrix
 //! of small configurations (one snapshot each) that also pass the cross-file checks.
 
-use crate::common::{Audit, SMALL_EPOCHS, default_job, run, steps_excerpt};
+use crate::common::{Audit, SMALL_EPOCHS, default_job, steps_excerpt};
 use crate::consistency::{self, Expected};
 use crate::snapshot;
+use crate::support::run;
 
 fn default_file(name: &str) {
     let job = default_job().assert_ok();
@@ -72,7 +73,7 @@ fn default_steps_csv_excerpt() {
 fn default_job_files_agree() {
     consistency::check(
         default_job(),
-        &Expected::from_args(&crate::common::DEFAULT_JOB),
+        &Expected::from_args(&crate::support::DEFAULT_JOB),
     );
 }
 

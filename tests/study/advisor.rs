@@ -2,7 +2,8 @@
 //! format stores for `eps` and `adam_eps`, what that does to the targets, and which values
 //! would work.
 
-use crate::common::{FORMATS, Run, default_job};
+use crate::common::{Run, default_job};
+use crate::support::FORMATS;
 
 #[test]
 fn f16_flushes_eps_and_bf16_keeps_it() {
@@ -210,7 +211,7 @@ fn following_the_advice_keeps_f16_finite() {
         "8",
     ]);
     let summary = advised.table("sweep_summary.csv");
-    let f16 = summary.row("format", "f16");
+    let f16 = summary.row_where("format", "f16");
     assert_eq!(f16.get("nonfinite_seeds"), "0", "{}", f16.get("verdict"));
     assert_eq!(
         f16.get("significance"),
@@ -219,7 +220,7 @@ fn following_the_advice_keeps_f16_finite() {
         f16.get("verdict")
     );
     assert_eq!(
-        summary.row("format", "f64").get("significance"),
+        summary.row_where("format", "f64").get("significance"),
         "within_noise"
     );
 

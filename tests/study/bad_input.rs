@@ -1,7 +1,7 @@
 //! Bad study flags: each refusal exits 2 with a message naming the flag, prints no report and
 //! writes nothing into the `--csv` directory.
 
-use crate::common::{Scratch, entries, run};
+use crate::support::{Scratch, entries, run};
 
 /// Runs `args` with `--csv` pointing at an empty directory and at a path that does not exist
 /// yet; asserts exit 2, no stdout, no file in either, and returns stderr.

@@ -1,7 +1,8 @@
 //! The order study, `--orders K`: K seeded summation orders of every reduction, one row per
 //! order × format in orders.csv, a summary per format and the ops' spread over orders.
 
-use crate::common::{FORMATS, Run, Table, assert_same, mean, prec};
+use crate::common::{Run, assert_same, mean, prec};
+use crate::support::{FORMATS, Table};
 
 /// SGD on the MSE loss for 20 epochs (80 steps, about a second for 4 orders under MPFR), every
 /// format accumulating in itself (`--accumulate same`) so that reordering a sum rounds
@@ -60,7 +61,7 @@ fn four_orders_spread_every_format_f64_least() {
         "one row per format"
     );
     for format in FORMATS {
-        let row = summary.row("format", format);
+        let row = summary.row_where("format", format);
         let values = losses(&orders, format);
         assert_eq!(row.get("orders"), "4", "{format}");
         assert_same(
@@ -74,14 +75,14 @@ fn four_orders_spread_every_format_f64_least() {
         assert_same(row.f64("loss_max"), max, &format!("{format} loss_max"));
     }
 
-    let f64_row = summary.row("format", "f64");
+    let f64_row = summary.row_where("format", "f64");
     let f64_relative_spread = f64_row.f64("loss_std") / f64_row.f64("loss_mean");
     assert!(
         f64_relative_spread < prec::F64_ORDER_SPREAD_REL_MAX,
         "f64's loss moves by {f64_relative_spread:e} relative over orders"
     );
     for format in ["f16", "bf16", "f32"] {
-        let spread = summary.row("format", format).f64("loss_std");
+        let spread = summary.row_where("format", format).f64("loss_std");
         assert!(
             spread > f64_row.f64("loss_std"),
             "{format}'s spread over orders ({spread:e}) exceeds f64's ({:e})",
@@ -127,7 +128,7 @@ fn a_wider_accumulator_hides_the_order() {
     ]);
     let summary = run.table("orders_summary.csv");
     for format in ["f16", "bf16"] {
-        let row = summary.row("format", format);
+        let row = summary.row_where("format", format);
         assert_eq!(row.f64("loss_std"), 0.0, "{format}: {}", row.get("verdict"));
         assert!(
             row.get("verdict")
@@ -136,7 +137,7 @@ fn a_wider_accumulator_hides_the_order() {
             row.get("verdict")
         );
     }
-    assert!(summary.row("format", "f32").f64("loss_std") > 0.0);
+    assert!(summary.row_where("format", "f32").f64("loss_std") > 0.0);
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn sweep_and_order_study_train_the_same_reference() {
     let orders = order_job(&["--orders", "2", "--formats", "f64"]);
     let swept = sweep
         .table("sweep.csv")
-        .row("format", "f64")
+        .row_where("format", "f64")
         .f64("reference_loss");
     for row in orders.table("orders.csv").rows() {
         assert_eq!(
@@ -191,7 +192,7 @@ fn diverged_format_has_nan_extremes() {
         "2",
     ]);
     let summary = run.table("orders_summary.csv");
-    let f16 = summary.row("format", "f16");
+    let f16 = summary.row_where("format", "f16");
     assert!(f16.f64("loss_mean").is_nan(), "f16 divides by eps = 0");
     assert_eq!(
         (f16.get("loss_min"), f16.get("loss_max")),

@@ -2,10 +2,8 @@
 //! sweep_summary.csv that follow from those rows, verdicts that separate a diverged or
 //! arithmetic drift from seed noise, and bits that depend on nothing but the flags.
 
-use crate::common::{
-    DEFAULT_JOB, FORMATS, Run, Scratch, Table, assert_same, default_sweep, mean, prec,
-    sample_std_dev,
-};
+use crate::common::{Run, assert_same, default_sweep, mean, prec, sample_std_dev};
+use crate::support::{DEFAULT_JOB, FORMATS, Scratch, Table};
 
 /// The seeds a sweep of `--seeds 8` from the default `--seed 42` covers.
 const DEFAULT_SEEDS: std::ops::RangeInclusive<u64> = 42..=49;
@@ -27,17 +25,17 @@ fn default_job_f16_is_flagged_and_f64_is_within_noise() {
         FORMATS,
         "one row per format"
     );
-    let f16 = summary.row("format", "f16").get("significance");
+    let f16 = summary.row_where("format", "f16").get("significance");
     assert!(
         f16 == "diverged" || f16 == "arithmetic",
         "f16's drift on `{}` is flagged, not `{f16}`",
         sweep.command()
     );
     assert_eq!(
-        summary.row("format", "f64").get("significance"),
+        summary.row_where("format", "f64").get("significance"),
         "within_noise",
         "f64 drifts by rounding only: {}",
-        summary.row("format", "f64").get("verdict")
+        summary.row_where("format", "f64").get("verdict")
     );
     for row in summary.rows() {
         assert_eq!(row.get("seeds"), "8", "{} over 8 seeds", row.get("format"));
@@ -76,7 +74,7 @@ fn default_sweep_summary_follows_from_the_rows() {
     let summary = run.table("sweep_summary.csv");
     for format in FORMATS {
         let (finals, references) = losses(&sweep, format);
-        let row = summary.row("format", format);
+        let row = summary.row_where("format", format);
         // The studies sum left to right in seed order, as `mean` does: the same bits.
         assert_same(
             row.f64("loss_mean"),
@@ -102,7 +100,7 @@ fn default_sweep_summary_follows_from_the_rows() {
         );
     }
     let f16_nonfinite: usize = summary
-        .row("format", "f16")
+        .row_where("format", "f16")
         .get("nonfinite_seeds")
         .parse()
         .unwrap();
@@ -195,7 +193,7 @@ fn f16_drift_is_arithmetic_with_a_fixed_init() {
         "8",
     ]);
     let summary = run.table("sweep_summary.csv");
-    let f16 = summary.row("format", "f16");
+    let f16 = summary.row_where("format", "f16");
     assert_eq!(f16.get("nonfinite_seeds"), "0", "f16 does not diverge");
     assert_eq!(
         f16.get("significance"),
@@ -212,7 +210,7 @@ fn f16_drift_is_arithmetic_with_a_fixed_init() {
         "{}",
         f16.get("verdict")
     );
-    let f64_row = summary.row("format", "f64");
+    let f64_row = summary.row_where("format", "f64");
     assert_eq!(
         f64_row.get("significance"),
         "within_noise",
