@@ -2,10 +2,9 @@
 //! named tolerances (no test invents its own). Running the binary, scratch directories and
 //! CSV tables are shared with the study tests in `tests/support`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{DEFAULT_JOB, Outcome, Table, command_line, run_with_csv};
+use crate::support::{CsvRun, DEFAULT_JOB};
 
 /// f64's final relative loss drift on the default job is about 2e-14 (a few hundred steps of
 /// 2^-53 rounding). The limit leaves room for a different but sound summation, not for a
@@ -43,45 +42,13 @@ pub fn fixture(name: &str) -> String {
     path
 }
 
-/// An audit run with `--csv`: what it printed and every file it wrote, read into memory (the
-/// directory is gone afterwards).
-pub struct Audit {
-    pub args: Vec<String>,
-    pub outcome: Outcome,
-    /// File name → content, every file of the `--csv` directory.
-    pub files: BTreeMap<String, String>,
-}
+/// An audit run with `--csv`: see [`CsvRun`].
+pub type Audit = CsvRun;
 
-impl Audit {
+impl CsvRun {
     /// Runs the audit with `args` plus `--csv <scratch dir>`.
     pub fn run(args: &[&str]) -> Audit {
-        let (outcome, files) = run_with_csv("audit", args);
-        Audit {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            outcome,
-            files,
-        }
-    }
-
-    /// The command line as a user would type it (without the scratch `--csv`).
-    pub fn command(&self) -> String {
-        command_line(&self.args)
-    }
-
-    /// The text of one written file.
-    pub fn file(&self, name: &str) -> &str {
-        self.files.get(name).unwrap_or_else(|| {
-            panic!(
-                "`{}` wrote {name}; it wrote {:?}",
-                self.command(),
-                self.files.keys().collect::<Vec<_>>()
-            )
-        })
-    }
-
-    /// One written CSV file, parsed.
-    pub fn table(&self, name: &str) -> Table {
-        Table::parse(name, self.file(name))
+        CsvRun::new("audit", args)
     }
 
     /// Asserts the run succeeded.

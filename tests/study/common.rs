@@ -3,9 +3,7 @@
 //! these tests (no test invents its own). Running the binary, scratch directories and CSV
 //! tables are shared with the cli tests in `tests/support`.
 
-use std::collections::BTreeMap;
-
-use crate::support::{DEFAULT_JOB, Outcome, Table, command_line, run_with_csv};
+use crate::support::{CsvRun, DEFAULT_JOB};
 
 /// Named tolerances, in one place.
 pub mod prec {
@@ -34,24 +32,13 @@ pub mod prec {
     }
 }
 
-/// A run with `--csv`: what it printed and every file it wrote, read into memory (the
-/// directory is gone afterwards).
-pub struct Run {
-    pub args: Vec<String>,
-    pub outcome: Outcome,
-    /// File name → content, every file of the `--csv` directory.
-    pub files: BTreeMap<String, String>,
-}
+/// A run with `--csv`: see [`CsvRun`].
+pub type Run = CsvRun;
 
-impl Run {
+impl CsvRun {
     /// Runs the binary with `args` plus `--csv <scratch dir>` and asserts that it succeeded.
     pub fn ok(args: &[&str]) -> Run {
-        let (outcome, files) = run_with_csv("run", args);
-        let run = Run {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            outcome,
-            files,
-        };
+        let run = CsvRun::new("run", args);
         assert_eq!(
             run.outcome.code,
             Some(0),
@@ -60,27 +47,6 @@ impl Run {
             run.outcome.stderr
         );
         run
-    }
-
-    /// The command line as a user would type it (without the scratch `--csv`).
-    pub fn command(&self) -> String {
-        command_line(&self.args)
-    }
-
-    /// The text of one written file.
-    pub fn file(&self, name: &str) -> &str {
-        self.files.get(name).unwrap_or_else(|| {
-            panic!(
-                "`{}` wrote {name}; it wrote {:?}",
-                self.command(),
-                self.files.keys().collect::<Vec<_>>()
-            )
-        })
-    }
-
-    /// One written CSV file, parsed.
-    pub fn table(&self, name: &str) -> Table {
-        Table::parse(name, self.file(name))
     }
 }
 

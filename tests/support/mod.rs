@@ -41,23 +41,57 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Outcome {
     }
 }
 
-/// Runs the binary with `args` plus `--csv <scratch dir>` (the scratch path named after
-/// `tag`): what it printed, and file name → content of every file it wrote (the directory is
-/// gone afterwards).
-pub fn run_with_csv(tag: &str, args: &[&str]) -> (Outcome, BTreeMap<String, String>) {
-    let dir = Scratch::path(tag);
-    let mut full: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    full.extend(["--csv".to_string(), dir.arg()]);
-    let outcome = run(&full);
-    let files = entries(&dir.path)
-        .into_iter()
-        .map(|name| {
-            let text = std::fs::read_to_string(dir.join(&name))
-                .unwrap_or_else(|e| panic!("{name} is readable text: {e}"));
-            (name, text)
+/// One run of the binary with `--csv <scratch dir>`: its arguments, its outcome and every file
+/// it wrote (the scratch directory is removed afterwards).
+pub struct CsvRun {
+    pub args: Vec<String>,
+    pub outcome: Outcome,
+    /// File name → content, every file of the `--csv` directory.
+    pub files: BTreeMap<String, String>,
+}
+
+impl CsvRun {
+    /// Runs the binary with `args` plus `--csv` into a scratch directory named after `tag`.
+    pub fn new(tag: &str, args: &[&str]) -> CsvRun {
+        let dir = Scratch::path(tag);
+        let mut full: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        full.extend(["--csv".to_string(), dir.arg()]);
+        let outcome = run(&full);
+        let files = entries(&dir.path)
+            .into_iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(dir.join(&name))
+                    .unwrap_or_else(|e| panic!("{name} is readable text: {e}"));
+                (name, text)
+            })
+            .collect();
+        CsvRun {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            outcome,
+            files,
+        }
+    }
+
+    /// The command line as a user would type it (without the scratch `--csv`).
+    pub fn command(&self) -> String {
+        command_line(&self.args)
+    }
+
+    /// The text of one written file.
+    pub fn file(&self, name: &str) -> &str {
+        self.files.get(name).unwrap_or_else(|| {
+            panic!(
+                "`{}` wrote {name}; it wrote {:?}",
+                self.command(),
+                self.files.keys().collect::<Vec<_>>()
+            )
         })
-        .collect();
-    (outcome, files)
+    }
+
+    /// One written CSV file, parsed.
+    pub fn table(&self, name: &str) -> Table {
+        Table::parse(name, self.file(name))
+    }
 }
 
 /// The command line `precision-audit <args>` as a user would type it.
