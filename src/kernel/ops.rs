@@ -215,19 +215,24 @@ fn in_accumulator<S: Scalar, B: ReductionBody<N>, const N: usize>(
     let spec = S::spec(ctx);
     match reduction.accumulate.effective_for(&spec) {
         Accumulate::Same => body.run(inputs, order, products_exact, ctx),
-        Accumulate::F32 => {
-            let exact = products_exact_in(&spec, &<f32 as Scalar>::spec(&()));
-            let wide = inputs.map(|view| view.mapv(|x| x.to_f64() as f32));
-            let result = body.run(wide.each_ref().map(|w| w.view()), order, exact, &());
-            result.mapv(|x| S::from_f64(f64::from(x), ctx))
-        }
-        Accumulate::F64 => {
-            let exact = products_exact_in(&spec, &<f64 as Scalar>::spec(&()));
-            let wide = inputs.map(|view| view.mapv(|x| x.to_f64()));
-            let result = body.run(wide.each_ref().map(|w| w.view()), order, exact, &());
-            result.mapv(|x| S::from_f64(x, ctx))
-        }
+        Accumulate::F32 => widened::<S, f32, B, N>(body, inputs, order, &spec, ctx),
+        Accumulate::F64 => widened::<S, f64, B, N>(body, inputs, order, &spec, ctx),
     }
+}
+
+/// Runs a reduction in the wider accumulator `T` and rounds each result once back to `S`.
+fn widened<S: Scalar, T: Scalar<Context = ()>, B: ReductionBody<N>, const N: usize>(
+    body: B,
+    inputs: [ArrayView2<'_, S>; N],
+    order: Order,
+    spec: &Spec,
+    ctx: &S::Context,
+) -> Tensor<S> {
+    let exact = products_exact_in(spec, &T::spec(&()));
+    // Exact: every format S narrower than T is held exactly in an f64, and T is at least f32.
+    let wide = inputs.map(|view| view.mapv(|x| T::from_f64(x.to_f64(), &())));
+    let result = body.run(wide.each_ref().map(|w| w.view()), order, exact, &());
+    result.mapv(|x| S::from_f64(x.to_f64(), ctx))
 }
 
 struct MatMul;
