@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use precision_audit::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
-use precision_audit::cli::args::Cli;
-use precision_audit::cli::config::audit_config;
+use precision_audit::flags::Cli;
+use precision_audit::flags::audit_config;
 use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::train::Trainer;
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod flags;
 pub mod format;
 pub mod kernel;
 pub mod model;

@@ -1,35 +1,10 @@
 //! Comparing one format's ops with the reference (accumulated error) and with the same op
 //! evaluated exactly on the format's own inputs (local error), and spotting events on the way.
 
-use half::{bf16, f16};
-
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
-use crate::format::{Class, DoubleDouble, Scalar, Spec, pow2};
+use crate::format::{Class, Native, Scalar, Spec, pow2};
 use crate::kernel::{Binary, Observer, OpKind, OpRecord, Tensor, eval_widened};
-
-/// A format the audit can run, with the yardstick its local error is measured against: a format
-/// whose own rounding error is negligible next to this one's.
-pub trait Audited: Scalar<Context = ()> {
-    /// The format local errors are measured in.
-    type Yardstick: Scalar<Context = ()>;
-}
-
-macro_rules! audited_against_f64 {
-    ($($ty:ty),*) => {$(
-        /// f64 carries 29 or more bits beyond this format: its own error is negligible.
-        impl Audited for $ty {
-            type Yardstick = f64;
-        }
-    )*};
-}
-
-audited_against_f64!(f16, bf16, f32);
-
-/// f64 is measured against double-double, whose errors are about 2^-50 times f64's.
-impl Audited for f64 {
-    type Yardstick = DoubleDouble;
-}
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
 /// enough to measure any format up to f64 against, and cheap to share between lanes.
@@ -117,7 +92,7 @@ pub struct Comparator<'a> {
     pub position: usize,
 }
 
-impl<S: Audited> Observer<S> for Comparator<'_> {
+impl<S: Native> Observer<S> for Comparator<'_> {
     fn observe(&mut self, record: &OpRecord<'_, S>) {
         let position = self.position;
         self.position += 1;
@@ -148,7 +123,7 @@ impl<S: Audited> Observer<S> for Comparator<'_> {
             None
         };
         let cancellation_bits = spec.precision.div_ceil(2) as i32;
-        let is_denominator = record.name == "loss.denominator";
+        let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
         let min_normal = pow2(spec.emin);
         // Selections (relu, its gradient, sign) make exact zeros on purpose; only arithmetic
         // is held to the reference's zeros.
@@ -356,6 +331,8 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
 
 #[cfg(test)]
 mod tests {
+    use half::f16;
+
     use super::*;
     use crate::format::Format;
     use rug::Float;

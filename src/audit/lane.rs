@@ -1,16 +1,13 @@
 //! A lane: one format training in lockstep with the reference, observed op by op.
 
-use half::{bf16, f16};
-use rug::Float;
-
-use super::compare::{Audited, Comparator, LaneStats, Pair, RecordedStep};
+use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
 use super::stats::EventCounts;
-use super::{ConstantReport, FormatReport, StepRow};
+use super::{ConstantReport, DenominatorReport, FormatReport, StepRow};
 use crate::data::Dataset;
 use crate::data::params::ParamSet;
-use crate::format::{Decimal, Format, Scalar};
-use crate::model::{Loss, Mlp};
-use crate::train::{Optimizer, StepPlan, TrainConfig, Trainer};
+use crate::format::{Format, FormatFn, Native, Scalar, Stored};
+use crate::model::{Denominators, Mlp};
+use crate::train::{Constant, StepPlan, TrainConfig, Trainer};
 
 /// One format's run, behind a type-erased interface so formats can be chosen at run time.
 pub trait Lane: Send {
@@ -27,15 +24,28 @@ pub fn lane(
     data: &Dataset,
     init: &ParamSet,
 ) -> Box<dyn Lane> {
-    match format {
-        Format::F16 => Box::new(FormatLane::<f16>::new(format, config, data, init)),
-        Format::Bf16 => Box::new(FormatLane::<bf16>::new(format, config, data, init)),
-        Format::F32 => Box::new(FormatLane::<f32>::new(format, config, data, init)),
-        Format::F64 => Box::new(FormatLane::<f64>::new(format, config, data, init)),
+    format.dispatch(NewLane { config, data, init })
+}
+
+struct NewLane<'a> {
+    config: &'a TrainConfig,
+    data: &'a Dataset,
+    init: &'a ParamSet,
+}
+
+impl FormatFn for NewLane<'_> {
+    type Output = Box<dyn Lane>;
+    fn call<S: Native>(self, format: Format) -> Box<dyn Lane> {
+        Box::new(FormatLane::<S>::new(
+            format,
+            self.config,
+            self.data,
+            self.init,
+        ))
     }
 }
 
-struct FormatLane<S: Audited> {
+struct FormatLane<S: Native> {
     format: Format,
     config: TrainConfig,
     trainer: Trainer<S>,
@@ -46,25 +56,14 @@ struct FormatLane<S: Audited> {
     first_nonfinite_step: Option<u64>,
     first_nonfinite_loss: f64,
     events: EventCounts,
-    zero_denominators: u64,
 }
 
-impl<S: Audited> FormatLane<S> {
+impl<S: Native> FormatLane<S> {
     fn new(format: Format, config: &TrainConfig, data: &Dataset, init: &ParamSet) -> Self {
-        let trainer = Trainer::<S>::new(config, data, init, ());
-        let zero_denominators = if config.loss == Loss::Relative {
-            trainer
-                .targets()
-                .iter()
-                .filter(|y| y.abs().add(trainer.eps()).is_zero())
-                .count() as u64
-        } else {
-            0
-        };
         FormatLane {
             format,
             config: config.clone(),
-            trainer,
+            trainer: Trainer::<S>::new(config, data, init, ()),
             stats: LaneStats::default(),
             steps: 0,
             last: None,
@@ -72,7 +71,18 @@ impl<S: Audited> FormatLane<S> {
             first_nonfinite_step: None,
             first_nonfinite_loss: f64::NAN,
             events: EventCounts::default(),
-            zero_denominators,
+        }
+    }
+}
+
+impl<S: Native> FormatLane<S> {
+    /// What the stored eps did to the loss's denominators.
+    fn denominators(&self, eps: &S) -> DenominatorReport {
+        let counted = self.stats.denominators;
+        DenominatorReport {
+            eps_lost_share: (counted > 0).then(|| self.stats.eps_lost as f64 / counted as f64),
+            zero: Denominators::of(self.trainer.targets().iter(), eps).zero,
+            targets: self.trainer.targets().len() as u64,
         }
     }
 }
@@ -105,7 +115,7 @@ fn relative(value: f64, reference: f64) -> f64 {
     }
 }
 
-impl<S: Audited> Lane for FormatLane<S> {
+impl<S: Native> Lane for FormatLane<S> {
     fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow {
         self.stats.step_events = EventCounts::default();
         let mut comparator = Comparator {
@@ -164,33 +174,21 @@ impl<S: Audited> Lane for FormatLane<S> {
             param_rel_drift: 0.0,
             events: EventCounts::default(),
         });
-        let constant = |name: &str, decimal: &Decimal, stored: &S| {
-            let exact = decimal.exact();
-            let error = Float::with_val(exact.prec(), stored.to_big(exact.prec()) - exact);
-            ConstantReport {
-                format: self.format,
-                name: name.to_string(),
-                text: decimal.text().to_string(),
-                stored: stored.to_f64(),
-                class: stored.classify(),
-                rel_error: if exact.is_zero() {
-                    0.0
-                } else {
-                    Float::with_val(64, error / exact).abs().to_f64()
-                },
-            }
-        };
-        let mut constants = Vec::new();
-        if self.config.loss == Loss::Relative {
-            constants.push(constant("eps", &self.config.eps, self.trainer.eps()));
-        }
-        if self.config.optimizer.kind == Optimizer::Adam {
-            constants.push(constant(
-                "adam_eps",
-                &self.config.optimizer.adam_eps,
-                self.trainer.adam_eps(),
-            ));
-        }
+        let constants = self
+            .config
+            .constants()
+            .into_iter()
+            .map(|(constant, decimal)| {
+                let stored = self.trainer.constant(constant);
+                ConstantReport {
+                    format: self.format,
+                    constant,
+                    text: decimal.text().to_string(),
+                    stored: Stored::new(stored, decimal.exact()),
+                    denominators: (constant == Constant::Eps).then(|| self.denominators(stored)),
+                }
+            })
+            .collect();
         let mut first_events = self.stats.first.clone();
         first_events.sort_by_key(|f| f.kind);
         FormatReport {
@@ -211,10 +209,6 @@ impl<S: Audited> Lane for FormatLane<S> {
             ops: self.stats.ops.clone(),
             first_events,
             constants,
-            denominators: self.stats.denominators,
-            eps_lost: self.stats.eps_lost,
-            zero_denominators: self.zero_denominators,
-            targets: self.trainer.targets().len() as u64,
             final_params: self.trainer.mlp().to_params(),
         }
     }

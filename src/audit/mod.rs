@@ -2,23 +2,25 @@
 //! the same batches, with the same dropout masks; every op is compared as it runs.
 
 mod compare;
+mod fail_on;
 mod lane;
 pub mod stats;
 mod verdict;
 
-pub use compare::{Audited, measure};
+pub use compare::measure;
+pub use fail_on::{FailOn, FailOnList};
 pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, OpStats};
 pub use verdict::verdict;
 
 use rug::Float;
-use serde::Serialize;
 
 use crate::data::Dataset;
 use crate::data::params::ParamSet;
-use crate::format::{Class, DoubleDouble, Format, Mpfr, Scalar};
+pub use crate::format::Reference;
+use crate::format::{Format, Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
 use crate::model::Mlp;
-use crate::train::{Schedule, TrainConfig, Trainer};
+use crate::train::{Constant, Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
 
 /// A validated audit.
@@ -40,34 +42,22 @@ pub struct AuditConfig {
     pub init: ParamSet,
 }
 
-/// The arithmetic of the reference trajectory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Reference {
-    /// MPFR at this many bits: the reference of record.
-    Mpfr(u32),
-    /// Double-double (about 106 bits): far faster, for large runs.
-    DoubleDouble,
-}
-
-impl Reference {
-    /// Its precision in bits.
-    pub fn bits(self) -> u32 {
-        match self {
-            Reference::Mpfr(bits) => bits,
-            Reference::DoubleDouble => crate::format::DOUBLE_DOUBLE_BITS,
-        }
-    }
-
-    /// Its name in reports: `mpfr113`, `double-double`.
-    pub fn name(self) -> String {
-        match self {
-            Reference::Mpfr(bits) => format!("mpfr{bits}"),
-            Reference::DoubleDouble => "double-double".into(),
-        }
-    }
-}
-
 impl AuditConfig {
+    /// A fingerprint of the data's values: it changes when any feature or target does.
+    pub fn data_fingerprint(&self) -> String {
+        fingerprint(self.data.features.iter().chain(self.data.targets.iter()))
+    }
+
+    /// A fingerprint of the initial parameters.
+    pub fn init_fingerprint(&self) -> String {
+        fingerprint(
+            self.init
+                .layers
+                .iter()
+                .flat_map(|l| l.weight.iter().chain(l.bias.iter())),
+        )
+    }
+
     /// The batches and dropout masks of every step, as every format sees them.
     pub fn schedule(&self) -> Schedule {
         let train = &self.train;
@@ -83,7 +73,7 @@ impl AuditConfig {
 }
 
 /// One row of the per-step table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepRow {
     /// The format.
     pub format: Format,
@@ -105,25 +95,35 @@ pub struct StepRow {
     pub events: EventCounts,
 }
 
-/// A constant as one format stores it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A constant as one format stores it, and what it did there.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConstantReport {
     /// The format.
     pub format: Format,
-    /// `eps` or `adam_eps`.
-    pub name: String,
+    /// Which constant.
+    pub constant: Constant,
     /// As the user gave it.
     pub text: String,
     /// As stored.
-    pub stored: f64,
-    /// The class of the stored value.
-    pub class: Class,
-    /// |stored − exact| / |exact|.
-    pub rel_error: f64,
+    pub stored: Stored,
+    /// What it did to the loss's denominators (the loss's eps only).
+    pub denominators: Option<DenominatorReport>,
+}
+
+/// What the stored eps did to the relative loss's denominators `|y| + eps`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DenominatorReport {
+    /// The share of `loss.denominator` elements evaluated over the run where adding eps
+    /// changed nothing (absorbed, or eps flushed to zero); `None` when none was evaluated.
+    pub eps_lost_share: Option<f64>,
+    /// Targets y whose |y| + eps is zero in this format.
+    pub zero: u64,
+    /// The number of targets.
+    pub targets: u64,
 }
 
 /// Everything the audit found about one format.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FormatReport {
     /// The format.
     pub format: Format,
@@ -157,23 +157,14 @@ pub struct FormatReport {
     pub ops: Vec<OpStats>,
     /// The first event of each kind.
     pub first_events: Vec<FirstEvent>,
-    /// eps and the Adam eps as stored.
+    /// The constants the run uses, as stored.
     pub constants: Vec<ConstantReport>,
-    /// `loss.denominator` elements evaluated.
-    pub denominators: u64,
-    /// Of those, the ones where adding eps changed nothing (absorbed, or eps flushed to zero).
-    pub eps_lost: u64,
-    /// Targets y whose |y| + eps is zero in this format.
-    pub zero_denominators: u64,
-    /// The number of targets.
-    pub targets: u64,
     /// The parameters at the end.
-    #[serde(skip)]
     pub final_params: ParamSet,
 }
 
 /// How well the reference agrees with itself at twice the precision.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReferenceCheck {
     /// The reference's bits.
     pub bits: u32,
@@ -198,7 +189,7 @@ impl ReferenceCheck {
 }
 
 /// The audit's findings.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AuditResult {
     /// The reference's name (`mpfr113`, `double-double`).
     pub reference: String,
@@ -213,7 +204,6 @@ pub struct AuditResult {
     /// The reference's loss over the whole data set after training.
     pub reference_full_loss: f64,
     /// The reference's parameters at the end.
-    #[serde(skip)]
     pub reference_params: ParamSet,
 }
 
@@ -223,15 +213,38 @@ pub trait StepSink {
     fn rows(&mut self, rows: &[StepRow]) -> crate::Result<()>;
 }
 
+/// A sink that drops every row (an audit with no `--csv`).
+pub struct DiscardSteps;
+
+impl StepSink for DiscardSteps {
+    fn rows(&mut self, _: &[StepRow]) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs the audit. `progress` is called after each step with (done, total).
 pub fn run(
     config: &AuditConfig,
     sink: &mut dyn StepSink,
     progress: &mut dyn FnMut(u64, u64),
 ) -> crate::Result<AuditResult> {
-    match config.reference {
-        Reference::Mpfr(bits) => run_with::<Mpfr>(config, bits, sink, progress),
-        Reference::DoubleDouble => run_with::<DoubleDouble>(config, (), sink, progress),
+    config.reference.dispatch(RunWith {
+        config,
+        sink,
+        progress,
+    })
+}
+
+struct RunWith<'a> {
+    config: &'a AuditConfig,
+    sink: &'a mut dyn StepSink,
+    progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl ReferenceFn for RunWith<'_> {
+    type Output = crate::Result<AuditResult>;
+    fn call<R: Scalar>(self, ctx: R::Context) -> Self::Output {
+        run_with::<R>(self.config, ctx, self.sink, self.progress)
     }
 }
 
@@ -334,6 +347,17 @@ fn step_lanes(
             })
             .collect()
     })
+}
+
+/// FNV-1a over the bits of `values`: a fingerprint that changes when any value does.
+fn fingerprint<'a>(values: impl Iterator<Item = &'a f64>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for value in values {
+        for byte in value.to_bits().to_le_bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
 }
 
 /// |a − b| / |b|, computed in MPFR at the wider precision of the two.

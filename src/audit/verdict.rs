@@ -19,12 +19,9 @@ pub fn verdict(report: &FormatReport) -> String {
     let name = report.format.name();
     let mut sentences = Vec::new();
     for constant in &report.constants {
-        let label = if constant.name == "eps" {
-            "eps"
-        } else {
-            "the Adam eps"
-        };
-        match constant.class {
+        let label = constant.constant.label();
+        let stored = &constant.stored;
+        match stored.class {
             Class::Zero => sentences.push(format!(
                 "{label} = {} is stored as 0 (it underflows)",
                 constant.text
@@ -32,16 +29,17 @@ pub fn verdict(report: &FormatReport) -> String {
             Class::Subnormal => sentences.push(format!(
                 "{label} = {} is stored as the subnormal {} ({:.1}% off)",
                 constant.text,
-                shortest(constant.stored),
-                constant.rel_error * 100.0
+                shortest(stored.value),
+                stored.rel_error * 100.0
             )),
             _ => {}
         }
     }
-    if report.zero_denominators > 0 {
+    let zero_denominators = report.constants.iter().filter_map(|c| c.denominators);
+    for denominators in zero_denominators.filter(|d| d.zero > 0) {
         sentences.push(format!(
             "{} of {} loss denominators |y| + eps are zero",
-            report.zero_denominators, report.targets
+            denominators.zero, denominators.targets
         ));
     }
     match report.first_nonfinite_step {

@@ -1,12 +1,9 @@
-//! The command line: parse, run, print, exit code. No math here.
+//! The command line: parse, run, print, exit code. No math and no tables here.
 
-pub mod args;
 mod audit_cmd;
-mod check_cmd;
-pub mod config;
-mod formats_cmd;
-mod round_cmd;
+mod progress;
 mod study_cmd;
+mod tables_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,7 +11,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::error::Error;
-use args::{Cli, Command};
+use crate::flags::{Cli, Command};
+
+/// Exit code for an internal failure (a bug): a panic is caught and reported as this.
+const INTERNAL: u8 = 1;
+
+/// Exit code for bad input or usage.
+const BAD_INPUT: u8 = 2;
+
+/// Exit code when a finding was asked to fail the run (`--fail-on`, a `check` regression).
+const FINDING: u8 = 3;
 
 /// Prints `text`; a closed pipe (`| head`) is not an error.
 fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
@@ -26,12 +32,6 @@ fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
         _ => Ok(()),
     }
 }
-
-/// Exit code for bad input or usage.
-const BAD_INPUT: u8 = 2;
-
-/// Exit code for an internal failure (a bug): a panic is caught and reported as this.
-const INTERNAL: u8 = 1;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
@@ -49,17 +49,15 @@ pub fn main() -> ExitCode {
 fn run(cli: &Cli) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let outcome = match &cli.command {
-        Some(Command::Formats(args)) => formats_cmd::run(args)
-            .and_then(|t| print(&mut stdout, &t))
-            .map(|()| 0),
-        Some(Command::Round(args)) => round_cmd::run(args)
-            .and_then(|t| print(&mut stdout, &t))
-            .map(|()| 0),
-        Some(Command::Check(args)) => check_cmd::run(args, &mut stdout),
+        Some(Command::Formats(args)) => print(&mut stdout, &tables_cmd::formats(args)).map(|()| 0),
+        Some(Command::Round(args)) => {
+            tables_cmd::round(args).and_then(|t| print(&mut stdout, &t).map(|()| 0))
+        }
+        Some(Command::Check(args)) => audit_cmd::check(args, &mut stdout),
         None => match (cli.audit.seeds, cli.audit.orders) {
-            (Some(seeds), _) => study_cmd::run_sweep(&cli.audit, seeds, &mut stdout),
-            (_, Some(orders)) => study_cmd::run_order_study(&cli.audit, orders, &mut stdout),
-            _ => audit_cmd::run(&cli.audit, &mut stdout),
+            (Some(seeds), _) => study_cmd::sweep(&cli.audit, seeds, &mut stdout),
+            (_, Some(orders)) => study_cmd::orders(&cli.audit, orders, &mut stdout),
+            _ => audit_cmd::audit(&cli.audit, &mut stdout),
         },
     };
     match outcome {

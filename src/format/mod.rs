@@ -1,17 +1,21 @@
 //! Number formats: the scalar trait, f16/bf16/f32/f64 with correct rounding, the MPFR reference.
 
+mod dispatch;
 mod double_double;
 mod elementary;
 mod facts;
 mod ieee;
 mod reference;
 pub mod round;
+mod stored;
 pub mod text;
 
+pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub(crate) use facts::pow2;
 pub use facts::{Class, Format, Spec};
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
+pub use stored::{Stored, store};
 pub use text::Decimal;
 
 use std::fmt::Debug;

@@ -48,6 +48,32 @@ impl FromStr for Loss {
     }
 }
 
+/// The relative loss's op `|y| + eps`: where eps is absorbed or flushed to zero.
+pub const LOSS_DENOMINATOR: &str = "loss.denominator";
+
+/// What a stored eps does to the relative loss's denominators `|y| + eps`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Denominators {
+    /// Targets whose `|y| + eps` equals `|y|`: eps changes nothing there.
+    pub absorbed: u64,
+    /// Targets whose `|y| + eps` is zero: the loss divides by zero there.
+    pub zero: u64,
+}
+
+impl Denominators {
+    /// Counts them over `targets`, each already stored in the format of `eps`.
+    pub fn of<'a, S: Scalar>(targets: impl IntoIterator<Item = &'a S>, eps: &S) -> Denominators {
+        let mut counts = Denominators::default();
+        for y in targets {
+            let magnitude = y.abs();
+            let denominator = magnitude.add(eps);
+            counts.absorbed += u64::from(denominator == magnitude);
+            counts.zero += u64::from(denominator.is_zero());
+        }
+        counts
+    }
+}
+
 /// What the loss's backward pass needs from its forward pass.
 #[derive(Clone, Debug)]
 pub struct LossCache<S> {
@@ -76,7 +102,7 @@ impl Loss {
                 let magnitude = engine.unary("loss.abs", Unary::Abs, &difference);
                 let target_magnitude = engine.unary("loss.target_abs", Unary::Abs, target);
                 let denominator =
-                    engine.binary("loss.denominator", Binary::Add, &target_magnitude, eps);
+                    engine.binary(LOSS_DENOMINATOR, Binary::Add, &target_magnitude, eps);
                 let ratio = engine.binary("loss.div", Binary::Div, &magnitude, &denominator);
                 (ratio, Some(denominator))
             }

@@ -6,7 +6,7 @@ mod loss;
 mod mlp;
 
 pub use init::glorot_uniform;
-pub use loss::{Loss, LossCache};
+pub use loss::{Denominators, LOSS_DENOMINATOR, Loss, LossCache};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
 
 pub use crate::kernel::Activation;

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::audit::{AuditResult, EventKind, OpStats, verdict};
+use crate::audit::{AuditResult, ErrorStats, FormatReport, OpStats, verdict};
 use crate::format::text::shortest;
-use crate::report::Table;
+use crate::report::audit_tables::{self as tables, OpRow};
 
 /// How many ops the "largest errors" tables list.
 const TOP_OPS: usize = 8;
@@ -26,144 +26,45 @@ pub fn render(result: &AuditResult) -> String {
         "precision-audit: {} steps against the reference {} ({} bits)\n",
         result.steps, result.reference, result.reference_bits
     );
-    let mut summary = Table::new([
-        "format",
-        "bits",
-        "acc",
-        "final loss",
-        "reference",
-        "rel drift",
-        "max rel drift",
-        "param drift",
-        "nonfinite@",
-        "overflow",
-        "underflow",
-        "subnormal",
-        "nan",
-        "inf",
-        "div0",
-        "absorbed",
-        "cancel",
-    ]);
-    for f in &result.formats {
-        let e = |k| f.events.get(k).to_string();
-        summary.row([
-            f.format.name().to_string(),
-            f.precision_bits.to_string(),
-            f.accumulate.name().to_string(),
-            sci(f.final_loss),
-            sci(f.reference_loss),
-            sci(f.loss_rel_drift),
-            sci(f.max_rel_drift),
-            sci(f.param_rel_drift),
-            f.first_nonfinite_step
-                .map(|s| s.to_string())
-                .unwrap_or_else(|| "-".into()),
-            e(EventKind::Overflow),
-            e(EventKind::Underflow),
-            e(EventKind::Subnormal),
-            e(EventKind::Nan),
-            e(EventKind::Inf),
-            e(EventKind::DivByZero),
-            e(EventKind::Absorption),
-            e(EventKind::Cancellation),
-        ]);
-    }
-    out.push_str(&summary.render());
+    out.push_str(&tables::summary().table(&result.formats).render());
 
-    for (title, pick) in [
+    for (title, prefix, pick) in [
         (
             "Largest local errors (what each op adds by itself)",
-            local as fn(&OpStats) -> (f64, f64, f64),
+            "local",
+            (|op: &OpStats| &op.local) as fn(&OpStats) -> &ErrorStats,
         ),
         (
             "Largest accumulated errors (against the reference trajectory)",
-            accumulated,
+            "acc",
+            |op: &OpStats| &op.accumulated,
         ),
     ] {
         let _ = writeln!(out, "\n{title}:");
-        let mut table = Table::new(["format", "op", "mean bits", "max rel", "max ulp"]);
-        for f in &result.formats {
-            let mut ops: Vec<&OpStats> = f.ops.iter().filter(|op| pick(op).0 > 0.0).collect();
-            ops.sort_by(|a, b| {
-                pick(b)
-                    .0
-                    .total_cmp(&pick(a).0)
-                    .then(pick(b).1.total_cmp(&pick(a).1))
-            });
-            for op in ops.into_iter().take(TOP_OPS / 2) {
-                let (bits, rel, ulp) = pick(op);
-                table.row([
-                    f.format.name().to_string(),
-                    op.op.clone(),
-                    format!("{bits:.3}"),
-                    sci(rel),
-                    sci(ulp),
-                ]);
-            }
-        }
-        if table.is_empty() {
+        let rows = largest(&result.formats, pick);
+        if rows.is_empty() {
             out.push_str("  none: every op was exact\n");
         } else {
-            out.push_str(&table.render());
+            let columns = ["format", "op", "mean_bits", "max_rel", "max_ulp"].map(|c| match c {
+                "format" | "op" => c.to_string(),
+                _ => format!("{prefix}_{c}"),
+            });
+            let view = tables::ops().terminal_order(&columns);
+            out.push_str(&view.table(&rows).render());
         }
     }
 
     let _ = writeln!(out, "\nFirst events:");
-    let mut events = Table::new([
-        "format",
-        "event",
-        "count",
-        "step",
-        "op",
-        "index",
-        "value",
-        "exact",
-        "reference",
-    ]);
-    for f in &result.formats {
-        for first in &f.first_events {
-            events.row([
-                f.format.name().to_string(),
-                first.kind.name().to_string(),
-                f.events.get(first.kind).to_string(),
-                first.step.to_string(),
-                first.op.clone(),
-                first.index.to_string(),
-                shortest(first.value),
-                shortest(first.exact),
-                shortest(first.reference),
-            ]);
-        }
-    }
+    let events = tables::event_rows(&result.formats);
     if events.is_empty() {
         out.push_str("  none\n");
     } else {
-        out.push_str(&events.render());
+        out.push_str(&tables::events().table(&events).render());
     }
 
     let _ = writeln!(out, "\nConstants as stored:");
-    let mut constants = Table::new([
-        "format",
-        "constant",
-        "given",
-        "stored",
-        "class",
-        "rel error",
-    ]);
-    for f in &result.formats {
-        for c in &f.constants {
-            constants.row([
-                f.format.name().to_string(),
-                c.name.clone(),
-                c.text.clone(),
-                shortest(c.stored),
-                c.class.name().to_string(),
-                sci(c.rel_error),
-            ]);
-        }
-    }
-    out.push_str(&constants.render());
+    let constants = tables::constant_rows(&result.formats);
+    out.push_str(&tables::constants().table(constants).render());
 
     if let Some(check) = &result.reference_check {
         let _ = writeln!(
@@ -184,14 +85,23 @@ pub fn render(result: &AuditResult) -> String {
     out
 }
 
-fn local(op: &OpStats) -> (f64, f64, f64) {
-    (op.local.mean_bits(), op.local.max_rel, op.local.max_ulp)
-}
-
-fn accumulated(op: &OpStats) -> (f64, f64, f64) {
-    (
-        op.accumulated.mean_bits(),
-        op.accumulated.max_rel,
-        op.accumulated.max_ulp,
-    )
+/// The ops with the largest errors by `pick`, the first half of [`TOP_OPS`] per format: most
+/// bits first, then largest relative error.
+fn largest(formats: &[FormatReport], pick: fn(&OpStats) -> &ErrorStats) -> Vec<OpRow<'_>> {
+    let mut rows = Vec::new();
+    for f in formats {
+        let mut ops: Vec<&OpStats> = f
+            .ops
+            .iter()
+            .filter(|op| pick(op).mean_bits() > 0.0)
+            .collect();
+        ops.sort_by(|a, b| {
+            let (a, b) = (pick(a), pick(b));
+            b.mean_bits()
+                .total_cmp(&a.mean_bits())
+                .then(b.max_rel.total_cmp(&a.max_rel))
+        });
+        rows.extend(ops.into_iter().take(TOP_OPS / 2).map(|op| (f, op)));
+    }
+    rows
 }

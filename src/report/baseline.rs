@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::audit::AuditResult;
 use crate::error::Error;
-use crate::report::audit_csv::{SUMMARY_HEADER, ops_header, ops_rows, summary_rows};
+use crate::report::audit_tables::{self as tables, ConfigRow};
+use crate::report::schema::{Cell, Schema};
 
 /// Columns of summary.csv that must not grow.
 const SUMMARY_COLUMNS: &[&str] = &["loss_rel_drift", "max_rel_drift", "param_rel_drift"];
@@ -46,6 +47,51 @@ pub struct Comparison {
     pub checked: usize,
     /// Rows of the new audit the baseline does not have, e.g. `ops.csv: f16 opt.sgd.step`.
     pub unmatched: Vec<String>,
+}
+
+/// Refuses a tolerance that is negative or not finite.
+pub fn check_tolerance(tolerance: f64) -> Result<(), Error> {
+    if tolerance >= 0.0 && tolerance.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidFlag {
+            flag: "--tolerance".into(),
+            message: format!("must be a finite number ≥ 0, got {tolerance}"),
+        })
+    }
+}
+
+impl Comparison {
+    /// The outcome as the terminal shows it: a line, and the values that moved.
+    pub fn render(&self, tolerance: f64, baseline: &Path) -> String {
+        let mut text = if self.moved.is_empty() {
+            format!(
+                "no regression: {} values within a relative tolerance of {tolerance} of {}\n",
+                self.checked,
+                baseline.display()
+            )
+        } else {
+            let mut table =
+                crate::report::Table::new(["file", "format", "op", "column", "baseline", "now"]);
+            for m in &self.moved {
+                table.row([m.file, &m.format, &m.op, &m.column, &m.baseline, &m.current]);
+            }
+            format!(
+                "regression: {} of {} values grew by more than a relative {tolerance} against {}\n\n{}",
+                self.moved.len(),
+                self.checked,
+                baseline.display(),
+                table.render()
+            )
+        };
+        if !self.unmatched.is_empty() {
+            text.push_str(&format!(
+                "\nnot in the baseline (not compared): {}\n",
+                self.unmatched.join(", ")
+            ));
+        }
+        text
+    }
 }
 
 /// A CSV file as rows of named cells.
@@ -95,16 +141,6 @@ fn read_table(dir: &Path, name: &str, required: &[&str]) -> Result<Table, Error>
     Ok(Table { path, rows })
 }
 
-fn as_table(header: &[&str], rows: Vec<Vec<String>>) -> Vec<HashMap<String, String>> {
-    rows.into_iter()
-        .map(|row| header.iter().map(|h| h.to_string()).zip(row).collect())
-        .collect()
-}
-
-fn value(cell: &str) -> f64 {
-    cell.parse().unwrap_or(f64::NAN)
-}
-
 /// Whether `current` is worse than `baseline` by more than the relative `tolerance`. NaN is
 /// worse than any number; an error that appears where there was none grew.
 fn grew(baseline: f64, current: f64, tolerance: f64) -> bool {
@@ -125,8 +161,14 @@ pub struct Baseline {
 }
 
 impl Baseline {
-    /// Reads `summary.csv` and `ops.csv` from `dir`.
+    /// Reads `config.csv`, `summary.csv` and `ops.csv` from `dir`.
     pub fn read(dir: &Path) -> Result<Baseline, Error> {
+        if !dir.is_dir() {
+            return Err(Error::InvalidFlag {
+                flag: "--baseline".into(),
+                message: format!("{} is not a directory written by --csv", dir.display()),
+            });
+        }
         Ok(Baseline {
             config: read_table(dir, "config.csv", &["key", "value"])?,
             summary: read_table(
@@ -140,7 +182,7 @@ impl Baseline {
 
     /// Refuses a baseline made with another configuration: comparing those would report
     /// differences of setup as regressions. The formats audited may differ.
-    pub fn same_config(&self, current: &[Vec<String>]) -> Result<(), Error> {
+    pub fn same_config(&self, current: &[ConfigRow]) -> Result<(), Error> {
         let saved: HashMap<&str, &str> = self
             .config
             .rows
@@ -149,14 +191,12 @@ impl Baseline {
             .collect();
         let differences: Vec<String> = current
             .iter()
-            .filter(|row| row[0] != "formats")
-            .filter(|row| saved.get(row[0].as_str()).copied() != Some(row[1].as_str()))
-            .map(|row| {
+            .filter(|(key, _)| *key != "formats")
+            .filter(|(key, value)| saved.get(key).copied() != Some(value.as_str()))
+            .map(|(key, value)| {
                 format!(
-                    "{} is {} there and {} here",
-                    row[0],
-                    saved.get(row[0].as_str()).copied().unwrap_or("missing"),
-                    row[1]
+                    "{key} is {} there and {value} here",
+                    saved.get(key).copied().unwrap_or("missing"),
                 )
             })
             .collect();
@@ -186,20 +226,20 @@ fn compare(
     tolerance: f64,
 ) -> Result<Comparison, Error> {
     let mut comparison = Comparison::default();
-    let current_summary = as_table(SUMMARY_HEADER, summary_rows(result));
-    let current_ops = as_table(&ops_header(), ops_rows(result));
-    for row in &current_summary {
-        let format = &row["format"];
-        let Some(old) = summary.rows.iter().find(|r| &r["format"] == format) else {
+    let schema = tables::summary();
+    for row in &result.formats {
+        let format = row.format.name();
+        let Some(old) = summary.rows.iter().find(|r| r["format"] == format) else {
             comparison.unmatched.push(format!("summary.csv: {format}"));
             continue;
         };
-        if old["steps"] != row["steps"] {
+        let steps = row.steps.to_string();
+        if old["steps"] != steps {
             return Err(Error::InvalidData {
                 what: format!("baseline {}", summary.path.display()),
                 message: format!(
-                    "{format} ran {} steps there and {} here: run the check with the baseline's flags",
-                    old["steps"], row["steps"]
+                    "{format} ran {} steps there and {steps} here: run the check with the baseline's flags",
+                    old["steps"]
                 ),
             });
         }
@@ -207,75 +247,89 @@ fn compare(
             check(
                 &mut comparison,
                 "summary.csv",
+                (format, ""),
                 old,
+                &schema,
                 row,
                 column,
-                "",
                 tolerance,
             );
         }
         // A loss that turns non-finite, or turns non-finite earlier, is a regression too.
-        let step = |r: &HashMap<String, String>| {
-            r["first_nonfinite_step"]
-                .parse::<f64>()
-                .unwrap_or(f64::INFINITY)
-        };
+        let now = row.first_nonfinite_step.map_or(f64::INFINITY, |s| s as f64);
+        let before = old["first_nonfinite_step"]
+            .parse::<f64>()
+            .unwrap_or(f64::INFINITY);
         comparison.checked += 1;
-        if step(row) < step(old) {
-            comparison
-                .moved
-                .push(moved("summary.csv", row, "", "first_nonfinite_step", old));
+        if now < before {
+            comparison.moved.push(Moved {
+                file: "summary.csv",
+                format: format.to_string(),
+                op: String::new(),
+                column: "first_nonfinite_step".into(),
+                baseline: old["first_nonfinite_step"].clone(),
+                current: Cell::from(row.first_nonfinite_step).csv(),
+            });
         }
     }
-    for row in &current_ops {
-        let (format, op) = (&row["format"], &row["op"]);
+    let schema = tables::ops();
+    for row in tables::op_rows(&result.formats) {
+        let (format, op) = (row.0.format.name(), row.1.op.as_str());
         let Some(old) = ops
             .rows
             .iter()
-            .find(|r| &r["format"] == format && &r["op"] == op)
+            .find(|r| r["format"] == format && r["op"] == op)
         else {
             comparison.unmatched.push(format!("ops.csv: {format} {op}"));
             continue;
         };
         for column in OPS_COLUMNS {
-            check(&mut comparison, "ops.csv", old, row, column, op, tolerance);
+            check(
+                &mut comparison,
+                "ops.csv",
+                (format, op),
+                old,
+                &schema,
+                &row,
+                column,
+                tolerance,
+            );
         }
     }
     Ok(comparison)
 }
 
-fn moved(
-    file: &'static str,
-    row: &HashMap<String, String>,
-    op: &str,
-    column: &str,
-    old: &HashMap<String, String>,
-) -> Moved {
-    Moved {
-        file,
-        format: row["format"].clone(),
-        op: op.to_string(),
-        column: column.to_string(),
-        baseline: old.get(column).cloned().unwrap_or_default(),
-        current: row[column].clone(),
-    }
-}
-
-fn check(
+/// Compares one column of one row: the baseline's cell as written, the current one as the
+/// table defines it.
+#[allow(clippy::too_many_arguments)]
+fn check<R>(
     comparison: &mut Comparison,
     file: &'static str,
+    (format, op): (&str, &str),
     old: &HashMap<String, String>,
-    row: &HashMap<String, String>,
+    schema: &Schema<'_, R>,
+    row: &R,
     column: &str,
-    op: &str,
     tolerance: f64,
 ) {
-    let Some(baseline) = old.get(column) else {
+    let (Some(baseline), Some(current)) = (old.get(column), schema.column(column)) else {
         return;
     };
+    let current = current.cell(row);
     comparison.checked += 1;
-    if grew(value(baseline), value(&row[column]), tolerance) {
-        comparison.moved.push(moved(file, row, op, column, old));
+    if grew(
+        baseline.parse().unwrap_or(f64::NAN),
+        current.value(),
+        tolerance,
+    ) {
+        comparison.moved.push(Moved {
+            file,
+            format: format.to_string(),
+            op: op.to_string(),
+            column: column.to_string(),
+            baseline: baseline.clone(),
+            current: current.csv(),
+        });
     }
 }
 

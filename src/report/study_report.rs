@@ -1,112 +1,212 @@
-//! Reports of the studies: seed sweeps, reduction-order noise and the epsilon advisor, as
-//! terminal tables and CSV rows.
+//! The studies' tables, each defined once — seed sweeps (`sweep.csv`, `sweep_summary.csv`),
+//! reduction-order noise (`orders.csv`, `orders_summary.csv`, `orders_ops.csv`) and the
+//! epsilon advisor (`advice.csv`) — and their terminal reports.
 
 use std::fmt::Write;
+use std::path::Path;
 
-use crate::report::Table;
-use crate::report::csv_out::number;
+use serde_json::json;
+
+use crate::error::Error;
+use crate::format::text::shortest;
+use crate::report::Output;
+use crate::report::files::CsvDir;
+use crate::report::schema::{Cell, Column, Schema, Style, json_text};
 use crate::study::EpsAdvice;
-use crate::study::orders::{FormatOrders, OpOrders};
-use crate::study::sweep::{FormatSweep, SeedRun};
-
-fn sci(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.3e}")
-    } else {
-        number(x)
-    }
-}
+use crate::study::orders::{FormatOrders, OpOrders, OrderOutcome};
+use crate::study::sweep::{FormatSweep, SeedOutcome, SeedRun};
 
 fn interval((low, high): (f64, f64)) -> String {
+    let sci = |x: f64| Style::Sci.text(&Cell::Number(x));
     format!("[{}, {}]", sci(low), sci(high))
 }
 
-/// Columns of `sweep.csv`.
-pub const SWEEP_HEADER: &[&str] = &[
-    "seed",
-    "format",
-    "final_loss",
-    "reference_loss",
-    "drift",
-    "rel_drift",
-    "first_nonfinite_step",
-];
+/// A row of `sweep.csv`: one format under one seed.
+pub type SweepRow<'a> = (&'a SeedRun, &'a SeedOutcome);
 
-/// Rows of `sweep.csv`: one per seed × format.
-pub fn sweep_rows(runs: &[SeedRun]) -> Vec<Vec<String>> {
+/// `sweep.csv`: one row per seed × format.
+pub fn sweep<'a>() -> Schema<'a, SweepRow<'a>> {
+    Schema::new(vec![
+        Column::new("seed", "seed", "", Style::Plain, |(run, _): &SweepRow| {
+            run.seed
+        }),
+        Column::new("format", "format", "", Style::Plain, |(_, f): &SweepRow| {
+            f.format.name()
+        }),
+        Column::new(
+            "final_loss",
+            "final loss",
+            "loss",
+            Style::Sci,
+            |(_, f): &SweepRow| f.final_loss,
+        ),
+        Column::new(
+            "reference_loss",
+            "reference",
+            "loss",
+            Style::Sci,
+            |(run, _): &SweepRow| run.reference_loss,
+        ),
+        Column::new("drift", "drift", "loss", Style::Sci, |(_, f): &SweepRow| {
+            f.drift
+        }),
+        Column::new(
+            "rel_drift",
+            "rel drift",
+            "relative",
+            Style::Sci,
+            |(_, f): &SweepRow| f.rel_drift,
+        ),
+        Column::new(
+            "first_nonfinite_step",
+            "nonfinite@",
+            "step",
+            Style::Plain,
+            |(_, f): &SweepRow| f.first_nonfinite_step,
+        ),
+    ])
+}
+
+/// The rows of `sweep.csv`.
+pub fn sweep_rows(runs: &[SeedRun]) -> Vec<SweepRow<'_>> {
     runs.iter()
-        .flat_map(|run| {
-            run.formats.iter().map(move |f| {
-                let drift = f.final_loss - run.reference_loss;
-                vec![
-                    run.seed.to_string(),
-                    f.format.name().to_string(),
-                    number(f.final_loss),
-                    number(run.reference_loss),
-                    number(drift),
-                    number(if drift == 0.0 {
-                        0.0
-                    } else {
-                        drift.abs() / run.reference_loss.abs()
-                    }),
-                    f.first_nonfinite_step
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                ]
-            })
-        })
+        .flat_map(|run| run.formats.iter().map(move |f| (run, f)))
         .collect()
 }
 
-/// Columns of `sweep_summary.csv`.
-pub const SWEEP_SUMMARY_HEADER: &[&str] = &[
-    "format",
-    "seeds",
-    "nonfinite_seeds",
-    "loss_mean",
-    "loss_std",
-    "loss_ci_low",
-    "loss_ci_high",
-    "reference_mean",
-    "reference_std",
-    "drift_mean",
-    "drift_ci_low",
-    "drift_ci_high",
-    "t",
-    "p_value",
-    "noise_floor",
-    "ratio_to_noise",
-    "significance",
-    "verdict",
-];
-
-/// Rows of `sweep_summary.csv`: one per format.
-pub fn sweep_summary_rows(formats: &[FormatSweep]) -> Vec<Vec<String>> {
-    formats
-        .iter()
-        .map(|f| {
-            vec![
-                f.format.name().to_string(),
-                f.loss.n.to_string(),
-                f.nonfinite_seeds.to_string(),
-                number(f.loss.mean),
-                number(f.loss.std_dev),
-                number(f.loss.ci95.0),
-                number(f.loss.ci95.1),
-                number(f.reference.mean),
-                number(f.reference.std_dev),
-                number(f.drift.mean),
-                number(f.drift.ci95.0),
-                number(f.drift.ci95.1),
-                number(f.drift.t),
-                number(f.drift.p_value),
-                number(f.drift.noise_floor),
-                number(f.drift.ratio_to_noise),
-                f.significance.name().to_string(),
-                f.verdict.clone(),
-            ]
+/// `sweep_summary.csv`: one row per format; the terminal shows the essentials.
+pub fn sweep_summary<'s>() -> Schema<'s, FormatSweep> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |f: &FormatSweep| {
+            f.format.name()
+        }),
+        Column::new(
+            "seeds",
+            "seeds",
+            "count",
+            Style::Plain,
+            |f: &FormatSweep| f.loss.n,
+        )
+        .files_only(),
+        Column::new(
+            "nonfinite_seeds",
+            "nonfinite",
+            "count",
+            Style::Plain,
+            |f: &FormatSweep| f.nonfinite_seeds,
+        )
+        .files_only(),
+        Column::new(
+            "loss_mean",
+            "mean loss",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.loss.mean,
+        ),
+        Column::new("loss_std", "std", "loss", Style::Sci, |f: &FormatSweep| {
+            f.loss.std_dev
+        }),
+        Column::new(
+            "loss_ci_low",
+            "ci low",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.loss.ci95.0,
+        )
+        .files_only(),
+        Column::new(
+            "loss_ci_high",
+            "ci high",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.loss.ci95.1,
+        )
+        .files_only(),
+        Column::new(
+            "loss_ci",
+            "95% CI",
+            "loss",
+            Style::Plain,
+            |f: &FormatSweep| interval(f.loss.ci95),
+        )
+        .terminal_only(),
+        Column::new(
+            "reference_mean",
+            "reference",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.reference.mean,
+        )
+        .files_only(),
+        Column::new(
+            "reference_std",
+            "reference std",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.reference.std_dev,
+        )
+        .files_only(),
+        Column::new(
+            "drift_mean",
+            "mean drift",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.drift.mean,
+        ),
+        Column::new(
+            "drift_ci_low",
+            "drift ci low",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.drift.ci95.0,
+        )
+        .files_only(),
+        Column::new(
+            "drift_ci_high",
+            "drift ci high",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.drift.ci95.1,
+        )
+        .files_only(),
+        Column::new(
+            "drift_ci",
+            "drift 95% CI",
+            "loss",
+            Style::Plain,
+            |f: &FormatSweep| interval(f.drift.ci95),
+        )
+        .terminal_only(),
+        Column::new("t", "t", "", Style::Sci, |f: &FormatSweep| f.drift.t).files_only(),
+        Column::new("p_value", "p", "", Style::Sci, |f: &FormatSweep| {
+            f.drift.p_value
+        }),
+        Column::new(
+            "noise_floor",
+            "noise floor",
+            "loss",
+            Style::Sci,
+            |f: &FormatSweep| f.drift.noise_floor,
+        ),
+        Column::new(
+            "ratio_to_noise",
+            "drift/noise",
+            "",
+            Style::Sci,
+            |f: &FormatSweep| f.drift.ratio_to_noise,
+        ),
+        Column::new(
+            "significance",
+            "finding",
+            "",
+            Style::Plain,
+            |f: &FormatSweep| f.significance.name(),
+        ),
+        Column::new("verdict", "verdict", "", Style::Plain, |f: &FormatSweep| {
+            f.verdict.clone()
         })
-        .collect()
+        .files_only(),
+    ])
 }
 
 /// The sweep as the terminal shows it.
@@ -121,33 +221,7 @@ pub fn sweep_text(reference: &str, runs: &[SeedRun], formats: &[FormatSweep]) ->
         seeds.first().copied().unwrap_or_default(),
         seeds.last().copied().unwrap_or_default(),
     );
-    let mut table = Table::new([
-        "format",
-        "mean loss",
-        "std",
-        "95% CI",
-        "mean drift",
-        "drift 95% CI",
-        "p",
-        "noise floor",
-        "drift/noise",
-        "finding",
-    ]);
-    for f in formats {
-        table.row([
-            f.format.name().to_string(),
-            sci(f.loss.mean),
-            sci(f.loss.std_dev),
-            interval(f.loss.ci95),
-            sci(f.drift.mean),
-            interval(f.drift.ci95),
-            sci(f.drift.p_value),
-            sci(f.drift.noise_floor),
-            sci(f.drift.ratio_to_noise),
-            f.significance.name().to_string(),
-        ]);
-    }
-    out.push_str(&table.render());
+    out.push_str(&sweep_summary().table(formats).render());
     let _ = writeln!(out, "\nVerdict:");
     for f in formats {
         let _ = writeln!(out, "  {}.", f.verdict.trim_end_matches('.'));
@@ -155,81 +229,155 @@ pub fn sweep_text(reference: &str, runs: &[SeedRun], formats: &[FormatSweep]) ->
     out
 }
 
-/// Columns of `orders.csv`.
-pub const ORDERS_HEADER: &[&str] = &["order_seed", "format", "final_loss", "reference_loss"];
-
-/// Columns of `orders_summary.csv`.
-pub const ORDERS_SUMMARY_HEADER: &[&str] = &[
-    "format",
-    "orders",
-    "loss_mean",
-    "loss_std",
-    "loss_min",
-    "loss_max",
-    "reference_mean",
-    "drift_mean",
-    "drift_to_order_spread",
-    "verdict",
-];
-
-/// Columns of `orders_ops.csv`.
-pub const ORDERS_OPS_HEADER: &[&str] = &[
-    "format",
-    "op",
-    "orders",
-    "acc_mean_rel_mean",
-    "acc_mean_rel_std",
-    "local_mean_bits_mean",
-    "local_mean_bits_std",
-];
-
-/// Rows of `orders_summary.csv` (with min and max over `losses` per format).
-pub fn orders_summary_rows(formats: &[FormatOrders], losses: &[Vec<f64>]) -> Vec<Vec<String>> {
-    formats
-        .iter()
-        .zip(losses)
-        .map(|(f, losses)| {
-            // `f64::min` and `f64::max` skip NaN: an all-NaN sample would give inf and −inf.
-            // A NaN loss makes the extremes NaN, as it makes the mean NaN.
-            let (min, max) = if losses.iter().any(|l| l.is_nan()) {
-                (f64::NAN, f64::NAN)
-            } else {
-                (
-                    losses.iter().copied().fold(f64::INFINITY, f64::min),
-                    losses.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                )
-            };
-            vec![
-                f.format.name().to_string(),
-                f.loss.n.to_string(),
-                number(f.loss.mean),
-                number(f.loss.std_dev),
-                number(min),
-                number(max),
-                number(f.reference.mean),
-                number(f.drift),
-                number(f.drift_to_order_spread),
-                f.verdict.clone(),
-            ]
-        })
-        .collect()
+/// `orders.csv`: each format's final loss under each order.
+pub fn orders<'s>() -> Schema<'s, OrderOutcome> {
+    Schema::new(vec![
+        Column::new(
+            "order_seed",
+            "order",
+            "",
+            Style::Plain,
+            |o: &OrderOutcome| o.order_seed,
+        ),
+        Column::new("format", "format", "", Style::Plain, |o: &OrderOutcome| {
+            o.format.name()
+        }),
+        Column::new(
+            "final_loss",
+            "final loss",
+            "loss",
+            Style::Sci,
+            |o: &OrderOutcome| o.final_loss,
+        ),
+        Column::new(
+            "reference_loss",
+            "reference",
+            "loss",
+            Style::Sci,
+            |o: &OrderOutcome| o.reference_loss,
+        ),
+    ])
 }
 
-/// Rows of `orders_ops.csv`.
-pub fn orders_ops_rows(ops: &[OpOrders]) -> Vec<Vec<String>> {
-    ops.iter()
-        .map(|o| {
-            vec![
-                o.format.name().to_string(),
-                o.op.clone(),
-                o.acc_mean_rel.n.to_string(),
-                number(o.acc_mean_rel.mean),
-                number(o.acc_mean_rel.std_dev),
-                number(o.local_mean_bits.mean),
-                number(o.local_mean_bits.std_dev),
-            ]
-        })
-        .collect()
+/// `orders_summary.csv`: one row per format.
+pub fn orders_summary<'s>() -> Schema<'s, FormatOrders> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |f: &FormatOrders| {
+            f.format.name()
+        }),
+        Column::new(
+            "orders",
+            "orders",
+            "count",
+            Style::Plain,
+            |f: &FormatOrders| f.loss.n,
+        ),
+        Column::new(
+            "loss_mean",
+            "mean loss",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.loss.mean,
+        ),
+        Column::new(
+            "loss_std",
+            "order spread (std)",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.loss.std_dev,
+        ),
+        Column::new(
+            "loss_min",
+            "min loss",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.loss_range.0,
+        ),
+        Column::new(
+            "loss_max",
+            "max loss",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.loss_range.1,
+        ),
+        Column::new(
+            "reference_mean",
+            "reference",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.reference.mean,
+        ),
+        Column::new(
+            "drift_mean",
+            "drift from reference",
+            "loss",
+            Style::Sci,
+            |f: &FormatOrders| f.drift,
+        ),
+        Column::new(
+            "drift_to_order_spread",
+            "drift/spread",
+            "",
+            Style::Sci,
+            |f: &FormatOrders| f.drift_to_order_spread,
+        ),
+        Column::new(
+            "verdict",
+            "verdict",
+            "",
+            Style::Plain,
+            |f: &FormatOrders| f.verdict.clone(),
+        ),
+    ])
+    .terminal_order(&[
+        "format",
+        "loss_mean",
+        "loss_std",
+        "drift_mean",
+        "drift_to_order_spread",
+    ])
+}
+
+/// `orders_ops.csv`: the spread of every op's errors over orders.
+pub fn orders_ops<'s>() -> Schema<'s, OpOrders> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |o: &OpOrders| {
+            o.format.name()
+        }),
+        Column::new("op", "op", "", Style::Plain, |o: &OpOrders| o.op.clone()),
+        Column::new("orders", "orders", "count", Style::Plain, |o: &OpOrders| {
+            o.acc_mean_rel.n
+        }),
+        Column::new(
+            "acc_mean_rel_mean",
+            "acc mean rel (mean)",
+            "relative",
+            Style::Sci,
+            |o: &OpOrders| o.acc_mean_rel.mean,
+        ),
+        Column::new(
+            "acc_mean_rel_std",
+            "std over orders",
+            "relative",
+            Style::Sci,
+            |o: &OpOrders| o.acc_mean_rel.std_dev,
+        ),
+        Column::new(
+            "local_mean_bits_mean",
+            "local mean bits (mean)",
+            "bits",
+            Style::Sci,
+            |o: &OpOrders| o.local_mean_bits.mean,
+        ),
+        Column::new(
+            "local_mean_bits_std",
+            "local std over orders",
+            "bits",
+            Style::Sci,
+            |o: &OpOrders| o.local_mean_bits.std_dev,
+        ),
+    ])
+    .terminal_order(&["format", "op", "acc_mean_rel_mean", "acc_mean_rel_std"])
 }
 
 /// The order study as the terminal shows it.
@@ -240,47 +388,24 @@ pub fn orders_text(orders: u64, formats: &[FormatOrders], ops: &[OpOrders]) -> S
         "precision-audit order study: {orders} seeded summation order{} of every reduction; the loss is over the whole data set after training\n",
         if orders == 1 { "" } else { "s" }
     );
-    let mut table = Table::new([
-        "format",
-        "mean loss",
-        "order spread (std)",
-        "drift from reference",
-        "drift/spread",
-    ]);
-    for f in formats {
-        table.row([
-            f.format.name().to_string(),
-            sci(f.loss.mean),
-            sci(f.loss.std_dev),
-            sci(f.drift),
-            sci(f.drift_to_order_spread),
-        ]);
-    }
-    out.push_str(&table.render());
+    out.push_str(&orders_summary().table(formats).render());
     let _ = writeln!(
         out,
         "\nOps whose accumulated error moves most with the order:"
     );
-    let mut spread = Table::new(["format", "op", "acc mean rel (mean)", "std over orders"]);
+    let mut moving = Vec::new();
     for format in formats {
         let mut mine: Vec<&OpOrders> = ops
             .iter()
             .filter(|o| o.format == format.format && o.acc_mean_rel.std_dev > 0.0)
             .collect();
         mine.sort_by(|a, b| b.acc_mean_rel.std_dev.total_cmp(&a.acc_mean_rel.std_dev));
-        for o in mine.into_iter().take(3) {
-            spread.row([
-                o.format.name().to_string(),
-                o.op.clone(),
-                sci(o.acc_mean_rel.mean),
-                sci(o.acc_mean_rel.std_dev),
-            ]);
-        }
+        moving.extend(mine.into_iter().take(3));
     }
-    if spread.is_empty() {
+    if moving.is_empty() {
         out.push_str("  none\n");
     } else {
-        out.push_str(&spread.render());
+        out.push_str(&orders_ops().table(moving).render());
     }
     let _ = writeln!(out, "\nVerdict:");
     for f in formats {
@@ -289,43 +414,90 @@ pub fn orders_text(orders: u64, formats: &[FormatOrders], ops: &[OpOrders]) -> S
     out
 }
 
-/// Columns of `advice.csv`.
-pub const ADVICE_HEADER: &[&str] = &[
-    "format",
-    "constant",
-    "given",
-    "stored",
-    "class",
-    "rel_error",
-    "smallest_unflushed",
-    "absorbed_share",
-    "zero_denominators",
-    "recommended_low",
-    "recommended_high",
-    "reason",
-];
-
-/// Rows of `advice.csv`.
-pub fn advice_rows(advice: &[EpsAdvice]) -> Vec<Vec<String>> {
-    advice
-        .iter()
-        .map(|a| {
-            vec![
-                a.format.name().to_string(),
-                a.name.clone(),
-                a.given.clone(),
-                number(a.stored),
-                a.class.name().to_string(),
-                number(a.rel_error),
-                number(a.smallest_unflushed),
-                number(a.absorbed_share),
-                a.zero_denominators.to_string(),
-                number(a.recommended.0),
-                number(a.recommended.1),
-                a.reason.clone(),
-            ]
+/// `advice.csv`: what each format does to each constant, and the range that works there.
+pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |a: &EpsAdvice| {
+            a.format.name()
+        }),
+        Column::new("constant", "constant", "", Style::Plain, |a: &EpsAdvice| {
+            a.constant.name()
+        }),
+        Column::new("given", "given", "", Style::Plain, |a: &EpsAdvice| {
+            Cell::Decimal(a.given.clone())
         })
-        .collect()
+        .files_only(),
+        Column::new("stored", "stored", "", Style::Plain, |a: &EpsAdvice| {
+            a.stored
+        }),
+        Column::new("class", "class", "", Style::Plain, |a: &EpsAdvice| {
+            a.class.name()
+        }),
+        Column::new(
+            "rel_error",
+            "rel error",
+            "relative",
+            Style::Sci,
+            |a: &EpsAdvice| a.rel_error,
+        )
+        .files_only(),
+        Column::new(
+            "smallest_unflushed",
+            "smallest unflushed",
+            "",
+            Style::Plain,
+            |a: &EpsAdvice| a.smallest_unflushed,
+        )
+        .files_only(),
+        Column::new(
+            "absorbed_share",
+            "absorbed",
+            "share",
+            Style::Percent,
+            |a: &EpsAdvice| a.absorbed_share,
+        ),
+        Column::new(
+            "zero_denominators",
+            "zero denominators",
+            "count",
+            Style::Plain,
+            |a: &EpsAdvice| a.zero_denominators,
+        ),
+        Column::new(
+            "recommended_low",
+            "recommended low",
+            "",
+            Style::Plain,
+            |a: &EpsAdvice| a.recommended.0,
+        )
+        .files_only(),
+        Column::new(
+            "recommended_high",
+            "recommended high",
+            "",
+            Style::Plain,
+            |a: &EpsAdvice| a.recommended.1,
+        )
+        .files_only(),
+        Column::new(
+            "recommended",
+            "recommended",
+            "",
+            Style::Plain,
+            |a: &EpsAdvice| {
+                format!(
+                    "[{}, {}]",
+                    shortest(a.recommended.0),
+                    shortest(a.recommended.1)
+                )
+            },
+        )
+        .terminal_only(),
+        Column::new("reason", "reason", "", Style::Plain, |a: &EpsAdvice| {
+            a.reason.clone()
+        })
+        .files_only(),
+    ])
 }
 
 /// The advisor's section of the audit report.
@@ -335,29 +507,67 @@ pub fn advice_text(advice: &[EpsAdvice]) -> String {
         out.push_str("  none: this run uses no epsilon (neither the relative loss nor Adam)\n");
         return out;
     }
-    let mut table = Table::new([
-        "format",
-        "constant",
-        "stored",
-        "class",
-        "absorbed",
-        "zero denominators",
-        "recommended",
-    ]);
-    for a in advice {
-        table.row([
-            a.format.name().to_string(),
-            a.name.clone(),
-            number(a.stored),
-            a.class.name().to_string(),
-            format!("{:.0}%", a.absorbed_share * 100.0),
-            a.zero_denominators.to_string(),
-            format!("[{}, {}]", number(a.recommended.0), number(a.recommended.1)),
-        ]);
-    }
-    out.push_str(&table.render());
+    out.push_str(&self::advice().table(advice).render());
     for a in advice {
         let _ = writeln!(out, "  {}", a.reason);
     }
     out
+}
+
+/// The seed sweep as `--output` asks for it.
+pub fn render_sweep(
+    output: Output,
+    reference: &str,
+    runs: &[SeedRun],
+    formats: &[FormatSweep],
+) -> String {
+    match output {
+        Output::Table => sweep_text(reference, runs, formats),
+        Output::Csv => sweep_summary().csv_text(formats),
+        Output::Json => json_text(&json!({
+            "runs": sweep().json(&sweep_rows(runs)),
+            "formats": sweep_summary().json(formats),
+        })),
+    }
+}
+
+/// Writes `sweep.csv` and `sweep_summary.csv` into `dir`, both or neither.
+pub fn write_sweep(dir: &Path, runs: &[SeedRun], formats: &[FormatSweep]) -> Result<(), Error> {
+    let mut files = CsvDir::create(dir)?;
+    files.table("sweep.csv", &sweep(), &sweep_rows(runs))?;
+    files.table("sweep_summary.csv", &sweep_summary(), formats)?;
+    files.commit()
+}
+
+/// The order study as `--output` asks for it.
+pub fn render_orders(
+    output: Output,
+    count: u64,
+    outcomes: &[OrderOutcome],
+    formats: &[FormatOrders],
+    ops: &[OpOrders],
+) -> String {
+    match output {
+        Output::Table => orders_text(count, formats, ops),
+        Output::Csv => orders_summary().csv_text(formats),
+        Output::Json => json_text(&json!({
+            "orders": orders().json(outcomes),
+            "formats": orders_summary().json(formats),
+            "ops": orders_ops().json(ops),
+        })),
+    }
+}
+
+/// Writes `orders.csv`, `orders_summary.csv` and `orders_ops.csv` into `dir`, all or none.
+pub fn write_orders(
+    dir: &Path,
+    outcomes: &[OrderOutcome],
+    formats: &[FormatOrders],
+    ops: &[OpOrders],
+) -> Result<(), Error> {
+    let mut files = CsvDir::create(dir)?;
+    files.table("orders.csv", &orders(), outcomes)?;
+    files.table("orders_summary.csv", &orders_summary(), formats)?;
+    files.table("orders_ops.csv", &orders_ops(), ops)?;
+    files.commit()
 }

@@ -31,29 +31,29 @@
 //! down, so that either end, typed as printed, satisfies the rule (`6.1e-05` would not: in f16
 //! it is a subnormal, below 2⁻¹⁴ = 6.103515625e-05).
 
-use half::{bf16, f16};
 use rug::Float;
-use serde::Serialize;
 
 use super::stats::short;
+use crate::audit::AuditConfig;
 use crate::format::text::shortest;
-use crate::format::{Class, Decimal, Format, Scalar};
+use crate::format::{Class, Decimal, Format, FormatFn, Native, Scalar, Stored};
+use crate::model::Denominators;
+use crate::train::Constant;
 
 /// What one format does to one epsilon, and which epsilons would do their job there.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EpsAdvice {
     /// The format.
     pub format: Format,
-    /// `eps` (the relative loss's) or `adam_eps`.
-    pub name: String,
+    /// The relative loss's eps or Adam's.
+    pub constant: Constant,
     /// The constant as the user wrote it.
     pub given: String,
     /// The constant correctly rounded to the format, held exactly in an f64.
     pub stored: f64,
     /// The class of the stored value.
     pub class: Class,
-    /// `|stored − exact| / |exact|` (1 when a nonzero eps is flushed to 0; NaN for a non-finite
-    /// one).
+    /// `|stored − exact| / |exact|` (1 when a nonzero eps is flushed to 0).
     pub rel_error: f64,
     /// The smallest positive value the format can store, its smallest subnormal `s`. A positive
     /// eps is kept (not flushed to 0) exactly when `eps > s / 2`: `s / 2` itself is a tie
@@ -74,25 +74,55 @@ pub struct EpsAdvice {
     pub reason: String,
 }
 
-/// Advises on the constant `name` (`"eps"` or `"adam_eps"`) with value `eps` in `format`,
+/// Advises on `constant` with value `eps` in `format`,
 /// for a dataset with `targets` (non-finite targets are ignored for the scales).
 ///
 /// ```
 /// use precision_audit::format::{Class, Decimal, Format};
 /// use precision_audit::study::advise;
+/// use precision_audit::train::Constant;
 ///
 /// let eps: Decimal = "1e-8".parse().unwrap();
-/// let advice = advise(Format::F16, "eps", &eps, &[0.0, 0.5, 1.0]);
+/// let advice = advise(Format::F16, Constant::Eps, &eps, &[0.0, 0.5, 1.0]);
 /// assert_eq!((advice.stored, advice.class), (0.0, Class::Zero));
 /// assert_eq!(advice.zero_denominators, 1);
 /// assert!(advice.reason.starts_with("f16: eps = 1e-8 is flushed to 0"), "{}", advice.reason);
 /// ```
-pub fn advise(format: Format, name: &str, eps: &Decimal, targets: &[f64]) -> EpsAdvice {
-    match format {
-        Format::F16 => advise_in::<f16>(format, name, eps, targets),
-        Format::Bf16 => advise_in::<bf16>(format, name, eps, targets),
-        Format::F32 => advise_in::<f32>(format, name, eps, targets),
-        Format::F64 => advise_in::<f64>(format, name, eps, targets),
+pub fn advise(format: Format, constant: Constant, eps: &Decimal, targets: &[f64]) -> EpsAdvice {
+    format.dispatch(Advise {
+        constant,
+        eps,
+        targets,
+    })
+}
+
+/// The advice for every format of an audit and every constant its run uses.
+pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
+    let targets: Vec<f64> = config.data.targets.iter().copied().collect();
+    config
+        .formats
+        .iter()
+        .flat_map(|&format| {
+            let targets = &targets;
+            config
+                .train
+                .constants()
+                .into_iter()
+                .map(move |(constant, eps)| advise(format, constant, eps, targets))
+        })
+        .collect()
+}
+
+struct Advise<'a> {
+    constant: Constant,
+    eps: &'a Decimal,
+    targets: &'a [f64],
+}
+
+impl FormatFn for Advise<'_> {
+    type Output = EpsAdvice;
+    fn call<S: Native>(self, format: Format) -> EpsAdvice {
+        advise_in::<S>(format, self.constant, self.eps, self.targets)
     }
 }
 
@@ -124,9 +154,9 @@ fn scales(targets: &[f64]) -> Scales {
     }
 }
 
-fn advise_in<S: Scalar<Context = ()>>(
+fn advise_in<S: Native>(
     format: Format,
-    name: &str,
+    constant: Constant,
     eps: &Decimal,
     targets: &[f64],
 ) -> EpsAdvice {
@@ -138,24 +168,19 @@ fn advise_in<S: Scalar<Context = ()>>(
     let u = spec.unit_roundoff();
 
     let stored_value: S = eps.round(&());
-    let stored = stored_value.to_f64();
-    let class = stored_value.classify();
+    let Stored {
+        value: stored,
+        class,
+        rel_error,
+        ..
+    } = Stored::new(&stored_value, eps.exact());
+    let targets_stored: Vec<S> = targets.iter().map(|&y| S::from_f64(y, &())).collect();
+    let denominators = Denominators::of(&targets_stored, &stored_value);
+    let absorbed_share = denominators.absorbed as f64 / targets.len() as f64;
+    let zero_denominators = denominators.zero as usize;
 
-    let mut absorbed = 0usize;
-    let mut zero_denominators = 0usize;
-    for &y in targets {
-        let magnitude = S::from_f64(y, &()).abs();
-        let denominator = magnitude.add(&stored_value);
-        if denominator == magnitude {
-            absorbed += 1;
-        }
-        if denominator.is_zero() {
-            zero_denominators += 1;
-        }
-    }
-    let absorbed_share = absorbed as f64 / targets.len() as f64;
-
-    let adam = name == "adam_eps";
+    let name = constant.name();
+    let adam = constant == Constant::AdamEps;
     let scales = scales(targets);
     let error_scale = if adam { 1.0 } else { scales.error };
     let lower = round_decimal(min_normal.max(error_scale / max_finite), Toward::Up);
@@ -173,7 +198,7 @@ fn advise_in<S: Scalar<Context = ()>>(
     let mut sentences = vec![format!(
         "{format}: {name} = {} {}",
         eps.text(),
-        storage(stored, class, rel_error(eps.exact(), stored))
+        storage(stored, class, rel_error)
     )];
     if !adam && !targets.is_empty() {
         sentences.push(effects(zero_denominators, absorbed_share, targets.len()));
@@ -218,11 +243,11 @@ fn advise_in<S: Scalar<Context = ()>>(
     sentences.push(range + &placement(stored, recommended, !adam, u));
     EpsAdvice {
         format,
-        name: name.to_string(),
+        constant,
         given: eps.text().to_string(),
         stored,
         class,
-        rel_error: rel_error(eps.exact(), stored),
+        rel_error,
         smallest_unflushed: min_subnormal,
         absorbed_share,
         zero_denominators,
@@ -282,18 +307,6 @@ fn placement(stored: f64, (low, high): (f64, f64), loss_eps: bool, u: f64) -> St
         )
     } else {
         format!(" ({} is above it)", shortest(stored))
-    }
-}
-
-/// `|stored − exact| / |exact|`, measured at the exact value's precision.
-fn rel_error(exact: &Float, stored: f64) -> f64 {
-    if !exact.is_finite() {
-        f64::NAN
-    } else if exact.is_zero() {
-        if stored == 0.0 { 0.0 } else { f64::INFINITY }
-    } else {
-        let error = Float::with_val(exact.prec(), Float::with_val(64, stored) - exact);
-        Float::with_val(64, error / exact).abs().to_f64()
     }
 }
 
@@ -374,7 +387,7 @@ mod tests {
 
     #[test]
     fn f16_flushes_1e_8_and_bf16_keeps_it() {
-        let f16 = advise(Format::F16, "eps", &decimal("1e-8"), &[0.0, 1.0]);
+        let f16 = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &[0.0, 1.0]);
         assert_eq!(
             (f16.stored, f16.class, f16.rel_error),
             (0.0, Class::Zero, 1.0)
@@ -384,7 +397,7 @@ mod tests {
             "{}",
             f16.reason
         );
-        let bf16 = advise(Format::Bf16, "eps", &decimal("1e-8"), &[0.0, 1.0]);
+        let bf16 = advise(Format::Bf16, Constant::Eps, &decimal("1e-8"), &[0.0, 1.0]);
         // 1e-8 = 1.34217728 × 2^-27; 8 bits keep 1.3437500 × 2^-27 = 172 × 2^-34.
         assert_eq!(bf16.stored, 1.0011717677116394e-08);
         assert_eq!(bf16.class, Class::Normal);
@@ -394,17 +407,27 @@ mod tests {
 
     #[test]
     fn the_smallest_unflushed_eps_is_the_smallest_subnormal() {
-        let f16 = advise(Format::F16, "eps", &decimal("1e-8"), &[]);
+        let f16 = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &[]);
         assert_eq!(f16.smallest_unflushed, 5.960464477539063e-08); // 2^-24
         // Just above half of it survives as 2^-24; exactly half (a tie) rounds to even, 0.
-        let above = advise(Format::F16, "eps", &decimal("2.9802322387695313e-08"), &[]);
+        let above = advise(
+            Format::F16,
+            Constant::Eps,
+            &decimal("2.9802322387695313e-08"),
+            &[],
+        );
         assert_eq!(
             (above.stored, above.class),
             (5.960464477539063e-08, Class::Subnormal)
         );
-        let half = advise(Format::F16, "eps", &decimal("2.98023223876953125e-08"), &[]);
+        let half = advise(
+            Format::F16,
+            Constant::Eps,
+            &decimal("2.98023223876953125e-08"),
+            &[],
+        );
         assert_eq!(half.stored, 0.0);
-        let f64_advice = advise(Format::F64, "eps", &decimal("1e-8"), &[]);
+        let f64_advice = advise(Format::F64, Constant::Eps, &decimal("1e-8"), &[]);
         assert_eq!(f64_advice.smallest_unflushed, f64::from_bits(1));
     }
 
@@ -421,11 +444,16 @@ mod tests {
         //   0.5  → 0.5 + 2^-10 exact (ulp(0.5) = 2^-11)            not absorbed
         // 3 of 8 absorbed; no denominator is 0.
         let targets = [0.0, 1.0, -1.0, 2.0, 3.0, 4.0, 1e-9, 0.5];
-        let advice = advise(Format::F16, "eps", &decimal("0.0009765625"), &targets);
+        let advice = advise(
+            Format::F16,
+            Constant::Eps,
+            &decimal("0.0009765625"),
+            &targets,
+        );
         assert_eq!(advice.absorbed_share, 3.0 / 8.0);
         assert_eq!(advice.zero_denominators, 0);
         // With eps flushed, every sum is |y| (all absorbed), and it is 0 for 0 and 1e-9.
-        let flushed = advise(Format::F16, "eps", &decimal("1e-8"), &targets);
+        let flushed = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(
             (flushed.absorbed_share, flushed.zero_denominators),
             (1.0, 2)
@@ -441,7 +469,7 @@ mod tests {
     fn the_range_is_nonempty_in_f32_and_f64_on_the_builtin_data() {
         let targets = builtin_targets();
         for format in [Format::F32, Format::F64] {
-            let advice = advise(format, "eps", &decimal("1e-8"), &targets);
+            let advice = advise(format, Constant::Eps, &decimal("1e-8"), &targets);
             let (low, high) = advice.recommended;
             assert!(low < high, "{format}: {low} ≥ {high}");
             assert!(low >= format.spec().min_normal().unwrap());
@@ -454,7 +482,7 @@ mod tests {
         // Lower end: 2^-14 = 6.103515625e-05 (above 1/65504 = 1.5e-05), rounded up to 6.2e-05.
         // Upper end: 2^-11 × a median |y| of order 1e-4: far below. The advice is the lower end.
         let targets = builtin_targets();
-        let advice = advise(Format::F16, "eps", &decimal("1e-8"), &targets);
+        let advice = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(advice.recommended, (6.2e-05, 6.2e-05));
         // eps is flushed, so |y| + eps is 0 wherever y rounds to 0 in f16: |y| ≤ 2^-25.
         let below_half_subnormal = targets.iter().filter(|y| y.abs() <= 2f64.powi(-25)).count();
@@ -465,7 +493,7 @@ mod tests {
             "{}",
             advice.reason
         );
-        let stored = advise(Format::F16, "eps", &decimal("6.2e-05"), &[]);
+        let stored = advise(Format::F16, Constant::Eps, &decimal("6.2e-05"), &[]);
         assert_eq!(stored.class, Class::Normal);
     }
 
@@ -473,7 +501,7 @@ mod tests {
     fn adam_eps_is_bounded_by_storage_and_finiteness_only() {
         let advice = advise(
             Format::F16,
-            "adam_eps",
+            Constant::AdamEps,
             &decimal("1e-8"),
             &builtin_targets(),
         );

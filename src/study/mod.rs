@@ -6,7 +6,7 @@ pub mod orders;
 pub mod stats;
 pub mod sweep;
 
-pub use advisor::{EpsAdvice, advise};
+pub use advisor::{EpsAdvice, advice, advise};
 pub use stats::{PairedDrift, Significance, Summary, paired_drift, summarize, verdict};
 
 /// Named tolerances for this module's tests, in one place.

@@ -1,9 +1,7 @@
 //! Reduction-order noise: one seed, K seeded summation orders of every reduction — what
 //! nondeterministic parallel hardware does — and how much each format's results spread.
 
-use serde::Serialize;
-
-use crate::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
+use crate::audit::{self, AuditConfig, AuditResult, DiscardSteps};
 use crate::format::Format;
 use crate::format::text::shortest;
 use crate::kernel::Order;
@@ -11,12 +9,14 @@ use crate::study::stats::{Summary, summarize};
 use crate::study::sweep::in_parallel;
 
 /// One format's spread over orders.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FormatOrders {
     /// The format.
     pub format: Format,
     /// Its final whole-data loss over orders.
     pub loss: Summary,
+    /// The smallest and the largest final loss over orders (NaN when any loss is NaN).
+    pub loss_range: (f64, f64),
     /// The reference's final loss over the same orders.
     pub reference: Summary,
     /// mean(format − reference) over orders.
@@ -29,7 +29,7 @@ pub struct FormatOrders {
 }
 
 /// One op of one format over orders.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OpOrders {
     /// The format.
     pub format: Format,
@@ -41,12 +41,32 @@ pub struct OpOrders {
     pub local_mean_bits: Summary,
 }
 
-struct Discard;
+/// One format's final loss under one summation order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderOutcome {
+    /// The order's seed (1-based).
+    pub order_seed: u64,
+    /// The format.
+    pub format: Format,
+    /// Its whole-data loss after training.
+    pub final_loss: f64,
+    /// The reference's, under the same order.
+    pub reference_loss: f64,
+}
 
-impl StepSink for Discard {
-    fn rows(&mut self, _: &[StepRow]) -> crate::Result<()> {
-        Ok(())
-    }
+/// Every format's outcome under every order, order by order.
+pub fn outcomes(results: &[AuditResult]) -> Vec<OrderOutcome> {
+    (1..)
+        .zip(results)
+        .flat_map(|(order_seed, result)| {
+            result.formats.iter().map(move |f| OrderOutcome {
+                order_seed,
+                format: f.format,
+                final_loss: f.full_loss,
+                reference_loss: result.reference_full_loss,
+            })
+        })
+        .collect()
 }
 
 /// Runs the audit of `config` once per order seed 1..=orders, in parallel across orders.
@@ -65,10 +85,22 @@ pub fn run_orders(
         })
         .collect();
     in_parallel(&configs, threads, |config| {
-        audit::run(config, &mut Discard, &mut |_, _| {})
+        audit::run(config, &mut DiscardSteps, &mut |_, _| {})
     })
     .into_iter()
     .collect()
+}
+
+/// The smallest and largest of `values`. `f64::min` and `f64::max` skip NaN (an all-NaN sample
+/// would give inf and −inf): a NaN makes both extremes NaN, as it makes the mean NaN.
+fn range(values: &[f64]) -> (f64, f64) {
+    if values.iter().any(|v| v.is_nan()) {
+        return (f64::NAN, f64::NAN);
+    }
+    (
+        values.iter().copied().fold(f64::INFINITY, f64::min),
+        values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
 }
 
 /// Per format: the spread of the final loss over orders against the drift from the reference.
@@ -126,6 +158,7 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
         formats.push(FormatOrders {
             format: report.format,
             loss,
+            loss_range: range(&losses),
             reference: summarize(&reference),
             drift,
             drift_to_order_spread: ratio,

@@ -1,17 +1,14 @@
 //! Seed sweeps: the same audit for N seeds, final losses per seed and format, paired with the
 //! reference's, in parallel across seeds and bit-identical for any thread count.
 
-use half::{bf16, f16};
-use serde::Serialize;
-
-use crate::audit::{AuditConfig, Reference};
-use crate::format::{DoubleDouble, Format, Mpfr, Scalar};
+use crate::audit::AuditConfig;
+use crate::format::{Format, FormatFn, Native, ReferenceFn, Scalar};
 use crate::model::glorot_uniform;
 use crate::study::stats::{PairedDrift, Significance, Summary, paired_drift, summarize, verdict};
 use crate::train::Trainer;
 
 /// One format's outcome for one seed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SeedOutcome {
     /// The format.
     pub format: Format,
@@ -19,10 +16,14 @@ pub struct SeedOutcome {
     pub final_loss: f64,
     /// The first step whose batch loss was inf or NaN.
     pub first_nonfinite_step: Option<u64>,
+    /// final_loss − the reference's.
+    pub drift: f64,
+    /// |drift| / |the reference's loss| (0 when the two agree).
+    pub rel_drift: f64,
 }
 
 /// Everything one seed produced.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SeedRun {
     /// The seed: initial weights (unless given), shuffles and dropout masks.
     pub seed: u64,
@@ -33,7 +34,7 @@ pub struct SeedRun {
 }
 
 /// One format over all seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FormatSweep {
     /// The format.
     pub format: Format,
@@ -51,9 +52,10 @@ pub struct FormatSweep {
     pub verdict: String,
 }
 
-/// A training step in every format with no observation, from one seed.
-fn train_format<S: Scalar<Context = ()>>(config: &AuditConfig, format: Format) -> SeedOutcome {
-    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ());
+/// Plain training (no observation) of one seed: the whole-data loss at the end and the first
+/// step whose batch loss was not finite.
+fn train<S: Scalar>(config: &AuditConfig, ctx: S::Context) -> (f64, Option<u64>) {
+    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
     let mut first_nonfinite_step = None;
     for plan in config.schedule() {
         let loss = trainer.step(&plan, None);
@@ -61,19 +63,24 @@ fn train_format<S: Scalar<Context = ()>>(config: &AuditConfig, format: Format) -
             first_nonfinite_step = Some(plan.step);
         }
     }
-    SeedOutcome {
-        format,
-        final_loss: trainer.full_loss().to_f64(),
-        first_nonfinite_step,
+    (trainer.full_loss().to_f64(), first_nonfinite_step)
+}
+
+/// [`train`] in the type a format or the reference names.
+struct Train<'a>(&'a AuditConfig);
+
+impl FormatFn for Train<'_> {
+    type Output = (f64, Option<u64>);
+    fn call<S: Native>(self, _: Format) -> Self::Output {
+        train::<S>(self.0, ())
     }
 }
 
-fn train_reference<R: Scalar>(config: &AuditConfig, ctx: R::Context) -> f64 {
-    let mut trainer = Trainer::<R>::new(&config.train, &config.data, &config.init, ctx);
-    for plan in config.schedule() {
-        trainer.step(&plan, None);
+impl ReferenceFn for Train<'_> {
+    type Output = (f64, Option<u64>);
+    fn call<R: Scalar>(self, ctx: R::Context) -> Self::Output {
+        train::<R>(self.0, ctx)
     }
-    trainer.full_loss().to_f64()
 }
 
 /// The audit of `config` with `seed` in place of its seed: new shuffles and dropout masks, and
@@ -89,18 +96,24 @@ pub fn reseeded(config: &AuditConfig, seed: u64, redraw_init: bool) -> AuditConf
 
 /// Trains the reference and every format of `config` (plain training, no per-op audit).
 pub fn run_seed(config: &AuditConfig) -> SeedRun {
-    let reference_loss = match config.reference {
-        Reference::Mpfr(bits) => train_reference::<Mpfr>(config, bits),
-        Reference::DoubleDouble => train_reference::<DoubleDouble>(config, ()),
-    };
+    let (reference_loss, _) = config.reference.dispatch(Train(config));
     let formats = config
         .formats
         .iter()
-        .map(|&format| match format {
-            Format::F16 => train_format::<f16>(config, format),
-            Format::Bf16 => train_format::<bf16>(config, format),
-            Format::F32 => train_format::<f32>(config, format),
-            Format::F64 => train_format::<f64>(config, format),
+        .map(|&format| {
+            let (final_loss, first_nonfinite_step) = format.dispatch(Train(config));
+            let drift = final_loss - reference_loss;
+            SeedOutcome {
+                format,
+                final_loss,
+                first_nonfinite_step,
+                drift,
+                rel_drift: if drift == 0.0 {
+                    0.0
+                } else {
+                    drift.abs() / reference_loss.abs()
+                },
+            }
         })
         .collect();
     SeedRun {

@@ -1,9 +1,11 @@
 //! Training: optimizers, the seeded batch schedule shared by every format, and the step.
 
+mod constant;
 mod optimizer;
 mod schedule;
 mod trainer;
 
+pub use constant::Constant;
 pub use optimizer::{Optimizer, OptimizerConfig};
 pub use schedule::{DROPOUT_STREAM, SHUFFLE_STREAM, Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};

@@ -86,6 +86,14 @@ impl<S: Scalar> Trainer<S> {
         self.optimizer.adam_eps()
     }
 
+    /// A constant as stored in this format.
+    pub fn constant(&self, constant: super::Constant) -> &S {
+        match constant {
+            super::Constant::Eps => self.eps(),
+            super::Constant::AdamEps => self.adam_eps(),
+        }
+    }
+
     /// The targets as stored in this format.
     pub fn targets(&self) -> &Tensor<S> {
         &self.targets

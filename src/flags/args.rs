@@ -5,17 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::format::{DEFAULT_REFERENCE_BITS, Format};
-
-/// What a table-or-CSV command prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// Aligned text tables.
-    Table,
-    /// CSV (RFC 4180) with a header row.
-    Csv,
-    /// JSON (the audit only: everything it found).
-    Json,
-}
+use crate::report::Output;
 
 const ABOUT: &str = "Train one network in f16, bf16, f32 and f64 in lockstep with an MPFR \
 reference, and report where precision is lost: per-op error, underflow/overflow/NaN events and \

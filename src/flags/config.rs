@@ -3,9 +3,9 @@
 use std::str::FromStr;
 
 use crate::audit::{AuditConfig, Reference};
-use crate::cli::args::{AuditArgs, ReferenceArg};
 use crate::data::{self, Dataset};
 use crate::error::Error;
+use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, glorot_uniform};
@@ -178,47 +178,4 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         data,
         init,
     })
-}
-
-/// A condition that turns a finding into exit code 3.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FailOn {
-    /// Any event of this kind in any format.
-    Event(crate::audit::EventKind),
-    /// A final relative loss drift above this in any format.
-    Drift(f64),
-}
-
-/// Parses `--fail-on nan,inf,drift=1e-3`.
-pub fn fail_on(text: &str) -> Result<Vec<FailOn>, Error> {
-    use crate::audit::EventKind;
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            if let Some(limit) = part.strip_prefix("drift=") {
-                return match limit.parse::<f64>() {
-                    Ok(x) if x >= 0.0 && x.is_finite() => Ok(FailOn::Drift(x)),
-                    _ => Err(invalid(
-                        "--fail-on",
-                        format!("drift needs a finite limit ≥ 0, got `{limit}`"),
-                    )),
-                };
-            }
-            EventKind::ALL
-                .into_iter()
-                .find(|k| k.name() == part)
-                .map(FailOn::Event)
-                .ok_or_else(|| {
-                    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-                    invalid(
-                        "--fail-on",
-                        format!(
-                            "unknown condition `{part}`: expected {} or drift=X",
-                            kinds.join(", ")
-                        ),
-                    )
-                })
-        })
-        .collect()
 }

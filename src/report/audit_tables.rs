@@ -1,0 +1,511 @@
+//! The audit's tables, each defined once: `summary.csv`, `ops.csv`, `steps.csv`,
+//! `events.csv`, `constants.csv`, `config.csv`, `data.csv` and `schedule.csv`, and the
+//! terminal views of them.
+
+use ndarray::ArrayView1;
+
+use crate::audit::{
+    AuditConfig, ConstantReport, ErrorStats, EventCounts, EventKind, FirstEvent, FormatReport,
+    OpStats, StepRow,
+};
+use crate::data::Dataset;
+use crate::report::schema::{Cell, Column, Schema, Style};
+use crate::train::StepPlan;
+
+/// The terminal title of an event count; `None` for the counts only the files carry.
+fn event_title(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::NanPropagated => None,
+        EventKind::DivByZero => Some("div0"),
+        EventKind::Absorption => Some("absorbed"),
+        EventKind::Cancellation => Some("cancel"),
+        other => Some(other.name()),
+    }
+}
+
+/// One count column per event kind, in [`EventKind::ALL`] order.
+fn event_columns<'s, R: 's>(counts: fn(&R) -> &EventCounts) -> Vec<Column<'s, R>> {
+    EventKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let column = Column::new(
+                kind.name(),
+                event_title(kind).unwrap_or(kind.name()),
+                "count",
+                Style::Plain,
+                move |row: &R| counts(row).get(kind),
+            );
+            match event_title(kind) {
+                Some(_) => column,
+                None => column.files_only(),
+            }
+        })
+        .collect()
+}
+
+/// `summary.csv`: one row per format.
+pub fn summary<'s>() -> Schema<'s, FormatReport> {
+    let mut columns = vec![
+        Column::new("format", "format", "", Style::Plain, |f: &FormatReport| {
+            f.format.name()
+        }),
+        Column::new(
+            "precision_bits",
+            "bits",
+            "bits",
+            Style::Plain,
+            |f: &FormatReport| f.precision_bits,
+        ),
+        Column::new("accumulate", "acc", "", Style::Plain, |f: &FormatReport| {
+            f.accumulate.name()
+        }),
+        Column::new(
+            "steps",
+            "steps",
+            "steps",
+            Style::Plain,
+            |f: &FormatReport| f.steps,
+        )
+        .files_only(),
+        Column::new(
+            "final_loss",
+            "final loss",
+            "loss",
+            Style::Sci,
+            |f: &FormatReport| f.final_loss,
+        ),
+        Column::new(
+            "reference_loss",
+            "reference",
+            "loss",
+            Style::Sci,
+            |f: &FormatReport| f.reference_loss,
+        ),
+        Column::new(
+            "loss_abs_drift",
+            "abs drift",
+            "loss",
+            Style::Sci,
+            |f: &FormatReport| f.loss_abs_drift,
+        )
+        .files_only(),
+        Column::new(
+            "loss_rel_drift",
+            "rel drift",
+            "relative",
+            Style::Sci,
+            |f: &FormatReport| f.loss_rel_drift,
+        ),
+        Column::new(
+            "max_rel_drift",
+            "max rel drift",
+            "relative",
+            Style::Sci,
+            |f: &FormatReport| f.max_rel_drift,
+        ),
+        Column::new(
+            "param_rel_drift",
+            "param drift",
+            "relative",
+            Style::Sci,
+            |f: &FormatReport| f.param_rel_drift,
+        ),
+        Column::new(
+            "first_nonfinite_step",
+            "nonfinite@",
+            "step",
+            Style::Plain,
+            |f: &FormatReport| f.first_nonfinite_step,
+        ),
+    ];
+    columns.extend(event_columns(|f: &FormatReport| &f.events));
+    Schema::new(columns)
+}
+
+/// A row of `ops.csv`: one op of one format.
+pub type OpRow<'a> = (&'a FormatReport, &'a OpStats);
+
+/// `ops.csv`: per format, ops in the order they run.
+pub fn ops<'a>() -> Schema<'a, OpRow<'a>> {
+    let mut columns = vec![
+        Column::new("format", "format", "", Style::Plain, |(f, _): &OpRow| {
+            f.format.name()
+        }),
+        Column::new("op", "op", "", Style::Plain, |(_, op): &OpRow| {
+            op.op.clone()
+        }),
+        Column::new("phase", "phase", "", Style::Plain, |(_, op): &OpRow| {
+            op.phase().to_string()
+        }),
+        Column::new(
+            "elements",
+            "elements",
+            "count",
+            Style::Plain,
+            |(_, op): &OpRow| op.elements,
+        ),
+    ];
+    let accumulated: fn(&OpStats) -> &ErrorStats = |op| &op.accumulated;
+    let local: fn(&OpStats) -> &ErrorStats = |op| &op.local;
+    for (prefix, pick) in [("acc", accumulated), ("local", local)] {
+        columns.extend([
+            Column::new(
+                format!("{prefix}_max_rel"),
+                "max rel",
+                "relative",
+                Style::Sci,
+                move |(_, op): &OpRow| pick(op).max_rel,
+            ),
+            Column::new(
+                format!("{prefix}_mean_rel"),
+                "mean rel",
+                "relative",
+                Style::Sci,
+                move |(_, op): &OpRow| pick(op).mean_rel(),
+            ),
+            Column::new(
+                format!("{prefix}_max_ulp"),
+                "max ulp",
+                "ulp",
+                Style::Sci,
+                move |(_, op): &OpRow| pick(op).max_ulp,
+            ),
+            Column::new(
+                format!("{prefix}_mean_bits"),
+                "mean bits",
+                "bits",
+                Style::Fixed3,
+                move |(_, op): &OpRow| pick(op).mean_bits(),
+            ),
+        ]);
+    }
+    columns.extend(event_columns(|(_, op): &OpRow| &op.events));
+    Schema::new(columns)
+}
+
+/// The rows of `ops.csv`.
+pub fn op_rows(formats: &[FormatReport]) -> Vec<OpRow<'_>> {
+    formats
+        .iter()
+        .flat_map(|f| f.ops.iter().map(move |op| (f, op)))
+        .collect()
+}
+
+/// `steps.csv`: one row per step and format, written as the run goes.
+pub fn steps<'s>() -> Schema<'s, StepRow> {
+    let mut columns = vec![
+        Column::new("format", "format", "", Style::Plain, |r: &StepRow| {
+            r.format.name()
+        }),
+        Column::new("epoch", "epoch", "", Style::Plain, |r: &StepRow| r.epoch),
+        Column::new("step", "step", "", Style::Plain, |r: &StepRow| r.step),
+        Column::new("loss", "loss", "loss", Style::Sci, |r: &StepRow| r.loss),
+        Column::new(
+            "reference_loss",
+            "reference",
+            "loss",
+            Style::Sci,
+            |r: &StepRow| r.reference_loss,
+        ),
+        Column::new(
+            "abs_drift",
+            "abs drift",
+            "loss",
+            Style::Sci,
+            |r: &StepRow| r.abs_drift,
+        ),
+        Column::new(
+            "rel_drift",
+            "rel drift",
+            "relative",
+            Style::Sci,
+            |r: &StepRow| r.rel_drift,
+        ),
+        Column::new(
+            "param_rel_drift",
+            "param drift",
+            "relative",
+            Style::Sci,
+            |r: &StepRow| r.param_rel_drift,
+        ),
+    ];
+    columns.extend(event_columns(|r: &StepRow| &r.events));
+    Schema::new(columns)
+}
+
+/// A row of `events.csv`: the first event of one kind in one format.
+pub type EventRow<'a> = (&'a FormatReport, &'a FirstEvent);
+
+/// `events.csv`: the first occurrence of each kind per format, with the kind's total.
+pub fn events<'a>() -> Schema<'a, EventRow<'a>> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |(f, _): &EventRow| {
+            f.format.name()
+        }),
+        Column::new("kind", "event", "", Style::Plain, |(_, e): &EventRow| {
+            e.kind.name()
+        }),
+        Column::new("op", "op", "", Style::Plain, |(_, e): &EventRow| {
+            e.op.clone()
+        }),
+        Column::new("step", "step", "step", Style::Plain, |(_, e): &EventRow| {
+            e.step
+        }),
+        Column::new("index", "index", "", Style::Plain, |(_, e): &EventRow| {
+            e.index
+        }),
+        Column::new("value", "value", "", Style::Plain, |(_, e): &EventRow| {
+            e.value
+        }),
+        Column::new("exact", "exact", "", Style::Plain, |(_, e): &EventRow| {
+            e.exact
+        }),
+        Column::new(
+            "reference",
+            "reference",
+            "",
+            Style::Plain,
+            |(_, e): &EventRow| e.reference,
+        ),
+        Column::new(
+            "count",
+            "count",
+            "count",
+            Style::Plain,
+            |(f, e): &EventRow| f.events.get(e.kind),
+        ),
+    ])
+    .terminal_order(&[
+        "format",
+        "kind",
+        "count",
+        "step",
+        "op",
+        "index",
+        "value",
+        "exact",
+        "reference",
+    ])
+}
+
+/// The rows of `events.csv`.
+pub fn event_rows(formats: &[FormatReport]) -> Vec<EventRow<'_>> {
+    formats
+        .iter()
+        .flat_map(|f| f.first_events.iter().map(move |e| (f, e)))
+        .collect()
+}
+
+/// `constants.csv`: each constant the run uses, per format; the loss's eps also says how often
+/// adding it to |y| changed nothing, and for how many targets |y| + eps is zero.
+pub fn constants<'s>() -> Schema<'s, ConstantReport> {
+    Schema::new(vec![
+        Column::new(
+            "format",
+            "format",
+            "",
+            Style::Plain,
+            |c: &ConstantReport| c.format.name(),
+        ),
+        Column::new(
+            "constant",
+            "constant",
+            "",
+            Style::Plain,
+            |c: &ConstantReport| c.constant.name(),
+        ),
+        Column::new("given", "given", "", Style::Plain, |c: &ConstantReport| {
+            Cell::Decimal(c.text.clone())
+        }),
+        Column::new(
+            "stored",
+            "stored",
+            "",
+            Style::Plain,
+            |c: &ConstantReport| c.stored.value,
+        ),
+        Column::new("class", "class", "", Style::Plain, |c: &ConstantReport| {
+            c.stored.class.name()
+        }),
+        Column::new(
+            "rel_error",
+            "rel error",
+            "relative",
+            Style::Sci,
+            |c: &ConstantReport| c.stored.rel_error,
+        ),
+        Column::new(
+            "eps_lost_share",
+            "eps lost",
+            "share",
+            Style::Percent,
+            |c: &ConstantReport| c.denominators.and_then(|d| d.eps_lost_share),
+        )
+        .files_only(),
+        Column::new(
+            "zero_denominators",
+            "zero denominators",
+            "count",
+            Style::Plain,
+            |c: &ConstantReport| c.denominators.map(|d| d.zero),
+        )
+        .files_only(),
+        Column::new(
+            "targets",
+            "targets",
+            "count",
+            Style::Plain,
+            |c: &ConstantReport| c.denominators.map(|d| d.targets),
+        )
+        .files_only(),
+    ])
+}
+
+/// The rows of `constants.csv`.
+pub fn constant_rows(formats: &[FormatReport]) -> Vec<&ConstantReport> {
+    formats.iter().flat_map(|f| &f.constants).collect()
+}
+
+/// A row of `config.csv`.
+pub type ConfigRow = (&'static str, String);
+
+/// `config.csv`: the configuration as (key, value) rows. `check` refuses a baseline whose
+/// configuration differs (except in the formats audited).
+pub fn config<'s>() -> Schema<'s, ConfigRow> {
+    Schema::new(vec![
+        Column::new("key", "key", "", Style::Plain, |(key, _): &ConfigRow| *key),
+        Column::new(
+            "value",
+            "value",
+            "",
+            Style::Plain,
+            |(_, value): &ConfigRow| value.clone(),
+        ),
+    ])
+}
+
+/// The rows of `config.csv`.
+pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
+    let train = &config.train;
+    let optimizer = &train.optimizer;
+    let list = |items: Vec<String>| items.join(",");
+    vec![
+        (
+            "formats",
+            list(config.formats.iter().map(|f| f.name().into()).collect()),
+        ),
+        ("reference", config.reference.name()),
+        ("loss", train.loss.name().into()),
+        ("eps", train.eps.text().into()),
+        (
+            "widths",
+            list(
+                train
+                    .architecture
+                    .widths
+                    .iter()
+                    .map(usize::to_string)
+                    .collect(),
+            ),
+        ),
+        ("activation", train.architecture.activation.name().into()),
+        ("dropout", Cell::Number(train.architecture.dropout).csv()),
+        ("optimizer", optimizer.kind.name().into()),
+        ("lr", optimizer.lr.text().into()),
+        ("momentum", optimizer.momentum.text().into()),
+        ("beta1", optimizer.beta1.text().into()),
+        ("beta2", optimizer.beta2.text().into()),
+        ("adam_eps", optimizer.adam_eps.text().into()),
+        ("epochs", train.epochs.to_string()),
+        ("batch_size", train.batch_size.to_string()),
+        ("seed", train.seed.to_string()),
+        ("accumulate", train.reduction.accumulate.name().into()),
+        ("order", train.reduction.order.name().into()),
+        ("data", config.data.source.clone()),
+        ("data_fingerprint", config.data_fingerprint()),
+        ("init_fingerprint", config.init_fingerprint()),
+    ]
+}
+
+/// A row of `data.csv`: one sample's features and target.
+pub type DataRow<'a> = (ArrayView1<'a, f64>, f64);
+
+/// `data.csv`: the data set as the audit used it, at full precision; one column per feature
+/// and the target last, named as in the data set.
+pub fn data<'a>(data: &Dataset) -> Schema<'a, DataRow<'a>> {
+    let mut columns: Vec<Column<DataRow>> = data
+        .feature_names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            Column::new(
+                name.clone(),
+                name.clone(),
+                "",
+                Style::Plain,
+                move |(x, _): &DataRow| x[j],
+            )
+        })
+        .collect();
+    columns.push(Column::new(
+        data.target_name.clone(),
+        data.target_name.clone(),
+        "",
+        Style::Plain,
+        |(_, y): &DataRow| *y,
+    ));
+    Schema::new(columns)
+}
+
+/// The rows of `data.csv`.
+pub fn data_rows(data: &Dataset) -> Vec<DataRow<'_>> {
+    data.features
+        .rows()
+        .into_iter()
+        .zip(data.targets.iter().copied())
+        .collect()
+}
+
+/// A row of `schedule.csv`: which data row a step used at one position of its batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScheduleRow {
+    /// 1-based step.
+    pub step: u64,
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// 0-based position within the batch.
+    pub position: usize,
+    /// 0-based row of data.csv's data lines.
+    pub row: usize,
+}
+
+/// `schedule.csv`: which data rows each step used, in order.
+pub fn schedule<'s>() -> Schema<'s, ScheduleRow> {
+    Schema::new(vec![
+        Column::new("step", "step", "", Style::Plain, |r: &ScheduleRow| r.step),
+        Column::new("epoch", "epoch", "", Style::Plain, |r: &ScheduleRow| {
+            r.epoch
+        }),
+        Column::new(
+            "position",
+            "position",
+            "",
+            Style::Plain,
+            |r: &ScheduleRow| r.position,
+        ),
+        Column::new("row", "row", "", Style::Plain, |r: &ScheduleRow| r.row),
+    ])
+}
+
+/// The rows of one step of `schedule.csv`.
+pub fn schedule_rows(plan: &StepPlan) -> impl Iterator<Item = ScheduleRow> + '_ {
+    plan.rows
+        .iter()
+        .enumerate()
+        .map(|(position, &row)| ScheduleRow {
+            step: plan.step,
+            epoch: plan.epoch,
+            position,
+            row,
+        })
+}

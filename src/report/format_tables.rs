@@ -1,0 +1,183 @@
+//! The tables of `precision-audit formats` (the facts of every format) and `round` (what each
+//! format stores for a decimal), each defined once.
+
+use crate::format::text::{hex, shortest};
+use crate::format::{Class, Format, Spec, Stored};
+use crate::report::schema::{Cell, Column, Schema, Style};
+
+/// `2^e` with its value where an f64 holds it: `6.103515625e-05 (2^-14)`.
+fn power(x: Option<f64>, exponent: i32) -> String {
+    match x {
+        Some(x) => format!("{} (2^{exponent})", shortest(x)),
+        None => format!("2^{exponent}"),
+    }
+}
+
+/// The formats table: one row per format and the reference.
+pub fn formats<'s>() -> Schema<'s, Spec> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |s: &Spec| s.name),
+        Column::new(
+            "precision_bits",
+            "t (bits)",
+            "bits",
+            Style::Plain,
+            |s: &Spec| s.precision,
+        ),
+        Column::new("emin", "emin", "", Style::Plain, |s: &Spec| s.emin),
+        Column::new("emax", "emax", "", Style::Plain, |s: &Spec| s.emax),
+        Column::new(
+            "unit_roundoff",
+            "unit roundoff u",
+            "relative",
+            Style::Plain,
+            |s: &Spec| s.unit_roundoff(),
+        )
+        .files_only(),
+        Column::new("u", "unit roundoff u", "", Style::Plain, |s: &Spec| {
+            power(Some(s.unit_roundoff()), -(s.precision as i32))
+        })
+        .terminal_only(),
+        Column::new(
+            "min_normal",
+            "smallest normal",
+            "",
+            Style::Plain,
+            |s: &Spec| s.min_normal(),
+        )
+        .files_only(),
+        Column::new(
+            "smallest_normal",
+            "smallest normal",
+            "",
+            Style::Plain,
+            |s: &Spec| power(s.min_normal(), s.emin),
+        )
+        .terminal_only(),
+        Column::new(
+            "min_subnormal",
+            "smallest subnormal",
+            "",
+            Style::Plain,
+            |s: &Spec| s.min_subnormal(),
+        )
+        .files_only(),
+        Column::new(
+            "smallest_subnormal",
+            "smallest subnormal",
+            "",
+            Style::Plain,
+            |s: &Spec| {
+                if s.has_subnormals {
+                    power(s.min_subnormal(), s.emin - s.precision as i32 + 1)
+                } else {
+                    "none".into()
+                }
+            },
+        )
+        .terminal_only(),
+        Column::new(
+            "max_finite",
+            "largest finite",
+            "",
+            Style::Plain,
+            |s: &Spec| s.max_finite(),
+        )
+        .files_only(),
+        Column::new(
+            "largest_finite",
+            "largest finite",
+            "",
+            Style::Plain,
+            |s: &Spec| {
+                s.max_finite()
+                    .map(shortest)
+                    .unwrap_or_else(|| format!("(2 - 2^{}) * 2^{}", 1 - s.precision as i32, s.emax))
+            },
+        )
+        .terminal_only(),
+    ])
+}
+
+/// The note under the terminal's formats table.
+pub const FORMATS_NOTE: &str = "\nu = 2^-t is the largest relative error of one correctly \
+rounded operation. The reference is MPFR: no subnormals,\nand an exponent range so wide that \
+nothing a network computes reaches its limits.\n";
+
+/// A row of the rounding table: one value in one format.
+pub type RoundRow = (String, Format, Stored);
+
+/// What the terminal says of a stored value.
+fn note(s: &Stored) -> &'static str {
+    match (s.overflow, s.underflow, s.class) {
+        (true, _, _) => "overflow",
+        (_, true, Class::Zero) => "underflow to zero",
+        (_, true, _) => "underflow (subnormal)",
+        _ if s.rel_error == 0.0 => "exact",
+        _ => "",
+    }
+}
+
+/// The rounding table.
+pub fn round<'s>() -> Schema<'s, RoundRow> {
+    Schema::new(vec![
+        Column::new(
+            "value",
+            "value",
+            "",
+            Style::Plain,
+            |(v, _, _): &RoundRow| Cell::Decimal(v.clone()),
+        ),
+        Column::new(
+            "format",
+            "format",
+            "",
+            Style::Plain,
+            |(_, f, _): &RoundRow| f.name(),
+        ),
+        Column::new(
+            "stored",
+            "stored",
+            "",
+            Style::Plain,
+            |(_, _, s): &RoundRow| s.value,
+        ),
+        Column::new("hex", "hex", "", Style::Plain, |(_, _, s): &RoundRow| {
+            hex(s.value)
+        }),
+        Column::new(
+            "class",
+            "class",
+            "",
+            Style::Plain,
+            |(_, _, s): &RoundRow| s.class.name(),
+        ),
+        Column::new(
+            "rel_error",
+            "rel error",
+            "relative",
+            Style::SciNonzero,
+            |(_, _, s): &RoundRow| s.rel_error,
+        ),
+        Column::new(
+            "overflow",
+            "overflow",
+            "",
+            Style::Plain,
+            |(_, _, s): &RoundRow| s.overflow,
+        )
+        .files_only(),
+        Column::new(
+            "underflow",
+            "underflow",
+            "",
+            Style::Plain,
+            |(_, _, s): &RoundRow| s.underflow,
+        )
+        .files_only(),
+        Column::new("note", "note", "", Style::Plain, |(_, _, s): &RoundRow| {
+            note(s)
+        })
+        .terminal_only(),
+    ])
+}
