@@ -8,29 +8,12 @@
 //! Tolerances live in `training/common.rs` (`tolerance`), each with the reason for its size.
 
 #[macro_use]
-#[path = "training/common.rs"]
 mod common;
-
-#[path = "training/gradients.rs"]
-mod gradients;
-
-#[path = "training/optimizers.rs"]
-mod optimizers;
-
-#[path = "training/determinism.rs"]
 mod determinism;
-
-#[path = "training/generic.rs"]
-mod generic;
-
-#[path = "training/reference.rs"]
-mod reference;
-
-#[path = "training/f16_traps.rs"]
 mod f16_traps;
-
-#[path = "training/kernels.rs"]
+mod generic;
+mod gradients;
 mod kernels;
-
-#[path = "training/regressions.rs"]
+mod optimizers;
+mod reference;
 mod regressions;
