@@ -1,19 +1,10 @@
-//! What only the cli tests need: audit runs with `--csv`, fixtures, the event kinds, and the
-//! named tolerances (no test invents its own). Running the binary, scratch directories and
-//! CSV tables are shared with the study tests in `tests/support`.
+//! What only the cli tests need: audit runs with `--csv`, fixtures and the event kinds.
+//! Running the binary, scratch directories, CSV tables and the named tolerances are shared
+//! with the other suites in `tests/support`.
 
 use std::path::Path;
 
 use crate::support::{CsvRun, DEFAULT_JOB};
-
-/// f64's final relative loss drift on the default job is about 2e-14 (a few hundred steps of
-/// 2^-53 rounding). The limit leaves room for a different but sound summation, not for a
-/// lost bit per op.
-pub const F64_FINAL_DRIFT_MAX: f64 = 1e-10;
-
-/// `--verify-reference`: 113 bits against 226 bits. f64 itself agrees with the reference to
-/// about 14 digits on the default job; the reference must agree with itself to at least 25.
-pub const REFERENCE_SELF_AGREEMENT_MAX: f64 = 1e-25;
 
 /// Epochs of the small configurations: 5 epochs of the built-in 100 rows in batches of 32 are
 /// 20 steps, enough for every op and event to occur, fast under MPFR.

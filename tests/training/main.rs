@@ -5,7 +5,12 @@
 //! relative loss's ε flushes to zero; Adam's second moment underflows), the reduction kernels,
 //! and the bugs this suite found, pinned by name.
 //!
-//! Tolerances live in `training/common.rs` (`tolerance`), each with the reason for its size.
+//! Tolerances live in `tests/support/prec.rs`, each with the reason for its size.
+
+/// Helpers shared by the test suites (`tests/support/mod.rs`, a module, not a test target:
+/// cargo builds `tests/*.rs` and `tests/*/main.rs` only); this suite uses its tolerances.
+#[path = "../support/mod.rs"]
+mod support;
 
 #[macro_use]
 mod common;
