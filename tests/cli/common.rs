@@ -94,3 +94,57 @@ pub fn steps_excerpt(steps: &str, n: usize) -> String {
     }
     out.join("\n") + "\n"
 }
+
+/// The significant digits the matrix snapshots keep of a non-integer number: enough to see what
+/// each configuration does to every op, few enough that a last-bit change in a kernel does not
+/// rewrite every matrix snapshot. The default job's snapshots keep every digit.
+pub const MATRIX_DIGITS: usize = 4;
+
+/// `text` with every non-integer number of more than `digits` significant digits rounded to
+/// `digits` and written as `d.ddde±x` (as the report writes its own): the cells of a CSV file
+/// and the words of the report alike. Integers (counts, steps, integral values), names,
+/// non-finite values and numbers already that short are kept as written. A number in a
+/// right-aligned table column (two spaces or more before it) keeps its right edge.
+pub fn significant_digits(text: &str, digits: usize) -> String {
+    let is_separator = |c: char| c.is_whitespace() || ",;()[]".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(is_separator).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        match rounded(word, digits) {
+            Some(short) if out.ends_with("  ") => {
+                out.push_str(&format!("{short:>width$}", width = word.len()))
+            }
+            Some(short) => out.push_str(&short),
+            None => out.push_str(word),
+        }
+        let separator = tail.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&tail[..separator]);
+        rest = &tail[separator..];
+    }
+    out
+}
+
+/// `word` rounded to `digits` significant digits, if it is a finite non-integer number written
+/// with more of them.
+fn rounded(word: &str, digits: usize) -> Option<String> {
+    let numeric = word.bytes().any(|b| b.is_ascii_digit())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    if !numeric || !word.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let value: f64 = word.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let mantissa = word
+        .trim_start_matches(['+', '-'])
+        .split(['e', 'E'])
+        .next()?;
+    let significant = mantissa
+        .replace('.', "")
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .len();
+    (significant > digits).then(|| format!("{value:.precision$e}", precision = digits - 1))
+}
