@@ -1,19 +1,10 @@
-//! What only the cli tests need: audit runs with `--csv`, fixtures, the event kinds, and the
-//! named tolerances (no test invents its own). Running the binary, scratch directories and
-//! CSV tables are shared with the study tests in `tests/support`.
+//! What only the cli tests need: audit runs with `--csv`, fixtures and the event kinds.
+//! Running the binary, scratch directories, CSV tables and the named tolerances are shared
+//! with the other suites in `tests/support`.
 
 use std::path::Path;
 
 use crate::support::{CsvRun, DEFAULT_JOB};
-
-/// f64's final relative loss drift on the default job is about 2e-14 (a few hundred steps of
-/// 2^-53 rounding). The limit leaves room for a different but sound summation, not for a
-/// lost bit per op.
-pub const F64_FINAL_DRIFT_MAX: f64 = 1e-10;
-
-/// `--verify-reference`: 113 bits against 226 bits. f64 itself agrees with the reference to
-/// about 14 digits on the default job; the reference must agree with itself to at least 25.
-pub const REFERENCE_SELF_AGREEMENT_MAX: f64 = 1e-25;
 
 /// Epochs of the small configurations: 5 epochs of the built-in 100 rows in batches of 32 are
 /// 20 steps, enough for every op and event to occur, fast under MPFR.
@@ -102,4 +93,58 @@ pub fn steps_excerpt(steps: &str, n: usize) -> String {
         }
     }
     out.join("\n") + "\n"
+}
+
+/// The significant digits the matrix snapshots keep of a non-integer number: enough to see what
+/// each configuration does to every op, few enough that a last-bit change in a kernel does not
+/// rewrite every matrix snapshot. The default job's snapshots keep every digit.
+pub const MATRIX_DIGITS: usize = 4;
+
+/// `text` with every non-integer number of more than `digits` significant digits rounded to
+/// `digits` and written as `d.ddde±x` (as the report writes its own): the cells of a CSV file
+/// and the words of the report alike. Integers (counts, steps, integral values), names,
+/// non-finite values and numbers already that short are kept as written. A number in a
+/// right-aligned table column (two spaces or more before it) keeps its right edge.
+pub fn significant_digits(text: &str, digits: usize) -> String {
+    let is_separator = |c: char| c.is_whitespace() || ",;()[]".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.find(is_separator).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        match rounded(word, digits) {
+            Some(short) if out.ends_with("  ") => {
+                out.push_str(&format!("{short:>width$}", width = word.len()))
+            }
+            Some(short) => out.push_str(&short),
+            None => out.push_str(word),
+        }
+        let separator = tail.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&tail[..separator]);
+        rest = &tail[separator..];
+    }
+    out
+}
+
+/// `word` rounded to `digits` significant digits, if it is a finite non-integer number written
+/// with more of them.
+fn rounded(word: &str, digits: usize) -> Option<String> {
+    let numeric = word.bytes().any(|b| b.is_ascii_digit())
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    if !numeric || !word.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let value: f64 = word.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let mantissa = word
+        .trim_start_matches(['+', '-'])
+        .split(['e', 'E'])
+        .next()?;
+    let significant = mantissa
+        .replace('.', "")
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .len();
+    (significant > digits).then(|| format!("{value:.precision$e}", precision = digits - 1))
 }

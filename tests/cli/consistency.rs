@@ -3,7 +3,7 @@
 //! batches, and the ops are the ones the flags ask for.
 
 use crate::common::{Audit, EVENT_KINDS, flag};
-use crate::support::{FORMATS, Table};
+use crate::support::{FORMATS, Table, prec};
 
 /// What the flags of a run imply about its files.
 pub struct Expected<'a> {
@@ -316,9 +316,11 @@ fn check_verdicts(audit: &Audit, summary: &Table, steps: &Table) {
                     .and_then(|d| d.parse().ok())
                     .unwrap_or_else(|| panic!("a drift in `{verdict}`"));
                 let exact = s.f64("loss_rel_drift");
-                assert!(
-                    (drift - exact).abs() <= 0.005 * exact,
-                    "{verdict}: drift {drift} against summary.csv {exact}"
+                prec::assert_close(
+                    drift,
+                    exact,
+                    prec::REPORT_THREE_DIGITS,
+                    &format!("{verdict}: the drift against summary.csv's"),
                 );
             }
             None => {

@@ -4,10 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{
-    Audit, F64_FINAL_DRIFT_MAX, REFERENCE_SELF_AGREEMENT_MAX, default_job, fixture,
-};
-use crate::support::{DEFAULT_JOB, FORMATS, Table, run};
+use crate::common::{Audit, default_job, fixture};
+use crate::support::{DEFAULT_JOB, FORMATS, Table, prec, run};
 
 // ---- the default job: --loss relative --eps 1e-8 ----
 
@@ -91,9 +89,10 @@ fn f64_final_loss_drift_is_tiny_and_narrower_formats_drift_more() {
             .f64("loss_rel_drift")
     };
     assert!(
-        drift("f64") < F64_FINAL_DRIFT_MAX,
-        "f64 drift {} < {F64_FINAL_DRIFT_MAX}",
-        drift("f64")
+        drift("f64") < prec::F64_FINAL_DRIFT_MAX,
+        "f64 drift {} < {}",
+        drift("f64"),
+        prec::F64_FINAL_DRIFT_MAX
     );
     assert!(drift("f64") < drift("f32"), "f32 drifts more than f64");
     assert!(drift("f32") < drift("bf16"), "bf16 drifts more than f32");
@@ -123,11 +122,11 @@ fn verify_reference_agrees_to_many_more_digits_than_f64() {
         .expect("an f64 lane");
     let f64_drift = f64_lane["max_rel_drift"].as_f64().expect("a number");
     assert!(
-        loss < REFERENCE_SELF_AGREEMENT_MAX && params < REFERENCE_SELF_AGREEMENT_MAX,
+        loss < prec::REFERENCE_SELF_AGREEMENT_MAX && params < prec::REFERENCE_SELF_AGREEMENT_MAX,
         "113 against 226 bits: loss {loss:e}, parameters {params:e}"
     );
     assert!(
-        loss < f64_drift * 1e-10,
+        loss < f64_drift * prec::REFERENCE_SELF_AGREEMENT_PER_F64_DRIFT,
         "the reference agrees with itself ({loss:e}) far better than f64 with it ({f64_drift:e})"
     );
 }

@@ -1,7 +1,10 @@
-//! Snapshots of what the binary prints and writes: the default job file by file, and a matrix
-//! of small configurations (one snapshot each) that also pass the cross-file checks.
+//! Snapshots of what the binary prints and writes: the default job file by file at full
+//! precision, and a matrix of small configurations (one snapshot each, numbers at
+//! [`MATRIX_DIGITS`] significant digits) that also pass the cross-file checks.
 
-use crate::common::{Audit, SMALL_EPOCHS, default_job, steps_excerpt};
+use crate::common::{
+    Audit, MATRIX_DIGITS, SMALL_EPOCHS, default_job, significant_digits, steps_excerpt,
+};
 use crate::consistency::{self, Expected};
 use crate::snapshot;
 use crate::support::run;
@@ -134,8 +137,9 @@ fn round_edges_csv() {
     );
 }
 
-/// Runs one small configuration, pins everything it printed and wrote, and checks the files
-/// against each other and against its flags.
+/// Runs one small configuration, pins everything it printed and wrote at [`MATRIX_DIGITS`]
+/// significant digits, and checks the files, at full precision, against each other and against
+/// its flags.
 fn configuration(name: &str, flags: &[&str]) {
     let mut args = vec!["--epochs", SMALL_EPOCHS];
     args.extend_from_slice(flags);
@@ -149,7 +153,11 @@ fn configuration(name: &str, flags: &[&str]) {
         "\n── steps.csv, first and last 3 rows per format ──\n{}",
         steps_excerpt(audit.file("steps.csv"), 3)
     ));
-    snapshot(&format!("matrix__{name}"), &audit.command(), &text);
+    snapshot(
+        &format!("matrix__{name}"),
+        &audit.command(),
+        &significant_digits(&text, MATRIX_DIGITS),
+    );
     consistency::check(&audit, &Expected::from_args(&args));
 }
 

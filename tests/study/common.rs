@@ -1,36 +1,9 @@
 //! What only the study tests need: runs with `--csv` that must succeed, the shared default
-//! sweep and audit, the statistics as the studies define them, and the named tolerances of
-//! these tests (no test invents its own). Running the binary, scratch directories and CSV
-//! tables are shared with the cli tests in `tests/support`.
+//! sweep and audit, and the statistics as the studies define them. Running the binary,
+//! scratch directories, CSV tables and the named tolerances are shared with the other suites
+//! in `tests/support`.
 
 use crate::support::{CsvRun, DEFAULT_JOB};
-
-/// Named tolerances, in one place.
-pub mod prec {
-    /// f64's final loss over seeded summation orders: a few hundred steps of 2^-53 rounding move
-    /// it by about 1e-16 relative (measured: 3.5e-16 on the order study's configuration). 1e-12
-    /// leaves room for a different but sound summation, not for a lost bit per op.
-    pub const F64_ORDER_SPREAD_REL_MAX: f64 = 1e-12;
-
-    /// Values that pass through statrs' Student-t (regularized incomplete beta): statrs 0.19
-    /// agrees with 40-digit values to about 2e-15 on these cases (the crate's own tests use the
-    /// same bound); 1e-13 leaves room for a libm's last bit.
-    pub const STATRS_T: f64 = 1e-13;
-
-    /// Values computed through a handful of correctly rounded f64 operations (a square root, a
-    /// division, a product): each costs at most 2^-53 relative, so four of them stay below
-    /// 4.5e-16; 1e-15 rejects any wrong formula.
-    pub const FEW_ROUNDINGS: f64 = 1e-15;
-
-    /// Asserts `|actual − expected| ≤ relative · |expected|`.
-    #[track_caller]
-    pub fn assert_close(actual: f64, expected: f64, relative: f64, what: &str) {
-        assert!(
-            (actual - expected).abs() <= relative * expected.abs(),
-            "{what}: {actual} is not within a relative {relative} of {expected}"
-        );
-    }
-}
 
 /// A run with `--csv`: see [`CsvRun`].
 pub type Run = CsvRun;

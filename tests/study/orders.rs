@@ -1,8 +1,8 @@
 //! The order study, `--orders K`: K seeded summation orders of every reduction, one row per
 //! order × format in orders.csv, a summary per format and the ops' spread over orders.
 
-use crate::common::{Run, assert_same, mean, prec};
-use crate::support::{FORMATS, Table};
+use crate::common::{Run, assert_same, mean};
+use crate::support::{FORMATS, Table, prec};
 
 /// SGD on the MSE loss for 20 epochs (80 steps, about a second for 4 orders under MPFR), every
 /// format accumulating in itself (`--accumulate same`) so that reordering a sum rounds

@@ -14,7 +14,7 @@
 
 use precision_audit::study::{Significance, paired_drift, summarize, verdict};
 
-use crate::common::prec;
+use crate::support::prec;
 
 /// t_{0.975, 2}, from the closed form above.
 const T_975_2: f64 = 4.302652729749464;
@@ -27,7 +27,7 @@ fn p_two_sided_2(t: f64) -> f64 {
 #[test]
 fn the_quantile_is_the_closed_form() {
     let closed_form: f64 = (2.0 * 0.95 * 0.95 / (1.0 - 0.95 * 0.95f64)).sqrt();
-    prec::assert_close(closed_form, T_975_2, prec::FEW_ROUNDINGS, "t_{0.975,2}");
+    prec::assert_close(closed_form, T_975_2, prec::F64_FEW_ROUNDINGS, "t_{0.975,2}");
 }
 
 /// Reference losses 1, 2, 3 over seeds; the format's 3, 5, 7: drifts 2, 3, 4.
@@ -54,7 +54,12 @@ fn consistent_drift_three_times_the_noise_is_arithmetic() {
     assert_eq!((loss.n, loss.nonfinite), (3, 0));
     assert_eq!((loss.mean, loss.std_dev), (5.0, 2.0), "exact in f64");
     let half_width = T_975_2 * 2.0 / 3f64.sqrt();
-    prec::assert_close(half_width, 4.968275423500662, prec::FEW_ROUNDINGS, "hand");
+    prec::assert_close(
+        half_width,
+        4.968275423500662,
+        prec::F64_FEW_ROUNDINGS,
+        "hand",
+    );
     prec::assert_close(
         5.0 - loss.ci95.0,
         half_width,
@@ -89,8 +94,13 @@ fn consistent_drift_three_times_the_noise_is_arithmetic() {
         prec::STATRS_T,
         "drift CI",
     );
-    prec::assert_close(drift.t, 3.0 * 3f64.sqrt(), prec::FEW_ROUNDINGS, "t");
-    prec::assert_close(drift.t, 5.196152422706632, prec::FEW_ROUNDINGS, "t by hand");
+    prec::assert_close(drift.t, 3.0 * 3f64.sqrt(), prec::F64_FEW_ROUNDINGS, "t");
+    prec::assert_close(
+        drift.t,
+        5.196152422706632,
+        prec::F64_FEW_ROUNDINGS,
+        "t by hand",
+    );
     prec::assert_close(drift.p_value, p_two_sided_2(drift.t), prec::STATRS_T, "p");
     prec::assert_close(
         drift.p_value,
@@ -121,7 +131,7 @@ fn consistent_drift_below_the_noise_is_within_noise() {
     assert_eq!(drift.mean, 3.0);
     prec::assert_close(drift.p_value, 0.03509871864598465, prec::STATRS_T, "p");
     assert_eq!(drift.noise_floor, 10.0);
-    prec::assert_close(drift.ratio_to_noise, 0.3, prec::FEW_ROUNDINGS, "ratio");
+    prec::assert_close(drift.ratio_to_noise, 0.3, prec::F64_FEW_ROUNDINGS, "ratio");
     let (significance, sentence) = verdict("bf16", &drift, 0, 3);
     assert_eq!(significance, Significance::WithinNoise, "{sentence}");
     assert!(
@@ -143,7 +153,7 @@ fn large_but_inconsistent_drift_is_within_noise() {
         (drift.mean, drift.noise_floor, drift.ratio_to_noise),
         (2.0, 0.5, 4.0)
     );
-    prec::assert_close(drift.t, 3.4641016151377544, prec::FEW_ROUNDINGS, "t");
+    prec::assert_close(drift.t, 3.4641016151377544, prec::F64_FEW_ROUNDINGS, "t");
     prec::assert_close(drift.p_value, p_two_sided_2(drift.t), prec::STATRS_T, "p");
     prec::assert_close(
         drift.p_value,

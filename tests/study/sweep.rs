@@ -2,8 +2,8 @@
 //! sweep_summary.csv that follow from those rows, verdicts that separate a diverged or
 //! arithmetic drift from seed noise, and bits that depend on nothing but the flags.
 
-use crate::common::{Run, assert_same, default_sweep, mean, prec, sample_std_dev};
-use crate::support::{DEFAULT_JOB, FORMATS, Scratch, Table};
+use crate::common::{Run, assert_same, default_sweep, mean, sample_std_dev};
+use crate::support::{DEFAULT_JOB, FORMATS, Scratch, Table, prec};
 
 /// The seeds a sweep of `--seeds 8` from the default `--seed 42` covers.
 const DEFAULT_SEEDS: std::ops::RangeInclusive<u64> = 42..=49;
@@ -146,7 +146,7 @@ fn default_sweep_reference_moves_with_the_seed() {
         prec::assert_close(
             row.f64("noise_floor"),
             noise_floor,
-            prec::FEW_ROUNDINGS,
+            prec::F64_FEW_ROUNDINGS,
             &format!("{format} noise_floor"),
         );
         assert_eq!(row.get("noise_floor"), row.get("reference_std"), "{format}");

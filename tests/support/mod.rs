@@ -1,8 +1,9 @@
-//! What the `cli` and `study` test binaries share: running the binary, scratch directories,
-//! directory listings, the default job, and reading its CSV files back as tables.
+//! What the test binaries share: the named tolerances ([`prec`]), and for the end-to-end
+//! suites (`cli`, `study`) running the binary, scratch directories, directory listings, the
+//! default job, and reading its CSV files back as tables.
 //!
 //! Each binary includes this file as its own `support` module; what belongs to one suite only
-//! (its audit runs, named tolerances, studies) lives in that suite's `common.rs`.
+//! (its audit runs, studies, hand computations) lives in that suite's `common.rs`.
 
 // Each test binary compiles its own copy of this module and uses only part of it, so the
 // rest would be reported as dead code in that binary.
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod prec;
 
 /// The default job of the brief and the README: the relative loss with eps = 1e-8.
 pub const DEFAULT_JOB: [&str; 4] = ["--loss", "relative", "--eps", "1e-8"];

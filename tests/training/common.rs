@@ -1,5 +1,6 @@
-//! Shared set-up: the default-like configuration, exact value comparison, an op recorder, the
-//! macro that instantiates one generic body for every format, and the named tolerances.
+//! Shared set-up: the default-like configuration, exact value comparison, an op recorder, and
+//! the macro that instantiates one generic body for every format. The tolerances are shared
+//! with the other suites (`tests/support/prec.rs`).
 
 use precision_audit::data::{Dataset, ParamSet};
 use precision_audit::format::{Decimal, Scalar};
@@ -8,44 +9,10 @@ use precision_audit::model::{Activation, Architecture, Loss, Mlp};
 use precision_audit::train::{Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer};
 use rug::Float;
 
+use crate::support::prec;
+
 /// The reference precision the training runs use (binary128's, the crate's default).
 pub const REFERENCE_BITS: u32 = 113;
-
-/// The tolerances of this suite, each with the reason for its size.
-pub mod tolerance {
-    /// Backprop against central differences in 256-bit MPFR, relative to max(1, |gradient|).
-    ///
-    /// With h = 2⁻⁶⁶ ≈ 1.4e-20 the truncation error of (L(w+h) − L(w−h)) / 2h is
-    /// h²/6 · |∂³L/∂w³| ≈ 3e-41 · |∂³L/∂w³|, below 1e-33 for any third derivative under 3e7 (ours
-    /// are O(1)–O(10³)). Each loss evaluation has a relative error of a few hundred × 2⁻²⁵⁶ ≈
-    /// 1e-75, which dividing by 2h magnifies to ~1e-55. Backprop itself is good to ~1e-75. So
-    /// 1e-30 has three orders of margin over the truncation error (measured: at most 7e-39) and
-    /// is still ~25 orders below what any wrong derivative (a missing factor, a wrong sign,
-    /// tanh' = 1 − a) would give.
-    pub const GRADIENT: f64 = 1e-30;
-
-    /// The smallest |z| (pre-activation) and |p − y| the gradient-check points allow: the
-    /// perturbations move them by about |x|·h < 1e-19, so a margin of 1e-3 keeps every
-    /// evaluation on one side of relu's, |·|'s and sign's kinks.
-    pub const KINK_MARGIN: f64 = 1e-3;
-
-    /// The 256-bit loss against the test's own plain-f64 forward pass, relative: about 40 f64
-    /// operations of relative error 2⁻⁵³ each, on well-conditioned sums, give ≲ 1e-14.
-    pub const F64_FORWARD: f64 = 1e-12;
-
-    /// A 113-bit MPFR result against the exact (1000-bit) hand value: a few dozen roundings of
-    /// 2⁻¹¹³ ≈ 9.6e-35 on values of order 1 stay below 1e-32.
-    pub const REFERENCE_ABS: f64 = 1e-30;
-
-    /// f64 against MPFR-113 over 400 Adam steps on the built-in data (relative, per step loss).
-    ///
-    /// f64 adds ~1e-16 relative per op; the difference grows through training as the two
-    /// trajectories drift apart, through Adam's division by √v̂ (large where gradients are
-    /// small). Measured: at most 1.6e-14 over the default 400-step run. 1e-10 leaves nearly four
-    /// orders of margin and is still six orders below f32's unit roundoff (f32 drifts 9.8e-5),
-    /// so an f64 run that silently computed anything in f32 fails.
-    pub const F64_VS_REFERENCE: f64 = 1e-10;
-}
 
 /// A decimal constant as a user would type it.
 pub fn decimal(text: &str) -> Decimal {
@@ -151,7 +118,7 @@ pub fn ulps_from<S: Scalar>(got: &S, expected: &Float, ctx: &S::Context) -> Opti
 }
 
 /// Asserts that `got` is within `ulps` format values of the exact `expected`, or, in the
-/// reference, within [`tolerance::REFERENCE_ABS`] of it.
+/// reference, within [`prec::REFERENCE_VS_EXACT`] of it.
 pub fn assert_near_exact<S: Scalar>(
     got: &S,
     expected: &Float,
@@ -167,7 +134,7 @@ pub fn assert_near_exact<S: Scalar>(
         None => {
             let error = Float::with_val(1000, &got.to_big(got.precision()) - expected);
             assert!(
-                error.clone().abs() < tolerance::REFERENCE_ABS,
+                error.clone().abs() < prec::REFERENCE_VS_EXACT,
                 "{what}: got {got:?}, exact {expected}, error {error}"
             );
         }

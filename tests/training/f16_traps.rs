@@ -8,6 +8,7 @@ use precision_audit::model::{Loss, glorot_uniform};
 use precision_audit::train::{TrainConfig, Trainer};
 
 use crate::common::{REFERENCE_BITS, Recorder, decimal, default_config, schedule};
+use crate::support::prec;
 
 /// f16's smallest positive subnormal, 2⁻²⁴ ≈ 5.96e-8: anything at most half of it rounds to 0.
 const F16_SMALLEST_SUBNORMAL: f64 = 5.960_464_477_539_063e-8;
@@ -154,7 +155,7 @@ fn adam_v_underflows_in_f16_and_the_first_step_explodes() {
         .iter()
         .fold(0.0f64, |a, s| a.max(s.abs()));
     assert!(
-        largest <= 0.01 * (1.0 + 1e-6),
+        largest <= 0.01 * (1.0 + prec::F32_FEW_ROUNDINGS),
         "f32's largest first step is {largest}"
     );
     assert!(largest > 0.009, "and it is about lr: {largest}");

@@ -8,7 +8,8 @@ use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::kernel::{Activation, Engine, Reduction, Tensor};
 use precision_audit::model::{Architecture, Gradients, Loss, Mlp, glorot_uniform};
 
-use crate::common::{Recorder, decimal, tolerance};
+use crate::common::{Recorder, decimal};
+use crate::support::prec;
 
 /// MPFR precision of the gradient check.
 const BITS: u32 = 256;
@@ -155,7 +156,7 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
     for layer in 1..WIDTHS.len() - 1 {
         let z = recorder.outputs(&format!("fwd.dense{layer}.bias"));
         assert!(
-            z.iter().all(|z| z.abs() >= tolerance::KINK_MARGIN),
+            z.iter().all(|z| z.abs() >= prec::KINK_MARGIN),
             "{case}: a pre-activation of layer {layer} is within the kink margin: {z:?}"
         );
         if activation == Activation::Relu {
@@ -168,7 +169,7 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
     }
     let residuals = recorder.outputs("loss.sub");
     assert!(
-        residuals.iter().all(|d| d.abs() >= tolerance::KINK_MARGIN),
+        residuals.iter().all(|d| d.abs() >= prec::KINK_MARGIN),
         "{case}: p − y within the kink margin: {residuals:?}"
     );
 
@@ -190,7 +191,7 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
                 let error = analytic.sub(&numeric).abs().to_f64();
                 let scale = analytic.abs().to_f64().max(1.0);
                 assert!(
-                    error <= tolerance::GRADIENT * scale,
+                    error <= prec::BACKPROP_VS_CENTRAL_DIFFERENCE * scale,
                     "{case}: layer {} {what}[{i}][{j}]: backprop {} vs central difference {} \
                      (error {error:e})",
                     l + 1,
@@ -301,7 +302,7 @@ fn forward_and_loss_agree_with_a_plain_f64_evaluation() {
                 let plain = plain_f64_loss(activation, loss, dropout);
                 let relative = ((reference - plain) / reference).abs();
                 assert!(
-                    relative < tolerance::F64_FORWARD,
+                    relative < prec::F64_FORWARD_VS_MPFR,
                     "{} / {} / dropout {dropout}: MPFR {reference} vs f64 {plain}",
                     activation.name(),
                     loss.name()

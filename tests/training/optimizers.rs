@@ -22,6 +22,7 @@ use rug::Float;
 use rug::ops::Pow;
 
 use crate::common::{REFERENCE_BITS, adam, assert_near_exact, big, decimal, schedule, sgd};
+use crate::support::prec;
 
 /// The one-sample data set of the module documentation.
 pub fn tiny_data() -> Dataset {
@@ -162,7 +163,7 @@ fn agree(got: &[Float; 3], expected: &[Float; 3], what: &str) {
     for k in 0..3 {
         let gap = Float::with_val(1000, &got[k] - &expected[k]).abs();
         assert!(
-            gap < 1e-290,
+            gap < prec::MPFR_1000_AGREEMENT,
             "{what}: {} is {} not {}",
             NAMES[k],
             got[k],
@@ -171,8 +172,9 @@ fn agree(got: &[Float; 3], expected: &[Float; 3], what: &str) {
     }
 }
 
-/// Checks the f64 and the 113-bit runs against `expected[step][parameter]`: f64 within `ulps[step]`.
-fn check_runs(optimizer: OptimizerConfig, expected: &[[Float; 3]], ulps: &[i64]) {
+/// Checks the f64 and the 113-bit runs against `expected[step][parameter]`: f64 after k steps
+/// within k × [`prec::ULPS_PER_HAND_STEP`].
+fn check_runs(optimizer: OptimizerConfig, expected: &[[Float; 3]]) {
     let steps = expected.len();
     let f64_run = tiny_run::<f64>(optimizer.clone(), steps, ());
     let reference_run = tiny_run::<Mpfr>(optimizer, steps, REFERENCE_BITS);
@@ -182,7 +184,7 @@ fn check_runs(optimizer: OptimizerConfig, expected: &[[Float; 3]], ulps: &[i64])
             assert_near_exact(
                 &f64_run[step][k],
                 &expected[step][k],
-                ulps[step],
+                prec::ULPS_PER_HAND_STEP * (step as i64 + 1),
                 &(),
                 &what,
             );
@@ -219,7 +221,7 @@ fn sgd_two_steps_by_hand() {
         hand.sgd("0.01", "0");
         agree(&hand.params, step, "the test's own SGD against the paper");
     }
-    check_runs(sgd("0.01", "0"), &expected, &[1, 2]);
+    check_runs(sgd("0.01", "0"), &expected);
 }
 
 /// SGD with momentum 0.9 (PyTorch: buf₁ = g₁, buf₂ = 0.9·buf₁ + g₂). Step 1 is plain SGD's, so
@@ -240,7 +242,7 @@ fn sgd_with_momentum_two_steps_by_hand() {
         hand.sgd("0.01", "0.9");
         agree(&hand.params, step, "the test's own SGD against the paper");
     }
-    check_runs(sgd("0.01", "0.9"), &expected, &[1, 2]);
+    check_runs(sgd("0.01", "0.9"), &expected);
 }
 
 /// Adam's first step, lr = 0.01, by hand. With m₀ = v₀ = 0:
@@ -282,13 +284,16 @@ fn adam_first_step_by_hand() {
         &expected[0],
         "the test's own Adam against the paper",
     );
-    check_runs(adam("0.01"), &expected, &[1]);
+    check_runs(adam("0.01"), &expected);
 
     // The signSGD-like size of the first step, on the f64 run.
     let after = &tiny_run::<f64>(adam("0.01"), 1, ())[0];
     let moved = [after[0] - 0.75, after[1] - 0.5, after[2] - 0.25];
     for (delta, sign) in moved.iter().zip([-1.0, 1.0, -1.0]) {
-        assert!((delta - 0.01 * sign).abs() < 1e-9, "moved {delta}");
+        assert!(
+            (delta - 0.01 * sign).abs() < prec::ADAM_FIRST_STEP_SHORTFALL,
+            "moved {delta}"
+        );
         assert!(
             delta.abs() < 0.01,
             "Adam's first step is a bit shorter than lr"
@@ -311,7 +316,7 @@ fn adam_two_steps_by_hand() {
             hand.params.clone()
         })
         .collect();
-    check_runs(adam("0.01"), &expected, &[1, 2]);
+    check_runs(adam("0.01"), &expected);
 }
 
 /// The learning-rate decimal is rounded once into the format, not through f64: lr = 0.01 in
@@ -321,11 +326,11 @@ fn adam_two_steps_by_hand() {
 fn learning_rate_is_not_routed_through_f64() {
     let after = &tiny_run::<Mpfr>(sgd("0.01", "0"), 1, REFERENCE_BITS)[0];
     let error = Float::with_val(1000, after[0].to_big(REFERENCE_BITS) - big("0.72")).abs();
-    assert!(error < 1e-33, "w1 − 0.72 = {error}");
+    assert!(error < prec::REFERENCE_LR_STEP, "w1 − 0.72 = {error}");
     let through_f64 = Float::with_val(1000, 0.01f64) * 3u32;
     let f64_error = Float::with_val(1000, big("0.03") - through_f64).abs();
     assert!(
-        f64_error > 1e-19,
+        f64_error > prec::F64_ROUNDED_LR_MIN,
         "the f64-rounded lr would be visible: {f64_error}"
     );
 }

@@ -5,20 +5,9 @@
 //! Expected values come from rug (MPFR) computed exactly or at 300 bits and rounded by the
 //! test's own rounding (`formats/oracle.rs`), never by the crate's.
 
-#[path = "formats/oracle.rs"]
-mod oracle;
-
-#[path = "formats/testfloat.rs"]
-mod testfloat;
-
-#[path = "formats/exhaustive.rs"]
 mod exhaustive;
-
-#[path = "formats/random.rs"]
-mod random;
-
-#[path = "formats/generic.rs"]
 mod generic;
-
-#[path = "formats/regressions.rs"]
+mod oracle;
+mod random;
 mod regressions;
+mod testfloat;

@@ -5,32 +5,20 @@
 //! relative loss's ε flushes to zero; Adam's second moment underflows), the reduction kernels,
 //! and the bugs this suite found, pinned by name.
 //!
-//! Tolerances live in `training/common.rs` (`tolerance`), each with the reason for its size.
+//! Tolerances live in `tests/support/prec.rs`, each with the reason for its size.
+
+/// Helpers shared by the test suites (`tests/support/mod.rs`, a module, not a test target:
+/// cargo builds `tests/*.rs` and `tests/*/main.rs` only); this suite uses its tolerances.
+#[path = "../support/mod.rs"]
+mod support;
 
 #[macro_use]
-#[path = "training/common.rs"]
 mod common;
-
-#[path = "training/gradients.rs"]
-mod gradients;
-
-#[path = "training/optimizers.rs"]
-mod optimizers;
-
-#[path = "training/determinism.rs"]
 mod determinism;
-
-#[path = "training/generic.rs"]
-mod generic;
-
-#[path = "training/reference.rs"]
-mod reference;
-
-#[path = "training/f16_traps.rs"]
 mod f16_traps;
-
-#[path = "training/kernels.rs"]
+mod generic;
+mod gradients;
 mod kernels;
-
-#[path = "training/regressions.rs"]
+mod optimizers;
+mod reference;
 mod regressions;

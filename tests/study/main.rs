@@ -9,29 +9,18 @@
 //! `INSTA_UPDATE=always cargo test --release --test study` and review the diff. The numbers are
 //! deterministic bit for bit, so they are pinned at full precision.
 
-/// Helpers shared with the other end-to-end suite (`tests/support/mod.rs`).
+/// Helpers shared by the test suites (`tests/support/mod.rs`, a module, not a test target:
+/// cargo builds `tests/*.rs` and `tests/*/main.rs` only).
+#[path = "../support/mod.rs"]
 mod support;
 
-#[path = "study/common.rs"]
-mod common;
-
-#[path = "study/sweep.rs"]
-mod sweep;
-
-#[path = "study/orders.rs"]
-mod orders;
-
-#[path = "study/advisor.rs"]
 mod advisor;
-
-#[path = "study/snapshots.rs"]
-mod snapshots;
-
-#[path = "study/bad_input.rs"]
 mod bad_input;
-
-#[path = "study/stats.rs"]
+mod common;
+mod orders;
+mod snapshots;
 mod stats;
+mod sweep;
 
 /// Pins `text` as the snapshot `tests/snapshots/study__<name>.snap`, described by the command
 /// that produced it.
@@ -39,5 +28,7 @@ pub fn snapshot(name: &str, command: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_description(command);
     settings.set_omit_expression(true);
+    // Relative to `tests/study/`: every suite keeps its snapshots in `tests/snapshots`.
+    settings.set_snapshot_path("../snapshots");
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
