@@ -31,7 +31,7 @@ fn event_columns<'s, R: 's>(counts: fn(&R) -> &EventCounts) -> Vec<Column<'s, R>
             let column = Column::new(
                 kind.name(),
                 event_title(kind).unwrap_or(kind.name()),
-                "count",
+                "",
                 Style::Plain,
                 move |row: &R| counts(row).get(kind),
             );
@@ -59,13 +59,9 @@ pub fn summary<'s>() -> Schema<'s, FormatReport> {
         Column::new("accumulate", "acc", "", Style::Plain, |f: &FormatReport| {
             f.accumulate.name()
         }),
-        Column::new(
-            "steps",
-            "steps",
-            "steps",
-            Style::Plain,
-            |f: &FormatReport| f.steps,
-        )
+        Column::new("steps", "steps", "", Style::Plain, |f: &FormatReport| {
+            f.steps
+        })
         .files_only(),
         Column::new(
             "final_loss",
@@ -140,7 +136,7 @@ pub fn ops<'a>() -> Schema<'a, OpRow<'a>> {
         Column::new(
             "elements",
             "elements",
-            "count",
+            "",
             Style::Plain,
             |(_, op): &OpRow| op.elements,
         ),
@@ -267,13 +263,9 @@ pub fn events<'a>() -> Schema<'a, EventRow<'a>> {
             Style::Plain,
             |(_, e): &EventRow| e.reference,
         ),
-        Column::new(
-            "count",
-            "count",
-            "count",
-            Style::Plain,
-            |(f, e): &EventRow| f.events.get(e.kind),
-        ),
+        Column::new("count", "count", "", Style::Plain, |(f, e): &EventRow| {
+            f.events.get(e.kind)
+        }),
     ])
     .terminal_order(&[
         "format",
@@ -345,7 +337,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
         Column::new(
             "zero_denominators",
             "zero denominators",
-            "count",
+            "",
             Style::Plain,
             |c: &ConstantReport| c.denominators.map(|d| d.zero),
         )
@@ -353,7 +345,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
         Column::new(
             "targets",
             "targets",
-            "count",
+            "",
             Style::Plain,
             |c: &ConstantReport| c.denominators.map(|d| d.targets),
         )

@@ -178,7 +178,8 @@ pub struct Column<'s, R> {
     pub name: Cow<'static, str>,
     /// The terminal table's title.
     pub title: Cow<'static, str>,
-    /// What a number in it measures (`bits`, `steps`, `relative`, `count`; empty for names).
+    /// What a number in it measures (`loss`, `relative`, `bits`, `ulp`, `step`, `share`);
+    /// empty for names and counts.
     pub unit: &'static str,
     /// How the terminal writes it.
     pub style: Style,
@@ -277,6 +278,18 @@ impl<'s, R> Schema<'s, R> {
             Some(names) => names.iter().filter_map(|n| self.column(n)).collect(),
             None => self.columns.iter().filter(|c| c.on_terminal()).collect(),
         }
+    }
+
+    /// The file columns as documentation: `name (unit)`, comma-separated.
+    pub fn documented(&self) -> String {
+        let columns: Vec<String> = self
+            .file_columns()
+            .map(|c| match c.unit {
+                "" => c.name.to_string(),
+                unit => format!("{} ({unit})", c.name),
+            })
+            .collect();
+        columns.join(", ")
     }
 
     /// One CSV record.

@@ -80,18 +80,14 @@ pub fn sweep_summary<'s>() -> Schema<'s, FormatSweep> {
         Column::new("format", "format", "", Style::Plain, |f: &FormatSweep| {
             f.format.name()
         }),
-        Column::new(
-            "seeds",
-            "seeds",
-            "count",
-            Style::Plain,
-            |f: &FormatSweep| f.loss.n,
-        )
+        Column::new("seeds", "seeds", "", Style::Plain, |f: &FormatSweep| {
+            f.loss.n
+        })
         .files_only(),
         Column::new(
             "nonfinite_seeds",
             "nonfinite",
-            "count",
+            "",
             Style::Plain,
             |f: &FormatSweep| f.nonfinite_seeds,
         )
@@ -265,13 +261,9 @@ pub fn orders_summary<'s>() -> Schema<'s, FormatOrders> {
         Column::new("format", "format", "", Style::Plain, |f: &FormatOrders| {
             f.format.name()
         }),
-        Column::new(
-            "orders",
-            "orders",
-            "count",
-            Style::Plain,
-            |f: &FormatOrders| f.loss.n,
-        ),
+        Column::new("orders", "orders", "", Style::Plain, |f: &FormatOrders| {
+            f.loss.n
+        }),
         Column::new(
             "loss_mean",
             "mean loss",
@@ -345,7 +337,7 @@ pub fn orders_ops<'s>() -> Schema<'s, OpOrders> {
             o.format.name()
         }),
         Column::new("op", "op", "", Style::Plain, |o: &OpOrders| o.op.clone()),
-        Column::new("orders", "orders", "count", Style::Plain, |o: &OpOrders| {
+        Column::new("orders", "orders", "", Style::Plain, |o: &OpOrders| {
             o.acc_mean_rel.n
         }),
         Column::new(
@@ -459,7 +451,7 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
         Column::new(
             "zero_denominators",
             "zero denominators",
-            "count",
+            "",
             Style::Plain,
             |a: &EpsAdvice| a.zero_denominators,
         ),
