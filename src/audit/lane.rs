@@ -7,9 +7,8 @@ use super::compare::{Audited, Comparator, LaneStats, Pair, RecordedStep};
 use super::stats::EventCounts;
 use super::{ConstantReport, FormatReport, StepRow};
 use crate::data::Dataset;
-use crate::data::params::ParamSet;
 use crate::format::{Decimal, Format, Scalar};
-use crate::model::{Loss, Mlp};
+use crate::model::{Loss, Mlp, ParamSet};
 use crate::train::{Optimizer, StepPlan, TrainConfig, Trainer};
 
 /// One format's run, behind a type-erased interface so formats can be chosen at run time.

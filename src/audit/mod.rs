@@ -14,10 +14,9 @@ use rug::Float;
 use serde::Serialize;
 
 use crate::data::Dataset;
-use crate::data::params::ParamSet;
 use crate::format::{Class, DoubleDouble, Format, Mpfr, Scalar};
 use crate::kernel::Accumulate;
-use crate::model::Mlp;
+use crate::model::{Mlp, ParamSet};
 use crate::train::{Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
 

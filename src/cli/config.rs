@@ -8,7 +8,7 @@ use crate::data::{self, Dataset};
 use crate::error::Error;
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
-use crate::model::{Architecture, Loss, glorot_uniform};
+use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
 use crate::train::{Optimizer, OptimizerConfig, TrainConfig};
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -144,7 +144,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let init = match &args.init_params {
         Some(path) => {
             let params = data::read_params(path)?;
-            data::check_shapes(&params, &architecture.widths).map_err(|error| {
+            check_shapes(&params, &architecture.widths).map_err(|error| {
                 invalid(
                     "--init-params",
                     format!(

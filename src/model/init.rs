@@ -5,8 +5,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use super::Architecture;
+use super::params::{LayerParams, ParamSet};
 use crate::data::builtin::uniform;
-use crate::data::params::{LayerParams, ParamSet};
 
 /// The ChaCha20 stream that initial weights are drawn from (shuffles and dropout masks use
 /// other streams of the same seed, so changing one never shifts another).
