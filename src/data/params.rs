@@ -32,26 +32,11 @@ use super::csv_file::{Rows, header_names, parse_cell};
 use super::write_atomically;
 use crate::Error;
 use crate::format::text::shortest;
-use crate::model::{LayerParams, ParamSet};
+use crate::model::params::Flaw;
+use crate::model::{LayerParams, LayerTensor, ParamSet};
 
 /// The header of a parameter file, column by column.
 pub const HEADER: [&str; 5] = ["layer", "tensor", "row", "column", "value"];
-
-/// Which of a layer's two tensors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Tensor {
-    Weight,
-    Bias,
-}
-
-impl Tensor {
-    fn name(self) -> &'static str {
-        match self {
-            Tensor::Weight => "weight",
-            Tensor::Bias => "bias",
-        }
-    }
-}
 
 /// Writes `params` to `path` in the layout of the module documentation, atomically.
 ///
@@ -69,12 +54,13 @@ pub fn write_params(path: &Path, params: &ParamSet) -> Result<(), Error> {
 pub fn write_params_to(out: &mut dyn Write, params: &ParamSet) -> std::io::Result<()> {
     writeln!(out, "{}", HEADER.join(","))?;
     for (index, layer) in params.layers.iter().enumerate() {
-        for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
+        for (tensor, values) in layer.tensors() {
             for ((row, column), value) in values.indexed_iter() {
                 writeln!(
                     out,
-                    "{},{tensor},{},{},{}",
+                    "{},{},{},{},{}",
                     index + 1,
+                    tensor.name(),
                     row + 1,
                     column + 1,
                     shortest(*value)
@@ -150,8 +136,8 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
     }
 
     // Layer number → tensor → entries in file order.
-    let mut layers: BTreeMap<u64, HashMap<Tensor, Vec<Entry>>> = BTreeMap::new();
-    let mut seen: HashMap<(u64, Tensor, u64, u64), u64> = HashMap::new();
+    let mut layers: BTreeMap<u64, HashMap<LayerTensor, Vec<Entry>>> = BTreeMap::new();
+    let mut seen: HashMap<(u64, LayerTensor, u64, u64), u64> = HashMap::new();
     while let Some(line) = rows.next(&mut record)? {
         if record.len() != HEADER.len() {
             return Err(bad(
@@ -185,8 +171,8 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
         };
         let layer = position("layer", &record[0])?;
         let tensor = match String::from_utf8_lossy(&record[1]).trim() {
-            "weight" => Tensor::Weight,
-            "bias" => Tensor::Bias,
+            "weight" => LayerTensor::Weight,
+            "bias" => LayerTensor::Bias,
             other => {
                 return Err(bad(
                     line,
@@ -200,7 +186,7 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
         };
         let row = position("row", &record[2])?;
         let column = position("column", &record[3])?;
-        if tensor == Tensor::Bias && row != 1 {
+        if tensor == LayerTensor::Bias && row != 1 {
             return Err(bad(
                 line,
                 Some("row"),
@@ -241,11 +227,11 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
     }
 
     let mut result: Vec<LayerParams> = Vec::with_capacity(layers.len());
-    let mut previous_outputs: Option<(usize, u64)> = None;
+    let mut previous_weight_line = header_line;
     for (expected, (number, mut tensors)) in (1u64..).zip(layers) {
         let first_line = tensors
             .values()
-            .flat_map(|entries| entries.iter().map(|entry| entry.line))
+            .map(|entries| first_line_of(entries))
             .min()
             .expect("a layer exists only with an entry");
         if number != expected {
@@ -258,8 +244,8 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
             ));
         }
         let (weight, bias) = match (
-            tensors.remove(&Tensor::Weight),
-            tensors.remove(&Tensor::Bias),
+            tensors.remove(&LayerTensor::Weight),
+            tensors.remove(&LayerTensor::Bias),
         ) {
             (Some(weight), Some(bias)) => (weight, bias),
             (has, _) => {
@@ -275,56 +261,61 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
                 ));
             }
         };
-        let weight_line = weight
-            .iter()
-            .map(|entry| entry.line)
-            .min()
-            .unwrap_or(first_line);
-        let weight = assemble(path, number, Tensor::Weight, weight)?;
-        let bias_line = bias
-            .iter()
-            .map(|entry| entry.line)
-            .min()
-            .unwrap_or(first_line);
-        let bias = assemble(path, number, Tensor::Bias, bias)?;
-        if bias.ncols() != weight.ncols() {
-            return Err(bad(
-                bias_line,
-                Some("column"),
-                format!(
-                    "layer {number} bias has {} columns but its weight has {} (the layer's outputs)",
-                    bias.ncols(),
-                    weight.ncols()
+        let (weight_line, bias_line) = (first_line_of(&weight), first_line_of(&bias));
+        let layer = LayerParams {
+            weight: assemble(path, number, LayerTensor::Weight, weight)?,
+            bias: assemble(path, number, LayerTensor::Bias, bias)?,
+        };
+        // The network's own check, told where each tensor starts in the file. Cells are finite
+        // and tensors complete by now, so only a bias width or a chain of widths can be wrong.
+        if let Some(flaw) = layer.flaw(result.len() + 1, result.last()) {
+            return Err(match flaw {
+                Flaw::BiasShape { bias, weight, .. } => bad(
+                    bias_line,
+                    Some("column"),
+                    format!(
+                        "layer {number} bias has {} columns but its weight has {} (the layer's outputs)",
+                        bias.1, weight.1
+                    ),
                 ),
-            ));
-        }
-        if let Some((outputs, previous_line)) = previous_outputs
-            && weight.nrows() != outputs
-        {
-            return Err(bad(
-                weight_line,
-                Some("row"),
-                format!(
-                    "layer {number} weight has {} rows (inputs) but layer {} has {outputs} outputs (its weight from line {previous_line})",
-                    weight.nrows(),
-                    number - 1
+                Flaw::Unchained {
+                    inputs,
+                    previous_outputs,
+                    ..
+                } => bad(
+                    weight_line,
+                    Some("row"),
+                    format!(
+                        "layer {number} weight has {inputs} rows (inputs) but layer {} has {previous_outputs} outputs (its weight from line {previous_weight_line})",
+                        number - 1
+                    ),
                 ),
-            ));
+                other => bad(first_line, None, other.to_string()),
+            });
         }
-        previous_outputs = Some((weight.ncols(), weight_line));
-        result.push(LayerParams { weight, bias });
+        previous_weight_line = weight_line;
+        result.push(layer);
     }
     Ok(ParamSet { layers: result })
+}
+
+/// The first line (in the file) of a tensor's entries.
+fn first_line_of(entries: &[Entry]) -> u64 {
+    entries
+        .iter()
+        .map(|entry| entry.line)
+        .min()
+        .expect("a tensor exists only with an entry")
 }
 
 /// Turns one tensor's entries into a dense array, naming the first missing entry if any.
 fn assemble(
     path: &Path,
     layer: u64,
-    tensor: Tensor,
+    tensor: LayerTensor,
     mut entries: Vec<Entry>,
 ) -> Result<Array2<f64>, Error> {
-    let first_line = entries.iter().map(|entry| entry.line).min().unwrap_or(1);
+    let first_line = first_line_of(&entries);
     // The first line (in the file) that reaches the largest row, and the largest column.
     let widest_row = *entries
         .iter()

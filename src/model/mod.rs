@@ -9,7 +9,7 @@ pub mod params;
 pub use init::glorot_uniform;
 pub use loss::{Loss, LossCache};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
-pub use params::{LayerParams, ParamSet, check_shapes};
+pub use params::{LayerParams, LayerTensor, ParamSet, check_shapes};
 
 pub use crate::kernel::Activation;
 

@@ -1,6 +1,8 @@
 //! The parameters of an MLP's dense layers, held in f64, and the checks that they form a network
 //! and fit an architecture. Reading and writing them as CSV is `data::params`'s job.
 
+use std::fmt;
+
 use ndarray::Array2;
 
 use crate::Error;
@@ -21,6 +23,158 @@ pub struct LayerParams {
     pub bias: Array2<f64>,
 }
 
+/// Which of a dense layer's two tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LayerTensor {
+    /// inputs × outputs.
+    Weight,
+    /// 1 × outputs.
+    Bias,
+}
+
+impl LayerTensor {
+    /// The name used in parameter files and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerTensor::Weight => "weight",
+            LayerTensor::Bias => "bias",
+        }
+    }
+}
+
+impl LayerParams {
+    /// The layer's two tensors, weight first: the order files and checks walk them in.
+    pub fn tensors(&self) -> [(LayerTensor, &Array2<f64>); 2] {
+        [
+            (LayerTensor::Weight, &self.weight),
+            (LayerTensor::Bias, &self.bias),
+        ]
+    }
+
+    /// The first thing that keeps this layer, number `number` (from 1) after `previous`, from
+    /// being part of a network, checked in this order: an empty weight, a bias that is not
+    /// 1 × outputs, inputs that are not `previous`'s outputs, a value that is not finite.
+    ///
+    /// This is the one check of a network's parameters: [`ParamSet::validate`] runs it on
+    /// every layer, and the parameter-file reader on each layer as it is read (so that its
+    /// message can point at a line).
+    pub(crate) fn flaw(&self, number: usize, previous: Option<&LayerParams>) -> Option<Flaw> {
+        let (inputs, outputs) = self.weight.dim();
+        if inputs == 0 || outputs == 0 {
+            return Some(Flaw::EmptyWeight {
+                layer: number,
+                inputs,
+                outputs,
+            });
+        }
+        if self.bias.dim() != (1, outputs) {
+            return Some(Flaw::BiasShape {
+                layer: number,
+                bias: self.bias.dim(),
+                weight: (inputs, outputs),
+            });
+        }
+        if let Some(previous) = previous
+            && previous.weight.ncols() != inputs
+        {
+            return Some(Flaw::Unchained {
+                layer: number,
+                inputs,
+                previous_outputs: previous.weight.ncols(),
+            });
+        }
+        self.tensors().into_iter().find_map(|(tensor, values)| {
+            let ((row, column), value) = values
+                .indexed_iter()
+                .find(|(_, value)| !value.is_finite())?;
+            Some(Flaw::NotFinite {
+                layer: number,
+                tensor,
+                row: row + 1,
+                column: column + 1,
+                value: *value,
+            })
+        })
+    }
+}
+
+/// Why a [`ParamSet`] is not a network (layers and positions numbered from 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Flaw {
+    /// There is no layer at all.
+    NoLayers,
+    /// A weight without inputs or without outputs.
+    EmptyWeight {
+        layer: usize,
+        inputs: usize,
+        outputs: usize,
+    },
+    /// A bias that is not 1 × the weight's outputs.
+    BiasShape {
+        layer: usize,
+        bias: (usize, usize),
+        weight: (usize, usize),
+    },
+    /// A layer whose inputs are not the previous layer's outputs.
+    Unchained {
+        layer: usize,
+        inputs: usize,
+        previous_outputs: usize,
+    },
+    /// An inf or NaN.
+    NotFinite {
+        layer: usize,
+        tensor: LayerTensor,
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Flaw::NoLayers => write!(f, "no layers"),
+            Flaw::EmptyWeight {
+                layer,
+                inputs,
+                outputs,
+            } => write!(
+                f,
+                "layer {layer} weight is {inputs}×{outputs}; a layer needs at least one input and one output"
+            ),
+            Flaw::BiasShape {
+                layer,
+                bias: (rows, columns),
+                weight: (inputs, outputs),
+            } => write!(
+                f,
+                "layer {layer} bias is {rows}×{columns}, but its weight is {inputs}×{outputs}, so the bias must be 1×{outputs}"
+            ),
+            Flaw::Unchained {
+                layer,
+                inputs,
+                previous_outputs,
+            } => write!(
+                f,
+                "layer {} has {previous_outputs} outputs but layer {layer} weight has {inputs} rows (inputs)",
+                layer - 1
+            ),
+            Flaw::NotFinite {
+                layer,
+                tensor,
+                row,
+                column,
+                value,
+            } => write!(
+                f,
+                "layer {layer} {} row {row} column {column} is {value}; parameters must be finite",
+                tensor.name()
+            ),
+        }
+    }
+}
+
 impl ParamSet {
     /// The network widths `[inputs, outputs of layer 1, …, outputs of layer L]` these
     /// parameters imply; empty when there are no layers. Meaningful once [`validate`] passes.
@@ -35,57 +189,31 @@ impl ParamSet {
             .collect()
     }
 
-    /// Checks that there is at least one layer, every bias is 1 × the layer's outputs, each
-    /// layer's outputs are the next layer's inputs, no tensor is empty, and every value is
-    /// finite.
+    /// Checks that there is at least one layer, and that every layer passes the one check of
+    /// a layer: its weight is not empty, its bias is 1 × its outputs, its inputs are the
+    /// previous layer's outputs, and every value is finite.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidData`] saying the first thing that is wrong.
+    /// [`Error::InvalidData`] saying the first thing that is wrong, layer by layer.
     pub fn validate(&self) -> Result<(), Error> {
-        let refuse = |message: String| Error::InvalidData {
-            what: "parameters".into(),
-            message,
-        };
+        match self.flaw() {
+            None => Ok(()),
+            Some(flaw) => Err(Error::InvalidData {
+                what: "parameters".into(),
+                message: flaw.to_string(),
+            }),
+        }
+    }
+
+    fn flaw(&self) -> Option<Flaw> {
         if self.layers.is_empty() {
-            return Err(refuse("no layers".into()));
+            return Some(Flaw::NoLayers);
         }
-        for (index, layer) in self.layers.iter().enumerate() {
-            let number = index + 1;
-            let (inputs, outputs) = layer.weight.dim();
-            if inputs == 0 || outputs == 0 {
-                return Err(refuse(format!(
-                    "layer {number} weight is {inputs}×{outputs}; a layer needs at least one input and one output"
-                )));
-            }
-            if layer.bias.dim() != (1, outputs) {
-                let (rows, columns) = layer.bias.dim();
-                return Err(refuse(format!(
-                    "layer {number} bias is {rows}×{columns}, but its weight is {inputs}×{outputs}, so the bias must be 1×{outputs}"
-                )));
-            }
-            if let Some(next) = self.layers.get(index + 1)
-                && next.weight.nrows() != outputs
-            {
-                return Err(refuse(format!(
-                    "layer {number} has {outputs} outputs but layer {} weight has {} rows (inputs)",
-                    number + 1,
-                    next.weight.nrows()
-                )));
-            }
-            for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
-                if let Some(((row, column), value)) =
-                    values.indexed_iter().find(|(_, value)| !value.is_finite())
-                {
-                    return Err(refuse(format!(
-                        "layer {number} {tensor} row {} column {} is {value}; parameters must be finite",
-                        row + 1,
-                        column + 1
-                    )));
-                }
-            }
-        }
-        Ok(())
+        let previous = std::iter::once(None).chain(self.layers.iter().map(Some));
+        (1..)
+            .zip(self.layers.iter().zip(previous))
+            .find_map(|(number, (layer, previous))| layer.flaw(number, previous))
     }
 }
 
@@ -127,16 +255,17 @@ pub fn check_shapes(params: &ParamSet, widths: &[usize]) -> Result<(), Error> {
         ));
     } else {
         for (index, layer) in params.layers.iter().enumerate() {
-            let needed_weight = (widths[index], widths[index + 1]);
-            let needed_bias = (1, widths[index + 1]);
-            for (tensor, found, needed) in [
-                ("weight", layer.weight.dim(), needed_weight),
-                ("bias", layer.bias.dim(), needed_bias),
-            ] {
+            for (tensor, values) in layer.tensors() {
+                let found = values.dim();
+                let needed = match tensor {
+                    LayerTensor::Weight => (widths[index], widths[index + 1]),
+                    LayerTensor::Bias => (1, widths[index + 1]),
+                };
                 if found != needed {
                     mismatches.push(format!(
-                        "layer {} {tensor} is {}×{}, the network needs {}×{}",
+                        "layer {} {} is {}×{}, the network needs {}×{}",
                         index + 1,
+                        tensor.name(),
                         found.0,
                         found.1,
                         needed.0,
