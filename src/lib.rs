@@ -11,6 +11,7 @@ pub mod format;
 pub mod kernel;
 pub mod model;
 pub mod report;
+pub mod seed;
 pub mod study;
 pub mod train;
 

@@ -18,6 +18,7 @@ use std::str::FromStr;
 
 use crate::error::Error;
 use crate::format::{Scalar, Spec};
+use crate::seed;
 
 /// The order in which the terms of a reduction are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -44,32 +45,19 @@ impl Order {
         }
     }
 
-    /// For `Shuffled`, the same order kind with `nonce` mixed into the seed (SplitMix64's
-    /// finaliser), so that successive ops and steps get independent permutations.
+    /// For `Shuffled`, the same order kind with `nonce` [`seed::mix`]ed into the seed, so that
+    /// successive ops and steps get independent permutations.
     pub fn mixed(self, nonce: u64) -> Order {
         match self {
-            Order::Shuffled(seed) => {
-                let mut z = seed ^ nonce.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                Order::Shuffled(z ^ (z >> 31))
-            }
+            Order::Shuffled(seed) => Order::Shuffled(seed::mix(seed, nonce)),
             other => other,
         }
     }
 }
 
-/// A seeded permutation of 0..n (Fisher–Yates from the top, ChaCha8).
+/// The seeded permutation of 0..n that a `Shuffled(seed)` reduction sums in.
 fn permutation(n: usize, seed: u64) -> Vec<usize> {
-    use rand_chacha::ChaCha8Rng;
-    use rand_chacha::rand_core::{Rng, SeedableRng};
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
-        order.swap(i, j);
-    }
-    order
+    seed::permutation(&mut seed::order_generator(seed), n)
 }
 
 impl FromStr for Order {

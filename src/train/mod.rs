@@ -5,5 +5,5 @@ mod schedule;
 mod trainer;
 
 pub use optimizer::{Optimizer, OptimizerConfig};
-pub use schedule::{DROPOUT_STREAM, SHUFFLE_STREAM, Schedule, StepPlan};
+pub use schedule::{Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};
