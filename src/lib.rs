@@ -10,6 +10,7 @@ pub mod error;
 pub mod format;
 pub mod kernel;
 pub mod model;
+pub mod names;
 pub mod report;
 pub mod seed;
 pub mod study;

@@ -34,6 +34,7 @@ use crate::Error;
 use crate::format::text::shortest;
 use crate::model::params::Flaw;
 use crate::model::{LayerParams, LayerTensor, ParamSet};
+use crate::names::one_of;
 
 /// The header of a parameter file, column by column.
 pub const HEADER: [&str; 5] = ["layer", "tensor", "row", "column", "value"];
@@ -170,19 +171,17 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
             }
         };
         let layer = position("layer", &record[0])?;
-        let tensor = match String::from_utf8_lossy(&record[1]).trim() {
-            "weight" => LayerTensor::Weight,
-            "bias" => LayerTensor::Bias,
-            other => {
-                return Err(bad(
-                    line,
-                    Some("tensor"),
-                    format!(
-                        "`{}` is not a tensor: expected weight or bias",
-                        other.escape_debug()
-                    ),
-                ));
-            }
+        let tensor_cell = String::from_utf8_lossy(&record[1]);
+        let Some(tensor) = LayerTensor::from_name(tensor_cell.trim()) else {
+            return Err(bad(
+                line,
+                Some("tensor"),
+                format!(
+                    "`{}` is not a tensor: expected {}",
+                    tensor_cell.trim().escape_debug(),
+                    one_of(&LayerTensor::ALL.map(LayerTensor::name))
+                ),
+            ));
         };
         let row = position("row", &record[2])?;
         let column = position("column", &record[3])?;

@@ -24,36 +24,18 @@ pub enum Unary {
     Activation(Activation),
 }
 
-/// Activation functions of the dense layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Activation {
-    /// max(x, 0).
-    Relu,
-    /// tanh x.
-    Tanh,
-    /// 1 / (1 + e^−x).
-    Sigmoid,
-    /// x.
-    Identity,
-}
-
-impl Activation {
-    /// Every activation.
-    pub const ALL: [Activation; 4] = [
-        Activation::Relu,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Identity,
-    ];
-
-    /// The name used on the command line and in op names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Identity => "identity",
-        }
+crate::named_enum! {
+    /// Activation functions of the dense layers; the name is also part of op names.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum Activation: parsed from "--activation" as "activation" {
+        /// max(x, 0).
+        Relu = "relu",
+        /// tanh x.
+        Tanh = "tanh",
+        /// 1 / (1 + e^−x).
+        Sigmoid = "sigmoid",
+        /// x.
+        Identity = "identity",
     }
 }
 

@@ -13,12 +13,11 @@
 //!
 //! The accumulator is never narrower than the format itself: `f32` for an f64 run means f64.
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::error::Error;
 use crate::format::{Scalar, Spec};
-use crate::seed;
+use crate::{names, seed};
 
 /// The order in which the terms of a reduction are combined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
@@ -35,6 +34,9 @@ pub enum Order {
 }
 
 impl Order {
+    /// The orders `--order` accepts, by name.
+    pub const PARSED: [Order; 3] = [Order::Sequential, Order::Pairwise, Order::Kahan];
+
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -60,40 +62,32 @@ fn permutation(n: usize, seed: u64) -> Vec<usize> {
     seed::permutation(&mut seed::order_generator(seed), n)
 }
 
+/// `--order` takes the unit orders by name; `Shuffled(seed)` carries a seed, so it is not in the
+/// [`named_enum!`](crate::named_enum) family and is reached through the order study instead.
 impl FromStr for Order {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        [Order::Sequential, Order::Pairwise, Order::Kahan]
+        Order::PARSED
             .into_iter()
-            .find(|o| o.name() == s)
-            .ok_or_else(|| Error::InvalidFlag {
-                flag: "--order".into(),
-                message: format!("unknown order `{s}`: expected sequential, pairwise or kahan"),
-            })
+            .find(|order| order.name() == s)
+            .ok_or_else(|| names::unknown("--order", "order", s, &Order::PARSED.map(Order::name)))
     }
 }
 
-/// The accumulator a reduction asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Accumulate {
-    /// The format itself.
-    Same,
-    /// At least binary32.
-    F32,
-    /// At least binary64.
-    F64,
+crate::named_enum! {
+    /// The accumulator a reduction asks for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+    pub enum Accumulate: parsed from "--accumulate" as "accumulator" {
+        /// The format itself.
+        Same = "same",
+        /// At least binary32.
+        F32 = "f32",
+        /// At least binary64.
+        F64 = "f64",
+    }
 }
 
 impl Accumulate {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Accumulate::Same => "same",
-            Accumulate::F32 => "f32",
-            Accumulate::F64 => "f64",
-        }
-    }
-
     /// The default for a format: f32 for formats narrower than f32 (what tensor cores and common
     /// CPU kernels do), the format itself otherwise.
     pub fn default_for(spec: &Spec) -> Accumulate {
@@ -111,25 +105,6 @@ impl Accumulate {
             Accumulate::F64 if spec.precision < 53 => Accumulate::F64,
             _ => Accumulate::Same,
         }
-    }
-}
-
-impl fmt::Display for Accumulate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Accumulate {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [Accumulate::Same, Accumulate::F32, Accumulate::F64]
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| Error::InvalidFlag {
-                flag: "--accumulate".into(),
-                message: format!("unknown accumulator `{s}`: expected same, f32 or f64"),
-            })
     }
 }
 

@@ -23,22 +23,14 @@ pub struct LayerParams {
     pub bias: Array2<f64>,
 }
 
-/// Which of a dense layer's two tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LayerTensor {
-    /// inputs × outputs.
-    Weight,
-    /// 1 × outputs.
-    Bias,
-}
-
-impl LayerTensor {
-    /// The name used in parameter files and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            LayerTensor::Weight => "weight",
-            LayerTensor::Bias => "bias",
-        }
+crate::named_enum! {
+    /// Which of a dense layer's two tensors; the name is the `tensor` column of a parameter file.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum LayerTensor {
+        /// inputs × outputs.
+        Weight = "weight",
+        /// 1 × outputs.
+        Bias = "bias",
     }
 }
 

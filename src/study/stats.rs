@@ -176,30 +176,21 @@ pub fn paired_drift(format_losses: &[f64], reference_losses: &[f64]) -> PairedDr
     }
 }
 
-/// What a seed sweep says about one format's drift.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Significance {
-    /// The drift is consistent across seeds and at least as large as seed noise: the arithmetic
-    /// explains it.
-    Arithmetic,
-    /// The drift is not distinguishable from zero, or smaller than what changing the seed does.
-    WithinNoise,
-    /// At least one seed ended with an inf or NaN loss.
-    Diverged,
-    /// Fewer than two seeds: there is no seed noise to compare with.
-    Undetermined,
-}
-
-impl Significance {
-    /// The lower-case name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Significance::Arithmetic => "arithmetic",
-            Significance::WithinNoise => "within_noise",
-            Significance::Diverged => "diverged",
-            Significance::Undetermined => "undetermined",
-        }
+crate::named_enum! {
+    /// What a seed sweep says about one format's drift.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Significance {
+        /// The drift is consistent across seeds and at least as large as seed noise: the
+        /// arithmetic explains it.
+        Arithmetic = "arithmetic",
+        /// The drift is not distinguishable from zero, or smaller than what changing the seed
+        /// does.
+        WithinNoise = "within_noise",
+        /// At least one seed ended with an inf or NaN loss.
+        Diverged = "diverged",
+        /// Fewer than two seeds: there is no seed noise to compare with.
+        Undetermined = "undetermined",
     }
 }
 
