@@ -11,7 +11,9 @@ pub mod flags;
 pub mod format;
 pub mod kernel;
 pub mod model;
+pub mod names;
 pub mod report;
+pub mod seed;
 pub mod study;
 pub mod train;
 

@@ -35,16 +35,12 @@ impl FromStr for FailOnList {
                     ))),
                 };
             }
-            EventKind::ALL
-                .into_iter()
-                .find(|k| k.name() == part)
+            EventKind::from_name(part)
                 .map(FailOn::Event)
                 .ok_or_else(|| {
-                    let kinds: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
-                    invalid(format!(
-                        "unknown condition `{part}`: expected {} or drift=X",
-                        kinds.join(", ")
-                    ))
+                    let mut names: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+                    names.push("drift=X");
+                    crate::names::unknown("--fail-on", "condition", part, &names)
                 })
         };
         text.split(',')

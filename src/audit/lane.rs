@@ -4,9 +4,8 @@ use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
 use super::stats::EventCounts;
 use super::{ConstantReport, DenominatorReport, FormatReport, StepRow};
 use crate::data::Dataset;
-use crate::data::params::ParamSet;
 use crate::format::{Format, FormatFn, Native, Scalar, Stored};
-use crate::model::{Denominators, Mlp};
+use crate::model::{Denominators, Mlp, ParamSet};
 use crate::train::{Constant, StepPlan, TrainConfig, Trainer};
 
 /// One format's run, behind a type-erased interface so formats can be chosen at run time.

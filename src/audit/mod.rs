@@ -15,11 +15,10 @@ pub use verdict::verdict;
 use rug::Float;
 
 use crate::data::Dataset;
-use crate::data::params::ParamSet;
 pub use crate::format::Reference;
 use crate::format::{Format, Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
-use crate::model::Mlp;
+use crate::model::{Mlp, ParamSet};
 use crate::train::{Constant, Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
 

@@ -1,64 +1,34 @@
 //! Streaming statistics: error summaries and event counts that never grow with the run.
 
-use serde::Serialize;
-
-/// The kinds of numerical event the audit counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// The exact result is finite, the stored one infinite.
-    Overflow,
-    /// The exact result is nonzero, the stored one zero.
-    Underflow,
-    /// The stored result is subnormal.
-    Subnormal,
-    /// NaN out of inputs without NaN (0/0, ∞ − ∞, …).
-    Nan,
-    /// NaN out of NaN inputs.
-    NanPropagated,
-    /// ±inf out of finite inputs (overflow, or division by zero).
-    Inf,
-    /// A division whose divisor is zero.
-    DivByZero,
-    /// a + b == a although b ≠ 0: b was absorbed.
-    Absorption,
-    /// A subtraction of nearly equal values lost at least half of the format's bits.
-    Cancellation,
-}
-
-impl EventKind {
-    /// Every kind, in report order.
-    pub const ALL: [EventKind; 9] = [
-        EventKind::Overflow,
-        EventKind::Underflow,
-        EventKind::Subnormal,
-        EventKind::Nan,
-        EventKind::NanPropagated,
-        EventKind::Inf,
-        EventKind::DivByZero,
-        EventKind::Absorption,
-        EventKind::Cancellation,
-    ];
-
-    /// The column name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Overflow => "overflow",
-            EventKind::Underflow => "underflow",
-            EventKind::Subnormal => "subnormal",
-            EventKind::Nan => "nan",
-            EventKind::NanPropagated => "nan_propagated",
-            EventKind::Inf => "inf",
-            EventKind::DivByZero => "div_by_zero",
-            EventKind::Absorption => "absorption",
-            EventKind::Cancellation => "cancellation",
-        }
+crate::named_enum! {
+    /// The kinds of numerical event the audit counts, in report order; the name is the column
+    /// name in reports.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum EventKind {
+        /// The exact result is finite, the stored one infinite.
+        Overflow = "overflow",
+        /// The exact result is nonzero, the stored one zero.
+        Underflow = "underflow",
+        /// The stored result is subnormal.
+        Subnormal = "subnormal",
+        /// NaN out of inputs without NaN (0/0, ∞ − ∞, …).
+        Nan = "nan",
+        /// NaN out of NaN inputs.
+        NanPropagated = "nan_propagated",
+        /// ±inf out of finite inputs (overflow, or division by zero).
+        Inf = "inf",
+        /// A division whose divisor is zero.
+        DivByZero = "div_by_zero",
+        /// a + b == a although b ≠ 0: b was absorbed.
+        Absorption = "absorption",
+        /// A subtraction of nearly equal values lost at least half of the format's bits.
+        Cancellation = "cancellation",
     }
 }
 
 /// A count per event kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct EventCounts([u64; 9]);
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventCounts([u64; EventKind::ALL.len()]);
 
 impl EventCounts {
     /// Adds one event.
@@ -111,7 +81,7 @@ impl ElementError {
 }
 
 /// Max and mean of element errors, accumulated as they come.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ErrorStats {
     /// Elements measured.
     pub count: u64,
@@ -153,7 +123,7 @@ impl ErrorStats {
 }
 
 /// What the audit learned about one op in one format over the whole run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OpStats {
     /// The op's stable name.
     pub op: String,
@@ -186,7 +156,7 @@ impl OpStats {
 }
 
 /// The first time an event of one kind happened in one format.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FirstEvent {
     /// Which event.
     pub kind: EventKind,

@@ -3,13 +3,11 @@
 //! `builtin(samples, features, seed)` is defined exactly as follows, so that anyone can rebuild
 //! it bit for bit (in Python with `numpy.random` replaced by a ChaCha20 stream, for example):
 //!
-//! 1. `rng = ChaCha20Rng::seed_from_u64(seed)` (rand_chacha 0.10). Each uniform number in
-//!    [0, 1) is `u = (rng.next_u64() >> 11) as f64 * 2^-53`: the top 53 bits of one 64-bit
-//!    output, so every `u` is an exact multiple of 2⁻⁵³. Outside Rust: the 32-byte ChaCha20
-//!    key is eight PCG32 outputs (rand_core's `seed_from_u64`: `state = state · 0x5851F42D4C957F2D
-//!    + 0xA17654E46FBE17F3 mod 2⁶⁴`, then `rotr32(((state >> 18) ^ state) >> 27, state >> 59)`,
-//!    little-endian); counter and stream start at zero; each `next_u64` is the next 8 bytes of
-//!    keystream read little-endian. (Checked against Python's `cryptography` ChaCha20.)
+//! 1. `rng = ChaCha20Rng::seed_from_u64(seed)` (rand_chacha 0.10), stream 0
+//!    ([`Stream::Data`]). Each uniform number in [0, 1) is [`uniform`]:
+//!    `u = (rng.next_u64() >> 11) as f64 * 2^-53`, the top 53 bits of one 64-bit output, so every
+//!    `u` is an exact multiple of 2⁻⁵³. How to rebuild the ChaCha20 key and keystream outside
+//!    Rust is in [`crate::seed`].
 //! 2. The features `x[i][j]` are drawn in row-major order: row `i = 0, 1, …, samples − 1`,
 //!    and within a row, feature `j = 0, 1, …, features − 1`. Nothing else consumes the stream.
 //! 3. For each row `i`, the magnitude is `k_i = floor(9 · x[i][0])`, an integer in 0..=8
@@ -31,10 +29,9 @@
 //! non-negative.
 
 use ndarray::Array2;
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use super::Dataset;
+use crate::seed::{self, Stream, uniform};
 
 /// The number of samples of the built-in dataset when the user does not say.
 pub const DEFAULT_SAMPLES: usize = 100;
@@ -42,15 +39,6 @@ pub const DEFAULT_SAMPLES: usize = 100;
 pub const DEFAULT_FEATURES: usize = 2;
 /// What [`Dataset::source`] says for the built-in dataset.
 pub const BUILTIN_SOURCE: &str = "built-in";
-
-/// 2⁻⁵³, exactly.
-const TWO_POW_MINUS_53: f64 = 1.0 / 9_007_199_254_740_992.0;
-
-/// One uniform number in [0, 1): the top 53 bits of the next 64-bit output, scaled exactly.
-/// Every seeded draw of the project (data, initial weights, dropout) uses it.
-pub fn uniform(rng: &mut ChaCha20Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * TWO_POW_MINUS_53
-}
 
 /// The built-in dataset with `samples` rows and `features` feature columns, as defined in the
 /// module documentation.
@@ -73,7 +61,7 @@ pub fn builtin(samples: usize, features: usize, seed: u64) -> Dataset {
         samples >= 1 && features >= 1,
         "the built-in dataset needs at least one sample and one feature, got {samples} × {features}"
     );
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut rng = seed::generator(seed, Stream::Data);
     let mut x = Array2::<f64>::zeros((samples, features));
     for value in x.iter_mut() {
         // `iter_mut` of a fresh standard-layout array walks row-major: row by row, feature
@@ -105,6 +93,9 @@ pub fn builtin(samples: usize, features: usize, seed: u64) -> Dataset {
 
 #[cfg(test)]
 mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_chacha::rand_core::{Rng, SeedableRng};
+
     use super::*;
 
     /// f16's smallest positive subnormal, 2⁻²⁴.

@@ -13,7 +13,7 @@ use crate::Error;
 pub use atomic::{StagedFile, commit_all, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
-pub use params::{LayerParams, ParamSet, check_shapes, read_params, write_params};
+pub use params::{read_params, write_params};
 
 /// A regression dataset: `n` samples of `d` features and one target, all finite f64.
 ///

@@ -1,5 +1,5 @@
-//! MLP parameter files: one CSV row per scalar, read with precise errors and written so that
-//! every value reads back to the same f64 bits.
+//! MLP parameter files: one CSV row per scalar of a [`ParamSet`], read with precise errors and
+//! written so that every value reads back to the same f64 bits.
 //!
 //! The layout is
 //!
@@ -32,180 +32,12 @@ use super::csv_file::{Rows, header_names, parse_cell};
 use super::write_atomically;
 use crate::Error;
 use crate::format::text::shortest;
+use crate::model::params::Flaw;
+use crate::model::{LayerParams, LayerTensor, ParamSet};
+use crate::names::one_of;
 
 /// The header of a parameter file, column by column.
 pub const HEADER: [&str; 5] = ["layer", "tensor", "row", "column", "value"];
-
-/// The parameters of an MLP's dense layers, in forward order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParamSet {
-    /// Layer 1 first.
-    pub layers: Vec<LayerParams>,
-}
-
-/// One dense layer: `y = x · weight + bias` for a row vector `x`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerParams {
-    /// inputs × outputs.
-    pub weight: Array2<f64>,
-    /// 1 × outputs.
-    pub bias: Array2<f64>,
-}
-
-/// Which of a layer's two tensors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Tensor {
-    Weight,
-    Bias,
-}
-
-impl Tensor {
-    fn name(self) -> &'static str {
-        match self {
-            Tensor::Weight => "weight",
-            Tensor::Bias => "bias",
-        }
-    }
-}
-
-impl ParamSet {
-    /// The network widths `[inputs, outputs of layer 1, …, outputs of layer L]` these
-    /// parameters imply; empty when there are no layers. Meaningful once [`validate`] passes.
-    ///
-    /// [`validate`]: ParamSet::validate
-    pub fn widths(&self) -> Vec<usize> {
-        let Some(first) = self.layers.first() else {
-            return Vec::new();
-        };
-        std::iter::once(first.weight.nrows())
-            .chain(self.layers.iter().map(|layer| layer.weight.ncols()))
-            .collect()
-    }
-
-    /// Checks that there is at least one layer, every bias is 1 × the layer's outputs, each
-    /// layer's outputs are the next layer's inputs, no tensor is empty, and every value is
-    /// finite.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidData`] saying the first thing that is wrong.
-    pub fn validate(&self) -> Result<(), Error> {
-        let refuse = |message: String| Error::InvalidData {
-            what: "parameters".into(),
-            message,
-        };
-        if self.layers.is_empty() {
-            return Err(refuse("no layers".into()));
-        }
-        for (index, layer) in self.layers.iter().enumerate() {
-            let number = index + 1;
-            let (inputs, outputs) = layer.weight.dim();
-            if inputs == 0 || outputs == 0 {
-                return Err(refuse(format!(
-                    "layer {number} weight is {inputs}×{outputs}; a layer needs at least one input and one output"
-                )));
-            }
-            if layer.bias.dim() != (1, outputs) {
-                let (rows, columns) = layer.bias.dim();
-                return Err(refuse(format!(
-                    "layer {number} bias is {rows}×{columns}, but its weight is {inputs}×{outputs}, so the bias must be 1×{outputs}"
-                )));
-            }
-            if let Some(next) = self.layers.get(index + 1)
-                && next.weight.nrows() != outputs
-            {
-                return Err(refuse(format!(
-                    "layer {number} has {outputs} outputs but layer {} weight has {} rows (inputs)",
-                    number + 1,
-                    next.weight.nrows()
-                )));
-            }
-            for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
-                if let Some(((row, column), value)) =
-                    values.indexed_iter().find(|(_, value)| !value.is_finite())
-                {
-                    return Err(refuse(format!(
-                        "layer {number} {tensor} row {} column {} is {value}; parameters must be finite",
-                        row + 1,
-                        column + 1
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Checks that `params` fit a network of `widths` `[inputs, hidden…, outputs]`: one layer per
-/// consecutive pair, layer `i`'s weight `widths[i-1] × widths[i]` and bias `1 × widths[i]`.
-///
-/// ```
-/// use ndarray::Array2;
-/// use precision_audit::data::{check_shapes, LayerParams, ParamSet};
-///
-/// let layer = |i, o| LayerParams { weight: Array2::zeros((i, o)), bias: Array2::zeros((1, o)) };
-/// let params = ParamSet { layers: vec![layer(2, 8), layer(8, 1)] };
-/// assert!(check_shapes(&params, &[2, 8, 1]).is_ok());
-/// let err = check_shapes(&params, &[3, 8, 1]).unwrap_err().to_string();
-/// assert_eq!(
-///     err,
-///     "parameters for widths [3, 8, 1]: they have widths [2, 8, 1]: layer 1 weight is 2×8, the network needs 3×8"
-/// );
-/// ```
-///
-/// # Errors
-///
-/// [`Error::InvalidData`] listing every mismatch: the number of layers, or each tensor whose
-/// shape differs, with the shape found and the shape needed.
-pub fn check_shapes(params: &ParamSet, widths: &[usize]) -> Result<(), Error> {
-    let what = format!("parameters for widths {widths:?}");
-    if widths.len() < 2 {
-        return Err(Error::InvalidData {
-            what,
-            message: "a network needs at least an input width and an output width".into(),
-        });
-    }
-    let needed_layers = widths.len() - 1;
-    let mut mismatches = Vec::new();
-    if params.layers.len() != needed_layers {
-        mismatches.push(format!(
-            "{} dense layers, the network has {needed_layers}",
-            params.layers.len()
-        ));
-    } else {
-        for (index, layer) in params.layers.iter().enumerate() {
-            let needed_weight = (widths[index], widths[index + 1]);
-            let needed_bias = (1, widths[index + 1]);
-            for (tensor, found, needed) in [
-                ("weight", layer.weight.dim(), needed_weight),
-                ("bias", layer.bias.dim(), needed_bias),
-            ] {
-                if found != needed {
-                    mismatches.push(format!(
-                        "layer {} {tensor} is {}×{}, the network needs {}×{}",
-                        index + 1,
-                        found.0,
-                        found.1,
-                        needed.0,
-                        needed.1
-                    ));
-                }
-            }
-        }
-    }
-    if mismatches.is_empty() {
-        return Ok(());
-    }
-    let found_widths = if params.validate().is_ok() {
-        format!("they have widths {:?}: ", params.widths())
-    } else {
-        String::new()
-    };
-    Err(Error::InvalidData {
-        what,
-        message: format!("{found_widths}{}", mismatches.join("; ")),
-    })
-}
 
 /// Writes `params` to `path` in the layout of the module documentation, atomically.
 ///
@@ -223,12 +55,13 @@ pub fn write_params(path: &Path, params: &ParamSet) -> Result<(), Error> {
 pub fn write_params_to(out: &mut dyn Write, params: &ParamSet) -> std::io::Result<()> {
     writeln!(out, "{}", HEADER.join(","))?;
     for (index, layer) in params.layers.iter().enumerate() {
-        for (tensor, values) in [("weight", &layer.weight), ("bias", &layer.bias)] {
+        for (tensor, values) in layer.tensors() {
             for ((row, column), value) in values.indexed_iter() {
                 writeln!(
                     out,
-                    "{},{tensor},{},{},{}",
+                    "{},{},{},{},{}",
                     index + 1,
+                    tensor.name(),
                     row + 1,
                     column + 1,
                     shortest(*value)
@@ -304,8 +137,8 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
     }
 
     // Layer number → tensor → entries in file order.
-    let mut layers: BTreeMap<u64, HashMap<Tensor, Vec<Entry>>> = BTreeMap::new();
-    let mut seen: HashMap<(u64, Tensor, u64, u64), u64> = HashMap::new();
+    let mut layers: BTreeMap<u64, HashMap<LayerTensor, Vec<Entry>>> = BTreeMap::new();
+    let mut seen: HashMap<(u64, LayerTensor, u64, u64), u64> = HashMap::new();
     while let Some(line) = rows.next(&mut record)? {
         if record.len() != HEADER.len() {
             return Err(bad(
@@ -338,23 +171,21 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
             }
         };
         let layer = position("layer", &record[0])?;
-        let tensor = match String::from_utf8_lossy(&record[1]).trim() {
-            "weight" => Tensor::Weight,
-            "bias" => Tensor::Bias,
-            other => {
-                return Err(bad(
-                    line,
-                    Some("tensor"),
-                    format!(
-                        "`{}` is not a tensor: expected weight or bias",
-                        other.escape_debug()
-                    ),
-                ));
-            }
+        let tensor_cell = String::from_utf8_lossy(&record[1]);
+        let Some(tensor) = LayerTensor::from_name(tensor_cell.trim()) else {
+            return Err(bad(
+                line,
+                Some("tensor"),
+                format!(
+                    "`{}` is not a tensor: expected {}",
+                    tensor_cell.trim().escape_debug(),
+                    one_of(&LayerTensor::ALL.map(LayerTensor::name))
+                ),
+            ));
         };
         let row = position("row", &record[2])?;
         let column = position("column", &record[3])?;
-        if tensor == Tensor::Bias && row != 1 {
+        if tensor == LayerTensor::Bias && row != 1 {
             return Err(bad(
                 line,
                 Some("row"),
@@ -395,11 +226,11 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
     }
 
     let mut result: Vec<LayerParams> = Vec::with_capacity(layers.len());
-    let mut previous_outputs: Option<(usize, u64)> = None;
+    let mut previous_weight_line = header_line;
     for (expected, (number, mut tensors)) in (1u64..).zip(layers) {
         let first_line = tensors
             .values()
-            .flat_map(|entries| entries.iter().map(|entry| entry.line))
+            .map(|entries| first_line_of(entries))
             .min()
             .expect("a layer exists only with an entry");
         if number != expected {
@@ -412,8 +243,8 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
             ));
         }
         let (weight, bias) = match (
-            tensors.remove(&Tensor::Weight),
-            tensors.remove(&Tensor::Bias),
+            tensors.remove(&LayerTensor::Weight),
+            tensors.remove(&LayerTensor::Bias),
         ) {
             (Some(weight), Some(bias)) => (weight, bias),
             (has, _) => {
@@ -429,56 +260,61 @@ pub fn read_params(path: &Path) -> Result<ParamSet, Error> {
                 ));
             }
         };
-        let weight_line = weight
-            .iter()
-            .map(|entry| entry.line)
-            .min()
-            .unwrap_or(first_line);
-        let weight = assemble(path, number, Tensor::Weight, weight)?;
-        let bias_line = bias
-            .iter()
-            .map(|entry| entry.line)
-            .min()
-            .unwrap_or(first_line);
-        let bias = assemble(path, number, Tensor::Bias, bias)?;
-        if bias.ncols() != weight.ncols() {
-            return Err(bad(
-                bias_line,
-                Some("column"),
-                format!(
-                    "layer {number} bias has {} columns but its weight has {} (the layer's outputs)",
-                    bias.ncols(),
-                    weight.ncols()
+        let (weight_line, bias_line) = (first_line_of(&weight), first_line_of(&bias));
+        let layer = LayerParams {
+            weight: assemble(path, number, LayerTensor::Weight, weight)?,
+            bias: assemble(path, number, LayerTensor::Bias, bias)?,
+        };
+        // The network's own check, told where each tensor starts in the file. Cells are finite
+        // and tensors complete by now, so only a bias width or a chain of widths can be wrong.
+        if let Some(flaw) = layer.flaw(result.len() + 1, result.last()) {
+            return Err(match flaw {
+                Flaw::BiasShape { bias, weight, .. } => bad(
+                    bias_line,
+                    Some("column"),
+                    format!(
+                        "layer {number} bias has {} columns but its weight has {} (the layer's outputs)",
+                        bias.1, weight.1
+                    ),
                 ),
-            ));
-        }
-        if let Some((outputs, previous_line)) = previous_outputs
-            && weight.nrows() != outputs
-        {
-            return Err(bad(
-                weight_line,
-                Some("row"),
-                format!(
-                    "layer {number} weight has {} rows (inputs) but layer {} has {outputs} outputs (its weight from line {previous_line})",
-                    weight.nrows(),
-                    number - 1
+                Flaw::Unchained {
+                    inputs,
+                    previous_outputs,
+                    ..
+                } => bad(
+                    weight_line,
+                    Some("row"),
+                    format!(
+                        "layer {number} weight has {inputs} rows (inputs) but layer {} has {previous_outputs} outputs (its weight from line {previous_weight_line})",
+                        number - 1
+                    ),
                 ),
-            ));
+                other => bad(first_line, None, other.to_string()),
+            });
         }
-        previous_outputs = Some((weight.ncols(), weight_line));
-        result.push(LayerParams { weight, bias });
+        previous_weight_line = weight_line;
+        result.push(layer);
     }
     Ok(ParamSet { layers: result })
+}
+
+/// The first line (in the file) of a tensor's entries.
+fn first_line_of(entries: &[Entry]) -> u64 {
+    entries
+        .iter()
+        .map(|entry| entry.line)
+        .min()
+        .expect("a tensor exists only with an entry")
 }
 
 /// Turns one tensor's entries into a dense array, naming the first missing entry if any.
 fn assemble(
     path: &Path,
     layer: u64,
-    tensor: Tensor,
+    tensor: LayerTensor,
     mut entries: Vec<Entry>,
 ) -> Result<Array2<f64>, Error> {
-    let first_line = entries.iter().map(|entry| entry.line).min().unwrap_or(1);
+    let first_line = first_line_of(&entries);
     // The first line (in the file) that reaches the largest row, and the largest column.
     let widest_row = *entries
         .iter()
@@ -617,7 +453,7 @@ mod tests {
         assert_eq!(params.layers[0].bias, array![[0.0, 0.1, -0.1]]);
         assert_eq!(params.layers[1].weight, array![[1.0], [-1.0], [0.5]]);
         assert_eq!(params.layers[1].bias, array![[0.01]]);
-        assert!(check_shapes(&params, &[2, 3, 1]).is_ok());
+        assert!(crate::model::check_shapes(&params, &[2, 3, 1]).is_ok());
     }
 
     #[test]
@@ -632,46 +468,6 @@ mod tests {
             "parameters: layer 2 weight row 3 column 1 is NaN; parameters must be finite"
         );
         assert!(!path.exists());
-
-        let mut params = awkward();
-        params.layers[1].weight = Array2::zeros((4, 1));
-        let err = write_params(&path, &params).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "parameters: layer 1 has 3 outputs but layer 2 weight has 4 rows (inputs)"
-        );
-        let mut params = awkward();
-        params.layers[0].bias = Array2::zeros((1, 2));
-        let err = write_params(&path, &params).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "parameters: layer 1 bias is 1×2, but its weight is 2×3, so the bias must be 1×3"
-        );
-        let err = write_params(&path, &ParamSet { layers: vec![] }).unwrap_err();
-        assert_eq!(err.to_string(), "parameters: no layers");
-    }
-
-    #[test]
-    fn check_shapes_names_every_mismatch() {
-        let params = awkward();
-        assert!(check_shapes(&params, &[2, 3, 1]).is_ok());
-        assert_eq!(
-            check_shapes(&params, &[2, 4, 1]).unwrap_err().to_string(),
-            "parameters for widths [2, 4, 1]: they have widths [2, 3, 1]: \
-             layer 1 weight is 2×3, the network needs 2×4; \
-             layer 1 bias is 1×3, the network needs 1×4; \
-             layer 2 weight is 3×1, the network needs 4×1"
-        );
-        assert_eq!(
-            check_shapes(&params, &[2, 3, 3, 1])
-                .unwrap_err()
-                .to_string(),
-            "parameters for widths [2, 3, 3, 1]: they have widths [2, 3, 1]: 2 dense layers, the network has 3"
-        );
-        assert_eq!(
-            check_shapes(&params, &[2]).unwrap_err().to_string(),
-            "parameters for widths [2]: a network needs at least an input width and an output width"
-        );
     }
 
     #[test]

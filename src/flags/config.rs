@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
-use crate::model::{Architecture, Loss, glorot_uniform};
+use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
 use crate::train::{Optimizer, OptimizerConfig, TrainConfig};
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -56,18 +56,6 @@ pub fn hidden_widths(text: &str) -> Result<Vec<usize>, Error> {
             )),
         })
         .collect()
-}
-
-fn activation(text: &str) -> Result<Activation, Error> {
-    Activation::ALL
-        .into_iter()
-        .find(|a| a.name() == text)
-        .ok_or_else(|| {
-            invalid(
-                "--activation",
-                format!("unknown activation `{text}`: expected relu, tanh, sigmoid or identity"),
-            )
-        })
 }
 
 fn positive(flag: &str, value: usize) -> Result<usize, Error> {
@@ -138,13 +126,13 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     widths.push(1);
     let architecture = Architecture {
         widths,
-        activation: activation(&args.activation)?,
+        activation: parse::<Activation>(&args.activation)?,
         dropout,
     };
     let init = match &args.init_params {
         Some(path) => {
             let params = data::read_params(path)?;
-            data::check_shapes(&params, &architecture.widths).map_err(|error| {
+            check_shapes(&params, &architecture.widths).map_err(|error| {
                 invalid(
                     "--init-params",
                     format!(

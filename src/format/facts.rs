@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::error::Error;
 
 /// The low-precision formats the audit can train in (the reference is separate: see [`Spec::reference`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Format {
     /// IEEE 754 binary16.
     F16,
@@ -174,36 +174,19 @@ pub(crate) fn pow2(e: i32) -> f64 {
     }
 }
 
-/// The IEEE 754 class of a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub enum Class {
-    /// +0 or −0.
-    Zero,
-    /// Nonzero and below the smallest normal magnitude.
-    Subnormal,
-    /// Finite and at least the smallest normal magnitude.
-    Normal,
-    /// +inf or −inf.
-    Infinite,
-    /// Not a number.
-    Nan,
-}
-
-impl Class {
-    /// The lower-case name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Zero => "zero",
-            Class::Subnormal => "subnormal",
-            Class::Normal => "normal",
-            Class::Infinite => "infinite",
-            Class::Nan => "nan",
-        }
-    }
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+crate::named_enum! {
+    /// The IEEE 754 class of a value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Class {
+        /// +0 or −0.
+        Zero = "zero",
+        /// Nonzero and below the smallest normal magnitude.
+        Subnormal = "subnormal",
+        /// Finite and at least the smallest normal magnitude.
+        Normal = "normal",
+        /// +inf or −inf.
+        Infinite = "infinite",
+        /// Not a number.
+        Nan = "nan",
     }
 }

@@ -21,9 +21,14 @@ fn ordinal_from_bits(bits: u64, sign_bit: u32) -> i64 {
     }
 }
 
-/// The round-to-odd value of f(x) at 53 bits as an f64, ready for narrowing to f16, bf16 or f32.
+/// The round-to-odd value of f(x) at `prec` bits.
+fn elementary_odd(function: Function, x: f64, prec: u32) -> Float {
+    odd(function, &Float::with_val(53, x), prec)
+}
+
+/// The round-to-odd value of f(x) at 53 bits as an f64, ready for narrowing to f16 or bf16.
 fn elementary_for_narrowing(function: Function, x: f64) -> f64 {
-    odd_to_f64_for_narrowing(&odd(function, &Float::with_val(53, x), 53))
+    odd_to_f64_for_narrowing(&elementary_odd(function, x, 53))
 }
 
 macro_rules! half_width_format {
@@ -117,11 +122,29 @@ macro_rules! half_width_format {
 half_width_format!(f16, Format::F16, round_to_f16);
 half_width_format!(bf16, Format::Bf16, round_to_bf16);
 
-/// Sequential dot products of the native formats: a plain multiply-add loop when products are
-/// exact, else a loop of fused multiply-adds compiled for the FMA instruction when the CPU has it
-/// (the same correctly rounded result as the software fallback, so no bit depends on the CPU).
-macro_rules! native_dot {
-    ($ty:ty, $fused:ident) => {
+/// A round-to-odd value of at most 53 bits as an f32: [`odd_to_f64_for_narrowing`] holds it
+/// in an f64 (magnitudes far outside f32 as stand-ins that round the same way), and Rust's `as`
+/// then rounds to nearest, ties to even, with gradual underflow.
+fn f32_from_odd(odd: &Float) -> f32 {
+    odd_to_f64_for_narrowing(odd) as f32
+}
+
+/// A round-to-odd value of 55 bits as an f64: MPFR's conversion rounds to nearest-even once
+/// more, subnormals included.
+fn f64_from_odd(odd: &Float) -> f64 {
+    odd.to_f64()
+}
+
+/// f32 and f64, computed by the hardware. What differs between them is only how a value held
+/// at higher precision (an MPFR value, or an elementary function's round-to-odd result at
+/// `$odd_bits` ≥ t + 2 bits) is rounded to the format, `$from_odd`, and the name of the
+/// FMA-compiled dot product, `$fused`.
+///
+/// Sequential dot products are a plain multiply-add loop when products are exact, else a loop
+/// of fused multiply-adds compiled for the FMA instruction when the CPU has it (the same
+/// correctly rounded result as the software fallback, so no bit depends on the CPU).
+macro_rules! native_format {
+    ($ty:ty, $format:expr, $odd_bits:expr, $from_odd:ident, $fused:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "fma")]
         fn $fused(a: &[$ty], b: &[$ty]) -> $ty {
@@ -132,8 +155,10 @@ macro_rules! native_dot {
             acc
         }
 
-        impl NativeDot for $ty {
-            fn dot(a: &[$ty], b: &[$ty], products_exact: bool) -> $ty {
+        impl Scalar for $ty {
+            type Context = ();
+
+            fn dot_sequential(a: &[$ty], b: &[$ty], products_exact: bool, _: &()) -> $ty {
                 if products_exact {
                     let mut acc: $ty = 0.0;
                     for (x, y) in a.iter().zip(b) {
@@ -152,165 +177,80 @@ macro_rules! native_dot {
                 }
                 acc
             }
+
+            fn spec(_: &()) -> Spec {
+                $format.spec()
+            }
+            fn from_f64(x: f64, _: &()) -> Self {
+                // Rust's `as` rounds to nearest, ties to even, with gradual underflow.
+                x as $ty
+            }
+            fn from_big(x: &Float, _: &()) -> Self {
+                $from_odd(&round_to_odd_value(x, $odd_bits))
+            }
+            fn to_f64(&self) -> f64 {
+                f64::from(*self)
+            }
+            fn to_big(&self, prec: u32) -> Float {
+                Float::with_val(prec, *self)
+            }
+            fn precision(&self) -> u32 {
+                const { $format.spec().precision }
+            }
+            fn add(&self, rhs: &Self) -> Self {
+                self + rhs
+            }
+            fn sub(&self, rhs: &Self) -> Self {
+                self - rhs
+            }
+            fn mul(&self, rhs: &Self) -> Self {
+                self * rhs
+            }
+            fn div(&self, rhs: &Self) -> Self {
+                self / rhs
+            }
+            fn mul_add(&self, a: &Self, b: &Self) -> Self {
+                // A fused operation with one rounding, in hardware or in libm's exact software fma.
+                <$ty>::mul_add(*self, *a, *b)
+            }
+            fn sqrt(&self) -> Self {
+                <$ty>::sqrt(*self)
+            }
+            fn neg(&self) -> Self {
+                -*self
+            }
+            fn abs(&self) -> Self {
+                <$ty>::abs(*self)
+            }
+            fn exp(&self) -> Self {
+                $from_odd(&elementary_odd(Function::Exp, f64::from(*self), $odd_bits))
+            }
+            fn ln(&self) -> Self {
+                $from_odd(&elementary_odd(Function::Ln, f64::from(*self), $odd_bits))
+            }
+            fn tanh(&self) -> Self {
+                $from_odd(&elementary_odd(Function::Tanh, f64::from(*self), $odd_bits))
+            }
+            fn sigmoid(&self) -> Self {
+                $from_odd(&elementary_odd(
+                    Function::Sigmoid,
+                    f64::from(*self),
+                    $odd_bits,
+                ))
+            }
+            fn classify(&self) -> Class {
+                $format.spec().classify_f64(f64::from(*self))
+            }
+            fn is_sign_negative(&self) -> bool {
+                <$ty>::is_sign_negative(*self)
+            }
+            fn ordinal(&self) -> Option<i64> {
+                const SIGN_BIT: u32 = 8 * std::mem::size_of::<$ty>() as u32 - 1;
+                (!self.is_nan()).then(|| ordinal_from_bits(u64::from(self.to_bits()), SIGN_BIT))
+            }
         }
     };
 }
 
-trait NativeDot: Sized {
-    fn dot(a: &[Self], b: &[Self], products_exact: bool) -> Self;
-}
-
-native_dot!(f32, dot_f32_fma);
-native_dot!(f64, dot_f64_fma);
-
-impl Scalar for f32 {
-    type Context = ();
-
-    fn dot_sequential(a: &[f32], b: &[f32], products_exact: bool, _: &()) -> f32 {
-        NativeDot::dot(a, b, products_exact)
-    }
-
-    fn spec(_: &()) -> Spec {
-        Format::F32.spec()
-    }
-    fn from_f64(x: f64, _: &()) -> Self {
-        // Rust's `as` rounds to nearest, ties to even, with gradual underflow.
-        x as f32
-    }
-    fn from_big(x: &Float, _: &()) -> Self {
-        odd_to_f64_for_narrowing(&round_to_odd_value(x, 53)) as f32
-    }
-    fn to_f64(&self) -> f64 {
-        f64::from(*self)
-    }
-    fn to_big(&self, prec: u32) -> Float {
-        Float::with_val(prec, *self)
-    }
-    fn precision(&self) -> u32 {
-        24
-    }
-    fn add(&self, rhs: &Self) -> Self {
-        self + rhs
-    }
-    fn sub(&self, rhs: &Self) -> Self {
-        self - rhs
-    }
-    fn mul(&self, rhs: &Self) -> Self {
-        self * rhs
-    }
-    fn div(&self, rhs: &Self) -> Self {
-        self / rhs
-    }
-    fn mul_add(&self, a: &Self, b: &Self) -> Self {
-        // A fused operation with one rounding, in hardware or in libm's exact software fmaf.
-        f32::mul_add(*self, *a, *b)
-    }
-    fn sqrt(&self) -> Self {
-        f32::sqrt(*self)
-    }
-    fn neg(&self) -> Self {
-        -*self
-    }
-    fn abs(&self) -> Self {
-        f32::abs(*self)
-    }
-    fn exp(&self) -> Self {
-        elementary_for_narrowing(Function::Exp, f64::from(*self)) as f32
-    }
-    fn ln(&self) -> Self {
-        elementary_for_narrowing(Function::Ln, f64::from(*self)) as f32
-    }
-    fn tanh(&self) -> Self {
-        elementary_for_narrowing(Function::Tanh, f64::from(*self)) as f32
-    }
-    fn sigmoid(&self) -> Self {
-        elementary_for_narrowing(Function::Sigmoid, f64::from(*self)) as f32
-    }
-    fn classify(&self) -> Class {
-        Format::F32.spec().classify_f64(f64::from(*self))
-    }
-    fn is_sign_negative(&self) -> bool {
-        f32::is_sign_negative(*self)
-    }
-    fn ordinal(&self) -> Option<i64> {
-        (!self.is_nan()).then(|| ordinal_from_bits(u64::from(self.to_bits()), 31))
-    }
-}
-
-/// f(x) correctly rounded to f64: round to odd at 55 bits, then MPFR's conversion rounds to
-/// nearest-even once more, subnormals included.
-fn elementary_f64(function: Function, x: f64) -> f64 {
-    odd(function, &Float::with_val(53, x), 55).to_f64()
-}
-
-impl Scalar for f64 {
-    type Context = ();
-
-    fn dot_sequential(a: &[f64], b: &[f64], products_exact: bool, _: &()) -> f64 {
-        NativeDot::dot(a, b, products_exact)
-    }
-
-    fn spec(_: &()) -> Spec {
-        Format::F64.spec()
-    }
-    fn from_f64(x: f64, _: &()) -> Self {
-        x
-    }
-    fn from_big(x: &Float, _: &()) -> Self {
-        round_to_odd_value(x, 55).to_f64()
-    }
-    fn to_f64(&self) -> f64 {
-        *self
-    }
-    fn to_big(&self, prec: u32) -> Float {
-        Float::with_val(prec, *self)
-    }
-    fn precision(&self) -> u32 {
-        53
-    }
-    fn add(&self, rhs: &Self) -> Self {
-        self + rhs
-    }
-    fn sub(&self, rhs: &Self) -> Self {
-        self - rhs
-    }
-    fn mul(&self, rhs: &Self) -> Self {
-        self * rhs
-    }
-    fn div(&self, rhs: &Self) -> Self {
-        self / rhs
-    }
-    fn mul_add(&self, a: &Self, b: &Self) -> Self {
-        f64::mul_add(*self, *a, *b)
-    }
-    fn sqrt(&self) -> Self {
-        f64::sqrt(*self)
-    }
-    fn neg(&self) -> Self {
-        -*self
-    }
-    fn abs(&self) -> Self {
-        f64::abs(*self)
-    }
-    fn exp(&self) -> Self {
-        elementary_f64(Function::Exp, *self)
-    }
-    fn ln(&self) -> Self {
-        elementary_f64(Function::Ln, *self)
-    }
-    fn tanh(&self) -> Self {
-        elementary_f64(Function::Tanh, *self)
-    }
-    fn sigmoid(&self) -> Self {
-        elementary_f64(Function::Sigmoid, *self)
-    }
-    fn classify(&self) -> Class {
-        Format::F64.spec().classify_f64(*self)
-    }
-    fn is_sign_negative(&self) -> bool {
-        f64::is_sign_negative(*self)
-    }
-    fn ordinal(&self) -> Option<i64> {
-        (!self.is_nan()).then(|| ordinal_from_bits(self.to_bits(), 63))
-    }
-}
+native_format!(f32, Format::F32, 53, f32_from_odd, dot_f32_fma);
+native_format!(f64, Format::F64, 55, f64_from_odd, dot_f64_fma);

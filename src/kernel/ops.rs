@@ -10,7 +10,7 @@ use crate::format::{Scalar, Spec};
 pub type Tensor<S> = Array2<S>;
 
 /// Elementwise functions of one argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Unary {
     /// −x.
     Neg,
@@ -24,41 +24,23 @@ pub enum Unary {
     Activation(Activation),
 }
 
-/// Activation functions of the dense layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Activation {
-    /// max(x, 0).
-    Relu,
-    /// tanh x.
-    Tanh,
-    /// 1 / (1 + e^−x).
-    Sigmoid,
-    /// x.
-    Identity,
-}
-
-impl Activation {
-    /// Every activation.
-    pub const ALL: [Activation; 4] = [
-        Activation::Relu,
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Activation::Identity,
-    ];
-
-    /// The name used on the command line and in op names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Activation::Relu => "relu",
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Identity => "identity",
-        }
+crate::named_enum! {
+    /// Activation functions of the dense layers; the name is also part of op names.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Activation: parsed from "--activation" as "activation" {
+        /// max(x, 0).
+        Relu = "relu",
+        /// tanh x.
+        Tanh = "tanh",
+        /// 1 / (1 + e^−x).
+        Sigmoid = "sigmoid",
+        /// x.
+        Identity = "identity",
     }
 }
 
 /// Elementwise functions of two arguments; either operand may be broadcast (1 × n, m × 1, 1 × 1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Binary {
     /// a + b.
     Add,
@@ -71,7 +53,7 @@ pub enum Binary {
 }
 
 /// One kernel: enough to evaluate it again on the same inputs in any format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
     /// op(A)·op(B), where op transposes when asked; a reduction over the inner dimension.
     MatMul {

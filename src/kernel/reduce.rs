@@ -13,14 +13,14 @@
 //!
 //! The accumulator is never narrower than the format itself: `f32` for an f64 run means f64.
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::error::Error;
 use crate::format::{Scalar, Spec};
+use crate::{names, seed};
 
 /// The order in which the terms of a reduction are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Order {
     /// Left to right, one fused multiply-add per term.
     #[default]
@@ -34,6 +34,9 @@ pub enum Order {
 }
 
 impl Order {
+    /// The orders `--order` accepts, by name.
+    pub const PARSED: [Order; 3] = [Order::Sequential, Order::Pairwise, Order::Kahan];
+
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -44,68 +47,47 @@ impl Order {
         }
     }
 
-    /// For `Shuffled`, the same order kind with `nonce` mixed into the seed (SplitMix64's
-    /// finaliser), so that successive ops and steps get independent permutations.
+    /// For `Shuffled`, the same order kind with `nonce` [`seed::mix`]ed into the seed, so that
+    /// successive ops and steps get independent permutations.
     pub fn mixed(self, nonce: u64) -> Order {
         match self {
-            Order::Shuffled(seed) => {
-                let mut z = seed ^ nonce.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                Order::Shuffled(z ^ (z >> 31))
-            }
+            Order::Shuffled(seed) => Order::Shuffled(seed::mix(seed, nonce)),
             other => other,
         }
     }
 }
 
-/// A seeded permutation of 0..n (Fisher–Yates from the top, ChaCha8).
+/// The seeded permutation of 0..n that a `Shuffled(seed)` reduction sums in.
 fn permutation(n: usize, seed: u64) -> Vec<usize> {
-    use rand_chacha::ChaCha8Rng;
-    use rand_chacha::rand_core::{Rng, SeedableRng};
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
-        order.swap(i, j);
-    }
-    order
+    seed::permutation(&mut seed::order_generator(seed), n)
 }
 
+/// `--order` takes the unit orders by name; `Shuffled(seed)` carries a seed, so it is not in the
+/// [`named_enum!`](crate::named_enum) family and is reached through the order study instead.
 impl FromStr for Order {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        [Order::Sequential, Order::Pairwise, Order::Kahan]
+        Order::PARSED
             .into_iter()
-            .find(|o| o.name() == s)
-            .ok_or_else(|| Error::InvalidFlag {
-                flag: "--order".into(),
-                message: format!("unknown order `{s}`: expected sequential, pairwise or kahan"),
-            })
+            .find(|order| order.name() == s)
+            .ok_or_else(|| names::unknown("--order", "order", s, &Order::PARSED.map(Order::name)))
     }
 }
 
-/// The accumulator a reduction asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Accumulate {
-    /// The format itself.
-    Same,
-    /// At least binary32.
-    F32,
-    /// At least binary64.
-    F64,
+crate::named_enum! {
+    /// The accumulator a reduction asks for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Accumulate: parsed from "--accumulate" as "accumulator" {
+        /// The format itself.
+        Same = "same",
+        /// At least binary32.
+        F32 = "f32",
+        /// At least binary64.
+        F64 = "f64",
+    }
 }
 
 impl Accumulate {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Accumulate::Same => "same",
-            Accumulate::F32 => "f32",
-            Accumulate::F64 => "f64",
-        }
-    }
-
     /// The default for a format: f32 for formats narrower than f32 (what tensor cores and common
     /// CPU kernels do), the format itself otherwise.
     pub fn default_for(spec: &Spec) -> Accumulate {
@@ -126,27 +108,8 @@ impl Accumulate {
     }
 }
 
-impl fmt::Display for Accumulate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Accumulate {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [Accumulate::Same, Accumulate::F32, Accumulate::F64]
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| Error::InvalidFlag {
-                flag: "--accumulate".into(),
-                message: format!("unknown accumulator `{s}`: expected same, f32 or f64"),
-            })
-    }
-}
-
 /// How every reduction of a run is evaluated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Reduction {
     /// Summation order.
     pub order: Order,

@@ -1,22 +1,15 @@
 //! Initial parameters: Glorot-uniform weights and zero biases, drawn once in f64.
 
 use ndarray::Array2;
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng;
 
 use super::Architecture;
-use crate::data::builtin::uniform;
-use crate::data::params::{LayerParams, ParamSet};
+use super::params::{LayerParams, ParamSet};
+use crate::seed::{self, Stream, uniform};
 
-/// The ChaCha20 stream that initial weights are drawn from (shuffles and dropout masks use
-/// other streams of the same seed, so changing one never shifts another).
-pub const INIT_STREAM: u64 = 0;
-
-/// Glorot-uniform weights, W[i][j] = (2u − 1)·√(6 / (fan_in + fan_out)), drawn layer by layer,
-/// row by row; biases zero.
+/// Glorot-uniform weights, `W[i][j] = (2u − 1)·√(6 / (fan_in + fan_out))`, drawn layer by layer,
+/// row by row, from [`Stream::Init`] of `seed`; biases zero.
 pub fn glorot_uniform(architecture: &Architecture, seed: u64) -> ParamSet {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    rng.set_stream(INIT_STREAM);
+    let mut rng = seed::generator(seed, Stream::Init);
     let layers = architecture
         .widths
         .windows(2)

@@ -1,50 +1,18 @@
 //! The losses: mse, mae and the relative loss |y − p| / (|y| + eps), each written once.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::Error;
 use crate::format::Scalar;
 use crate::kernel::{Binary, Engine, OpKind, Tensor, Unary};
 
-/// A loss function, averaged over the batch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Loss {
-    /// mean((p − y)²).
-    Mse,
-    /// mean(|p − y|).
-    Mae,
-    /// mean(|y − p| / (|y| + eps)): eps is stored in the format and can flush to zero.
-    Relative,
-}
-
-impl Loss {
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::Mae => "mae",
-            Loss::Relative => "relative",
-        }
-    }
-}
-
-impl fmt::Display for Loss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Loss {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        [Loss::Mse, Loss::Mae, Loss::Relative]
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| Error::InvalidFlag {
-                flag: "--loss".into(),
-                message: format!("unknown loss `{s}`: expected mse, mae or relative"),
-            })
+crate::named_enum! {
+    /// A loss function, averaged over the batch.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Loss: parsed from "--loss" as "loss" {
+        /// mean((p − y)²).
+        Mse = "mse",
+        /// mean(|p − y|).
+        Mae = "mae",
+        /// mean(|y − p| / (|y| + eps)): eps is stored in the format and can flush to zero.
+        Relative = "relative",
     }
 }
 

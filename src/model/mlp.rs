@@ -3,7 +3,7 @@
 use ndarray::Array2;
 
 use super::Architecture;
-use crate::data::params::{LayerParams, ParamSet};
+use super::params::{LayerParams, ParamSet};
 use crate::format::Scalar;
 use crate::kernel::{Activation, Binary, Engine, OpKind, Tensor, Unary};
 

@@ -1,13 +1,15 @@
-//! The network: dense layers, activations, dropout, Glorot initialisation and the losses,
-//! written once for every format.
+//! The network: dense layers, activations, dropout, Glorot initialisation, the losses (written
+//! once for every format) and the f64 parameters a network starts from.
 
 pub mod init;
 mod loss;
 mod mlp;
+pub mod params;
 
 pub use init::glorot_uniform;
 pub use loss::{Denominators, LOSS_DENOMINATOR, Loss, LossCache};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
+pub use params::{LayerParams, LayerTensor, ParamSet, check_shapes};
 
 pub use crate::kernel::Activation;
 

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::data::ParamSet;
 use crate::data::params::write_params_to;
 use crate::data::{StagedFile, commit_all};
 use crate::error::Error;
+use crate::model::ParamSet;
 use crate::report::schema::Schema;
 
 /// The files of one report, staged until [`CsvDir::commit`].

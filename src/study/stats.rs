@@ -4,7 +4,6 @@
 //! Every sum here runs left to right over the slice in f64, so the results are the same bits on
 //! every machine. Quantiles and tail probabilities of Student's t come from statrs.
 
-use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::format::text::shortest;
@@ -17,7 +16,7 @@ pub const CONFIDENCE: f64 = 0.95;
 pub const ALPHA: f64 = 0.05;
 
 /// Mean, spread and a 95 % confidence interval of one quantity over seeds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Summary {
     /// The number of values, non-finite ones included.
     pub n: usize,
@@ -78,7 +77,7 @@ pub fn summarize(values: &[f64]) -> Summary {
 }
 
 /// The drift of one format's final loss from the reference's, paired by seed.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PairedDrift {
     /// The mean of `format − reference` over seeds (signed: positive means the format's loss
     /// is higher).
@@ -176,30 +175,20 @@ pub fn paired_drift(format_losses: &[f64], reference_losses: &[f64]) -> PairedDr
     }
 }
 
-/// What a seed sweep says about one format's drift.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Significance {
-    /// The drift is consistent across seeds and at least as large as seed noise: the arithmetic
-    /// explains it.
-    Arithmetic,
-    /// The drift is not distinguishable from zero, or smaller than what changing the seed does.
-    WithinNoise,
-    /// At least one seed ended with an inf or NaN loss.
-    Diverged,
-    /// Fewer than two seeds: there is no seed noise to compare with.
-    Undetermined,
-}
-
-impl Significance {
-    /// The lower-case name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Significance::Arithmetic => "arithmetic",
-            Significance::WithinNoise => "within_noise",
-            Significance::Diverged => "diverged",
-            Significance::Undetermined => "undetermined",
-        }
+crate::named_enum! {
+    /// What a seed sweep says about one format's drift.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Significance {
+        /// The drift is consistent across seeds and at least as large as seed noise: the
+        /// arithmetic explains it.
+        Arithmetic = "arithmetic",
+        /// The drift is not distinguishable from zero, or smaller than what changing the seed
+        /// does.
+        WithinNoise = "within_noise",
+        /// At least one seed ended with an inf or NaN loss.
+        Diverged = "diverged",
+        /// Fewer than two seeds: there is no seed noise to compare with.
+        Undetermined = "undetermined",
     }
 }
 

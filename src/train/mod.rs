@@ -7,5 +7,5 @@ mod trainer;
 
 pub use constant::Constant;
 pub use optimizer::{Optimizer, OptimizerConfig};
-pub use schedule::{DROPOUT_STREAM, SHUFFLE_STREAM, Schedule, StepPlan};
+pub use schedule::{Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};

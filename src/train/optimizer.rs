@@ -4,53 +4,21 @@
 //! rate) are evaluated exactly at 256 bits from the decimals the user gave and rounded once to
 //! the format, as a framework's host code would hand a correctly rounded scalar to a kernel.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rug::Float;
 use rug::ops::Pow;
 
-use crate::error::Error;
 use crate::format::{Decimal, Scalar};
 use crate::kernel::{Binary, Engine, OpKind, Tensor, Unary};
 use crate::model::Dense;
 
-/// Which optimizer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Optimizer {
-    /// Stochastic gradient descent, with momentum when `--momentum` is nonzero.
-    Sgd,
-    /// Adam (Kingma & Ba).
-    Adam,
-}
-
-impl Optimizer {
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Optimizer::Sgd => "sgd",
-            Optimizer::Adam => "adam",
-        }
-    }
-}
-
-impl fmt::Display for Optimizer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Optimizer {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "sgd" => Ok(Optimizer::Sgd),
-            "adam" => Ok(Optimizer::Adam),
-            _ => Err(Error::InvalidFlag {
-                flag: "--optimizer".into(),
-                message: format!("unknown optimizer `{s}`: expected sgd or adam"),
-            }),
-        }
+crate::named_enum! {
+    /// Which optimizer.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Optimizer: parsed from "--optimizer" as "optimizer" {
+        /// Stochastic gradient descent, with momentum when `--momentum` is nonzero.
+        Sgd = "sgd",
+        /// Adam (Kingma & Ba).
+        Adam = "adam",
     }
 }
 

@@ -3,14 +3,8 @@
 
 use ndarray::Array2;
 use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
 
-use crate::data::builtin::uniform;
-
-/// The ChaCha20 stream of `--seed` that shuffles come from.
-pub const SHUFFLE_STREAM: u64 = 1;
-/// The ChaCha20 stream of `--seed` that dropout masks come from.
-pub const DROPOUT_STREAM: u64 = 2;
+use crate::seed::{self, Stream, uniform};
 
 /// What one training step uses.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,19 +46,14 @@ impl Schedule {
         dropout: f64,
         seed: u64,
     ) -> Self {
-        let stream = |id| {
-            let mut rng = ChaCha20Rng::seed_from_u64(seed);
-            rng.set_stream(id);
-            rng
-        };
         Schedule {
             samples,
             batch_size,
             epochs,
             hidden: hidden.to_vec(),
             dropout,
-            shuffle: stream(SHUFFLE_STREAM),
-            masks: stream(DROPOUT_STREAM),
+            shuffle: seed::generator(seed, Stream::Shuffle),
+            masks: seed::generator(seed, Stream::Dropout),
             order: Vec::new(),
             epoch: 0,
             position: samples,
@@ -78,11 +67,6 @@ impl Schedule {
     }
 }
 
-/// A uniform integer below `bound` by Lemire's multiply-shift (bias below bound / 2^64).
-fn below(rng: &mut ChaCha20Rng, bound: usize) -> usize {
-    ((u128::from(rng.next_u64()) * bound as u128) >> 64) as usize
-}
-
 impl Iterator for Schedule {
     type Item = StepPlan;
 
@@ -93,12 +77,7 @@ impl Iterator for Schedule {
             }
             self.epoch += 1;
             self.position = 0;
-            // Fisher–Yates, from the last position down.
-            self.order = (0..self.samples).collect();
-            for i in (1..self.samples).rev() {
-                let j = below(&mut self.shuffle, i + 1);
-                self.order.swap(i, j);
-            }
+            self.order = seed::permutation(&mut self.shuffle, self.samples);
         }
         let end = (self.position + self.batch_size).min(self.samples);
         let rows = self.order[self.position..end].to_vec();

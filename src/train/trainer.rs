@@ -6,10 +6,9 @@ use rug::Float;
 use super::optimizer::{OptimizerConfig, OptimizerState};
 use super::schedule::StepPlan;
 use crate::data::Dataset;
-use crate::data::params::ParamSet;
 use crate::format::{Decimal, Scalar};
 use crate::kernel::{Engine, Observer, Reduction, Tensor};
-use crate::model::{Architecture, Loss, Mlp};
+use crate::model::{Architecture, Loss, Mlp, ParamSet};
 
 /// Everything that defines a training run, shared by every format.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,10 +2,10 @@
 //! the macro that instantiates one generic body for every format. The tolerances are shared
 //! with the other suites (`tests/support/prec.rs`).
 
-use precision_audit::data::{Dataset, ParamSet};
+use precision_audit::data::Dataset;
 use precision_audit::format::{Decimal, Scalar};
 use precision_audit::kernel::{Accumulate, Observer, OpRecord, Order, Reduction};
-use precision_audit::model::{Activation, Architecture, Loss, Mlp};
+use precision_audit::model::{Activation, Architecture, Loss, Mlp, ParamSet};
 use precision_audit::train::{Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer};
 use rug::Float;
 

@@ -2,10 +2,10 @@
 //! `every_format!`.
 
 use ndarray::{Array2, array};
-use precision_audit::data::{Dataset, LayerParams, ParamSet, builtin};
+use precision_audit::data::{Dataset, builtin};
 use precision_audit::format::Scalar;
 use precision_audit::kernel::{Activation, Engine, Tensor};
-use precision_audit::model::{Architecture, Loss, Mlp, glorot_uniform};
+use precision_audit::model::{Architecture, LayerParams, Loss, Mlp, ParamSet, glorot_uniform};
 use precision_audit::train::Trainer;
 
 use crate::common::{

@@ -13,10 +13,10 @@
 //! how they round the update.
 
 use ndarray::{Array2, array};
-use precision_audit::data::{Dataset, LayerParams, ParamSet};
+use precision_audit::data::Dataset;
 use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::kernel::{Activation, Reduction};
-use precision_audit::model::{Architecture, Loss};
+use precision_audit::model::{Architecture, LayerParams, Loss, ParamSet};
 use precision_audit::train::{OptimizerConfig, TrainConfig, Trainer};
 use rug::Float;
 use rug::ops::Pow;
