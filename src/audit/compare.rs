@@ -4,7 +4,7 @@
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
 use crate::format::{Class, Native, Scalar, Spec, pow2};
-use crate::kernel::{Binary, Observer, OpKind, OpRecord, Tensor, eval_widened};
+use crate::kernel::{Binary, Observer, OpKind, OpRecord, Role, Tensor, eval_widened};
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
 /// enough to measure any format up to f64 against, and cheap to share between lanes.
@@ -23,7 +23,8 @@ impl Pair {
         Pair { hi, lo }
     }
 
-    fn is_zero(self) -> bool {
+    /// Whether the value is zero.
+    pub fn is_zero(self) -> bool {
         self.hi == 0.0 && self.lo == 0.0
     }
 
@@ -46,6 +47,22 @@ pub struct RecordedStep {
     pub loss: Pair,
     /// Every parameter after the step's update, weights then bias, layer by layer.
     pub params: Vec<Pair>,
+    /// Every parameter tensor at the start of the step, by name (`dense1.weight`), in the
+    /// optimizer's order.
+    pub start: Vec<(String, Tensor<Pair>)>,
+}
+
+impl RecordedStep {
+    /// The value of the op or parameter `name` in this step: what a cast or a loss scaling
+    /// (which the reference does not run) carries.
+    fn value(&self, name: &str) -> &Tensor<Pair> {
+        self.ops
+            .iter()
+            .chain(&self.start)
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
+            .unwrap_or_else(|| panic!("the reference has no op or parameter `{name}`"))
+    }
 }
 
 /// Records the reference's op outputs.
@@ -78,26 +95,157 @@ pub struct LaneStats {
     pub denominators: u64,
     /// `loss.denominator` elements equal to |y|: eps absorbed or flushed to zero.
     pub eps_lost: u64,
+    /// Gradients and updates of the current step.
+    pub step_flow: Flow,
 }
 
-/// The observer of one format's step.
+/// What happened to the gradients and the updates of a step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flow {
+    /// Parameter-gradient elements that are nonzero in the reference.
+    pub gradients: u64,
+    /// Of those, the ones that are zero in the lane (with the lane's loss scale, if any).
+    pub gradients_underflowed: u64,
+    /// Of those, the ones that would be zero in the lane's format without a loss scale: the
+    /// reference's unscaled gradient rounded to the format.
+    pub gradients_underflowed_unscaled: u64,
+    /// Parameter elements the reference's update moved by a step the lane's format can see
+    /// (the reference's weight before and after rounds to two values of the format).
+    pub updates: u64,
+    /// Of those, the ones the lane's update left exactly where they were.
+    pub updates_lost: u64,
+}
+
+impl Flow {
+    /// Adds another step's counts.
+    pub fn merge(&mut self, other: &Flow) {
+        self.gradients += other.gradients;
+        self.gradients_underflowed += other.gradients_underflowed;
+        self.gradients_underflowed_unscaled += other.gradients_underflowed_unscaled;
+        self.updates += other.updates;
+        self.updates_lost += other.updates_lost;
+    }
+
+    /// The share of reference-nonzero gradient elements that are zero in the lane; `None`
+    /// when there were none.
+    pub fn underflow_share(&self) -> Option<f64> {
+        share(self.gradients_underflowed, self.gradients)
+    }
+
+    /// The same share without loss scaling.
+    pub fn underflow_share_unscaled(&self) -> Option<f64> {
+        share(self.gradients_underflowed_unscaled, self.gradients)
+    }
+
+    /// The share of the reference's parameter moves the lane lost entirely; `None` when the
+    /// reference moved nothing.
+    pub fn lost_share(&self) -> Option<f64> {
+        share(self.updates_lost, self.updates)
+    }
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// The observer of one lane's step.
 pub struct Comparator<'a> {
     /// The reference's ops of the same step.
-    pub reference: &'a RecordedStep,
+    reference: &'a RecordedStep,
     /// The 1-based step.
-    pub step: u64,
+    step: u64,
     /// Where the statistics go.
-    pub stats: &'a mut LaneStats,
-    /// The next op's position within the step.
-    pub position: usize,
+    stats: &'a mut LaneStats,
+    /// The next op's position within the lane's step.
+    position: usize,
+    /// The next reference op to pair with a lane op of the network's own (policy ops, such
+    /// as casts, have no counterpart in the reference's list).
+    cursor: usize,
+    /// Updates seen so far in this step: the k-th updates the k-th parameter tensor.
+    updates: usize,
+}
+
+impl<'a> Comparator<'a> {
+    /// The observer of step `step`, against the reference's same step.
+    pub fn new(reference: &'a RecordedStep, step: u64, stats: &'a mut LaneStats) -> Self {
+        stats.step_events = EventCounts::default();
+        stats.step_flow = Flow::default();
+        Comparator {
+            reference,
+            step,
+            stats,
+            position: 0,
+            cursor: 0,
+            updates: 0,
+        }
+    }
+
+    /// The reference's value for `record`, scaled as the record's values are.
+    fn reference_of<S: Scalar>(&mut self, record: &OpRecord<'_, S>) -> Tensor<Pair> {
+        let reference = match record.carries {
+            Some(name) => self.reference.value(name),
+            None => {
+                let (name, value) = &self.reference.ops[self.cursor];
+                assert_eq!(name, record.name, "a lane ran other ops than the reference");
+                self.cursor += 1;
+                value
+            }
+        };
+        if record.scale == 1.0 {
+            reference.clone()
+        } else {
+            // Loss scales are powers of two: the product is exact.
+            let scale = record.scale;
+            reference.mapv(|Pair { hi, lo }| Pair {
+                hi: hi * scale,
+                lo: lo * scale,
+            })
+        }
+    }
+
+    /// The reference's start value of the parameter the next update op updates.
+    fn next_update_start(&mut self) -> &'a Tensor<Pair> {
+        let start = &self.reference.start[self.updates].1;
+        self.updates += 1;
+        start
+    }
+}
+
+/// Counts one element of a parameter gradient or an update in `flow`: `x` the lane's value,
+/// `exact` the op evaluated exactly on the lane's inputs, `reference` the reference's (times
+/// the lane's scale), `before` the lane's parameter before an update and `start` the
+/// reference's.
+fn count_flow<S: Native>(
+    flow: &mut Flow,
+    role: Role,
+    (x, exact, reference, scale): (&S, Pair, Pair, f64),
+    (before, start): (Option<&S>, Option<Pair>),
+) {
+    match (role, before, start) {
+        (Role::ParamGrad, _, _) if !reference.is_zero() => {
+            flow.gradients += 1;
+            flow.gradients_underflowed += u64::from(x.is_zero() && !exact.is_zero());
+            let unscaled = S::from_f64(reference.hi / scale, &());
+            flow.gradients_underflowed_unscaled += u64::from(unscaled.is_zero());
+        }
+        // A move the lane's format can see: the reference's weight before and after rounds to
+        // two different values of it (tinier moves are lost by any format).
+        (Role::Update, Some(before), Some(start))
+            if S::from_f64(reference.hi, &()) != S::from_f64(start.hi, &()) =>
+        {
+            flow.updates += 1;
+            flow.updates_lost += u64::from(x == before);
+        }
+        _ => {}
+    }
 }
 
 impl<S: Native> Observer<S> for Comparator<'_> {
     fn observe(&mut self, record: &OpRecord<'_, S>) {
         let position = self.position;
         self.position += 1;
-        let (reference_name, reference) = &self.reference.ops[position];
-        assert_eq!(reference_name, record.name, "formats ran different ops");
+        let reference = self.reference_of(record);
+        let start = (record.role == Role::Update).then(|| self.next_update_start());
         if self.stats.slots.len() == position {
             let slot = match self.stats.ops.iter().position(|op| op.op == record.name) {
                 Some(slot) => slot,
@@ -116,11 +264,20 @@ impl<S: Native> Observer<S> for Comparator<'_> {
             .map(|t| t.mapv(|x| S::Yardstick::from_f64(x.to_f64(), &())))
             .collect();
         let widened: Vec<&Tensor<S::Yardstick>> = widened.iter().collect();
-        let exact = eval_widened(record.kind, &widened, &spec, &());
-        let whole_op_inputs = if record.kind.is_reduction() {
-            Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
-        } else {
-            None
+        // A cast's exact result is its input; any other op is evaluated again on its inputs.
+        let exact: Vec<Pair> = match record.source {
+            Some(source) => source.iter().map(Pair::of).collect(),
+            None => eval_widened(record.kind, &widened, &spec, &())
+                .iter()
+                .map(Pair::of)
+                .collect(),
+        };
+        let whole_op_inputs = match record.source {
+            Some(source) => Some(flags(source.iter())),
+            None if record.kind.is_reduction() => {
+                Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
+            }
+            None => None,
         };
         let cancellation_bits = spec.precision.div_ceil(2) as i32;
         let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
@@ -133,7 +290,16 @@ impl<S: Native> Observer<S> for Comparator<'_> {
             record.output.indexed_iter().zip(exact.iter()).enumerate()
         {
             let reference = reference[position2];
-            let exact = Pair::of(exact);
+            let exact = *exact;
+            count_flow(
+                &mut self.stats.step_flow,
+                record.role,
+                (x, exact, reference, record.scale),
+                (
+                    start.map(|_| &record.inputs[0][position2]),
+                    start.map(|start| start[position2]),
+                ),
+            );
             let op = &mut self.stats.ops[slot];
             op.elements += 1;
             op.accumulated.add(measure(x, reference, &spec));

@@ -57,7 +57,7 @@ impl FailOnList {
     pub fn failures(&self, result: &AuditResult) -> Vec<String> {
         let mut found = Vec::new();
         for f in &result.formats {
-            let name = f.format.name();
+            let name = f.lane.to_string();
             for condition in &self.0 {
                 match condition {
                     FailOn::Event(kind) if f.events.get(*kind) > 0 => found.push(format!(

@@ -1,14 +1,15 @@
-//! A lane: one format training in lockstep with the reference, observed op by op.
+//! A lane: one format under one policy, training in lockstep with the reference, observed op
+//! by op.
 
-use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
+use super::compare::{Comparator, Flow, LaneStats, Pair, RecordedStep};
 use super::stats::EventCounts;
-use super::{ConstantReport, DenominatorReport, FormatReport, StepRow};
+use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
-use crate::format::{Format, FormatFn, Native, Scalar, Stored};
+use crate::format::{Scalar, Stored};
 use crate::model::{Denominators, Mlp, ParamSet};
-use crate::train::{Constant, StepPlan, TrainConfig, Trainer};
+use crate::train::{Constant, LaneFn, LaneSpec, StepPlan, TrainConfig, Training};
 
-/// One format's run, behind a type-erased interface so formats can be chosen at run time.
+/// One lane's run, behind a type-erased interface so lanes can be chosen at run time.
 pub trait Lane: Send {
     /// One step, compared with the reference's step.
     fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow;
@@ -16,53 +17,27 @@ pub trait Lane: Send {
     fn finish(self: Box<Self>) -> FormatReport;
 }
 
-/// Builds the lane of `format`.
+/// Builds the lane `lane`.
 pub fn lane(
-    format: Format,
+    lane: LaneSpec,
     config: &TrainConfig,
     data: &Dataset,
     init: &ParamSet,
 ) -> Box<dyn Lane> {
-    format.dispatch(NewLane { config, data, init })
+    lane.dispatch(config, data, init, NewLane { config })
 }
 
 struct NewLane<'a> {
     config: &'a TrainConfig,
-    data: &'a Dataset,
-    init: &'a ParamSet,
 }
 
-impl FormatFn for NewLane<'_> {
+impl LaneFn for NewLane<'_> {
     type Output = Box<dyn Lane>;
-    fn call<S: Native>(self, format: Format) -> Box<dyn Lane> {
-        Box::new(FormatLane::<S>::new(
-            format,
-            self.config,
-            self.data,
-            self.init,
-        ))
-    }
-}
-
-struct FormatLane<S: Native> {
-    format: Format,
-    config: TrainConfig,
-    trainer: Trainer<S>,
-    stats: LaneStats,
-    steps: u64,
-    last: Option<StepRow>,
-    max_rel_drift: f64,
-    first_nonfinite_step: Option<u64>,
-    first_nonfinite_loss: f64,
-    events: EventCounts,
-}
-
-impl<S: Native> FormatLane<S> {
-    fn new(format: Format, config: &TrainConfig, data: &Dataset, init: &ParamSet) -> Self {
-        FormatLane {
-            format,
-            config: config.clone(),
-            trainer: Trainer::<S>::new(config, data, init, ()),
+    fn call<T: Training>(self, lane: LaneSpec, training: T) -> Box<dyn Lane> {
+        Box::new(AuditedLane {
+            lane,
+            config: self.config.clone(),
+            training,
             stats: LaneStats::default(),
             steps: 0,
             last: None,
@@ -70,18 +45,37 @@ impl<S: Native> FormatLane<S> {
             first_nonfinite_step: None,
             first_nonfinite_loss: f64::NAN,
             events: EventCounts::default(),
-        }
+            flow: Flow::default(),
+            scales: Scales::default(),
+        })
     }
 }
 
-impl<S: Native> FormatLane<S> {
+/// A lane's training run and everything the audit accumulates about it.
+struct AuditedLane<T: Training> {
+    lane: LaneSpec,
+    config: TrainConfig,
+    training: T,
+    stats: LaneStats,
+    steps: u64,
+    last: Option<StepRow>,
+    max_rel_drift: f64,
+    first_nonfinite_step: Option<u64>,
+    first_nonfinite_loss: f64,
+    events: EventCounts,
+    flow: Flow,
+    scales: Scales,
+}
+
+impl<T: Training> AuditedLane<T> {
     /// What the stored eps did to the loss's denominators.
-    fn denominators(&self, eps: &S) -> DenominatorReport {
+    fn denominators(&self, eps: &T::Master) -> DenominatorReport {
         let counted = self.stats.denominators;
+        let targets = self.training.targets();
         DenominatorReport {
             eps_lost_share: (counted > 0).then(|| self.stats.eps_lost as f64 / counted as f64),
-            zero: Denominators::of(self.trainer.targets().iter(), eps).zero,
-            targets: self.trainer.targets().len() as u64,
+            zero: Denominators::of(targets.iter(), eps).zero,
+            targets: targets.len() as u64,
         }
     }
 }
@@ -114,16 +108,10 @@ fn relative(value: f64, reference: f64) -> f64 {
     }
 }
 
-impl<S: Native> Lane for FormatLane<S> {
+impl<T: Training> Lane for AuditedLane<T> {
     fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow {
-        self.stats.step_events = EventCounts::default();
-        let mut comparator = Comparator {
-            reference,
-            step: plan.step,
-            stats: &mut self.stats,
-            position: 0,
-        };
-        let loss = self.trainer.step(plan, Some(&mut comparator));
+        let mut comparator = Comparator::new(reference, plan.step, &mut self.stats);
+        let (loss, scaled) = self.training.step(plan, Some(&mut comparator));
         self.steps += 1;
         let loss = loss.to_f64();
         let reference_loss = reference.loss.hi;
@@ -145,25 +133,31 @@ impl<S: Native> Lane for FormatLane<S> {
             self.first_nonfinite_loss = loss;
         }
         self.events.merge(&self.stats.step_events);
+        self.flow.merge(&self.stats.step_flow);
+        self.scales.add(&scaled);
         let row = StepRow {
-            format: self.format,
+            lane: self.lane,
             epoch: plan.epoch,
             step: plan.step,
             loss,
             reference_loss,
             abs_drift: (loss - reference_loss).abs(),
             rel_drift,
-            param_rel_drift: param_rel_drift(self.trainer.mlp(), &reference.params),
+            param_rel_drift: param_rel_drift(self.training.master(), &reference.params),
             events: self.stats.step_events,
+            flow: self.stats.step_flow,
+            scale: scaled.scale.map(|s| s.scale),
+            skipped: scaled.scale.is_some_and(|s| s.skipped),
+            first_nonfinite_grad: scaled.first_nonfinite_grad,
         };
         self.last = Some(row.clone());
         row
     }
 
     fn finish(self: Box<Self>) -> FormatReport {
-        let spec = S::spec(&());
+        let spec = T::Compute::spec(&());
         let last = self.last.clone().unwrap_or(StepRow {
-            format: self.format,
+            lane: self.lane,
             epoch: 0,
             step: 0,
             loss: f64::NAN,
@@ -172,15 +166,19 @@ impl<S: Native> Lane for FormatLane<S> {
             rel_drift: f64::NAN,
             param_rel_drift: 0.0,
             events: EventCounts::default(),
+            flow: Flow::default(),
+            scale: None,
+            skipped: false,
+            first_nonfinite_grad: None,
         });
         let constants = self
             .config
             .constants()
             .into_iter()
             .map(|(constant, decimal)| {
-                let stored = self.trainer.constant(constant);
+                let stored = self.training.constant(constant);
                 ConstantReport {
-                    format: self.format,
+                    lane: self.lane,
                     constant,
                     text: decimal.text().to_string(),
                     stored: Stored::new(stored, decimal.exact()),
@@ -191,12 +189,12 @@ impl<S: Native> Lane for FormatLane<S> {
         let mut first_events = self.stats.first.clone();
         first_events.sort_by_key(|f| f.kind);
         FormatReport {
-            format: self.format,
+            lane: self.lane,
             precision_bits: spec.precision,
             accumulate: self.config.reduction.accumulate.effective_for(&spec),
             steps: self.steps,
             final_loss: last.loss,
-            full_loss: self.trainer.full_loss().to_f64(),
+            full_loss: self.training.full_loss().to_f64(),
             reference_loss: last.reference_loss,
             loss_abs_drift: last.abs_drift,
             loss_rel_drift: last.rel_drift,
@@ -208,7 +206,9 @@ impl<S: Native> Lane for FormatLane<S> {
             ops: self.stats.ops.clone(),
             first_events,
             constants,
-            final_params: self.trainer.mlp().to_params(),
+            flow: self.flow,
+            scales: self.scales,
+            final_params: self.training.master().to_params(),
         }
     }
 }

@@ -16,19 +16,21 @@ use rug::Float;
 
 use crate::data::Dataset;
 pub use crate::format::Reference;
-use crate::format::{Format, Mpfr, ReferenceFn, Scalar, Stored};
+use crate::format::{Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
 use crate::model::{Mlp, ParamSet};
-use crate::train::{Constant, Schedule, TrainConfig, Trainer};
+use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
+pub use compare::Flow;
+use crate::kernel::Tensor;
 
 /// A validated audit.
 #[derive(Clone, Debug)]
 pub struct AuditConfig {
     /// The training run every format repeats.
     pub train: TrainConfig,
-    /// The formats to audit, in report order.
-    pub formats: Vec<Format>,
+    /// The lanes to audit, in report order.
+    pub formats: Vec<LaneSpec>,
     /// The reference every format is compared with.
     pub reference: Reference,
     /// Also run an MPFR reference at twice the reference's bits and compare.
@@ -74,8 +76,8 @@ impl AuditConfig {
 /// One row of the per-step table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepRow {
-    /// The format.
-    pub format: Format,
+    /// The lane.
+    pub lane: LaneSpec,
     /// 1-based epoch.
     pub epoch: usize,
     /// 1-based step.
@@ -92,13 +94,42 @@ pub struct StepRow {
     pub param_rel_drift: f64,
     /// Events during this step.
     pub events: EventCounts,
+    /// What happened to the gradients and the updates during this step.
+    pub flow: Flow,
+    /// The loss scale the step used (mixed lanes with loss scaling).
+    pub scale: Option<f32>,
+    /// Whether the update was skipped (inf or NaN gradients under a dynamic loss scale).
+    pub skipped: bool,
+    /// The first parameter gradient that held an inf or NaN (mixed lanes), e.g. `dense2.weight`.
+    pub first_nonfinite_grad: Option<String>,
+}
+
+/// A lane's loss scale over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scales {
+    /// Steps whose update was skipped.
+    pub skipped_steps: u64,
+    /// The scale of the last step.
+    pub last: Option<f32>,
+    /// The smallest scale any step used.
+    pub min: Option<f32>,
+}
+
+impl Scales {
+    fn add(&mut self, step: &crate::train::ScaledStep) {
+        if let Some(scaled) = step.scale {
+            self.skipped_steps += u64::from(scaled.skipped);
+            self.last = Some(scaled.scale);
+            self.min = Some(self.min.map_or(scaled.scale, |m| m.min(scaled.scale)));
+        }
+    }
 }
 
 /// A constant as one format stores it, and what it did there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConstantReport {
-    /// The format.
-    pub format: Format,
+    /// The lane.
+    pub lane: LaneSpec,
     /// Which constant.
     pub constant: Constant,
     /// As the user gave it.
@@ -124,9 +155,9 @@ pub struct DenominatorReport {
 /// Everything the audit found about one format.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormatReport {
-    /// The format.
-    pub format: Format,
-    /// Its precision in bits.
+    /// The lane.
+    pub lane: LaneSpec,
+    /// The precision in bits of the format it computes in.
     pub precision_bits: u32,
     /// The accumulator its reductions used.
     pub accumulate: Accumulate,
@@ -158,6 +189,10 @@ pub struct FormatReport {
     pub first_events: Vec<FirstEvent>,
     /// The constants the run uses, as stored.
     pub constants: Vec<ConstantReport>,
+    /// What happened to the gradients and updates over the run.
+    pub flow: Flow,
+    /// The loss scale over the run.
+    pub scales: Scales,
     /// The parameters at the end.
     pub final_params: ParamSet,
 }
@@ -257,6 +292,17 @@ fn pairs<R: Scalar>(mlp: &Mlp<R>, into: &mut Vec<Pair>) {
     );
 }
 
+/// The parameter tensors of `mlp` by name, as f64 pairs.
+fn named<R: Scalar>(mlp: &Mlp<R>, into: &mut Vec<(String, Tensor<Pair>)>) {
+    into.clear();
+    let tensors = mlp.layers.iter().flat_map(|d| [&d.weight, &d.bias]);
+    into.extend(
+        mlp.param_names()
+            .zip(tensors)
+            .map(|(name, t)| (name.to_string(), t.map(Pair::of))),
+    );
+}
+
 fn run_with<R: Scalar>(
     config: &AuditConfig,
     ctx: R::Context,
@@ -275,12 +321,13 @@ fn run_with<R: Scalar>(
     let mut lanes: Vec<Box<dyn lane::Lane>> = config
         .formats
         .iter()
-        .map(|&f| lane::lane(f, train, &config.data, &config.init))
+        .map(|&lane| lane::lane(lane, train, &config.data, &config.init))
         .collect();
     let mut recorded = RecordedStep::default();
     let threads = config.threads.max(1);
     for plan in schedule {
         recorded.ops.clear();
+        named(reference.mlp(), &mut recorded.start);
         let loss = reference.step(
             &plan,
             Some(&mut Recorder {

@@ -99,14 +99,39 @@ pub struct RoundArgs {
 /// The audit's options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Formats to audit, comma-separated (f16, bf16, f32, f64).
+    /// Lanes to audit, comma-separated: f16, bf16, f32, f64 train purely in that format;
+    /// mixed-f16 and mixed-bf16 compute in it with f32 master weights, optimizer state and
+    /// loss (see --policy).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "f16,bf16,f32,f64",
         help_heading = "Formats"
     )]
-    pub formats: Vec<Format>,
+    pub formats: Vec<String>,
+    /// Policy of the bare f16 and bf16 lanes: pure (everything in the format) or mixed (as
+    /// Keras mixed_float16 and PyTorch autocast: f32 master weights, optimizer state, loss and
+    /// loss gradient; matmuls and activations in the format; every cast an audited op).
+    #[arg(long, default_value = "pure", help_heading = "Formats")]
+    pub policy: String,
+    /// Loss scaling of the mixed lanes: none, static:S, dynamic (PyTorch GradScaler: initial
+    /// 65536, ×2 after 2000 finite steps, ×0.5 and the step skipped on inf/NaN gradients) or
+    /// keras (LossScaleOptimizer: initial 32768, otherwise the same).
+    #[arg(long, default_value = "none", help_heading = "Formats")]
+    pub loss_scale: String,
+    /// Dynamic loss scaling: the initial scale (overrides the preset's).
+    #[arg(long, value_name = "S", help_heading = "Formats")]
+    pub scale_init: Option<f32>,
+    /// Dynamic loss scaling: consecutive finite steps before the scale grows.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Formats")]
+    pub scale_growth_interval: Option<u32>,
+    /// Dynamic loss scaling: the factor the scale grows by (> 1).
+    #[arg(long, value_name = "F", help_heading = "Formats")]
+    pub scale_growth_factor: Option<f32>,
+    /// Dynamic loss scaling: the factor the scale backs off by after inf/NaN gradients (in
+    /// (0, 1)).
+    #[arg(long, value_name = "F", help_heading = "Formats")]
+    pub scale_backoff: Option<f32>,
     /// Arithmetic of the reference: mpfr (the reference of record) or double-double (fast).
     #[arg(long, value_enum, default_value = "mpfr", help_heading = "Formats")]
     pub reference: ReferenceArg,

@@ -9,7 +9,9 @@ use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
-use crate::train::{Optimizer, OptimizerConfig, TrainConfig};
+use crate::train::{
+    Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig,
+};
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
     Error::InvalidFlag {
@@ -68,10 +70,12 @@ fn positive(flag: &str, value: usize) -> Result<usize, Error> {
 
 /// The validated audit, with the data loaded and the initial parameters drawn or read.
 pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
+    let policy = parse::<Policy>(&args.policy)?;
     let mut formats = Vec::new();
-    for &format in &args.formats {
-        if !formats.contains(&format) {
-            formats.push(format);
+    for text in &args.formats {
+        let lane = LaneSpec::parse(text, policy)?;
+        if !formats.contains(&lane) {
+            formats.push(lane);
         }
     }
     let reduction = Reduction {
@@ -155,6 +159,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             batch_size,
             epochs,
             seed: args.seed,
+            loss_scaling: loss_scaling(args)?,
         },
         formats,
         reference: match args.reference {
@@ -166,4 +171,51 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         data,
         init,
     })
+}
+
+/// `--loss-scale` with the `--scale-*` overrides, which only a dynamic scale takes.
+fn loss_scaling(args: &AuditArgs) -> Result<LossScaling, Error> {
+    let scaling = parse::<LossScaling>(&args.loss_scale)?;
+    let overrides = [
+        ("--scale-init", args.scale_init.is_some()),
+        ("--scale-growth-interval", args.scale_growth_interval.is_some()),
+        ("--scale-growth-factor", args.scale_growth_factor.is_some()),
+        ("--scale-backoff", args.scale_backoff.is_some()),
+    ];
+    let LossScaling::Dynamic { preset, parameters } = scaling else {
+        return match overrides.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(invalid(
+                flag,
+                format!(
+                    "only a dynamic loss scale takes it; --loss-scale is {}",
+                    args.loss_scale
+                ),
+            )),
+            None => Ok(scaling),
+        };
+    };
+    let check = |flag: &str, value: Option<f32>, ok: fn(f32) -> bool, what: &str| match value {
+        Some(x) if !ok(x) => Err(invalid(flag, format!("must be {what}, got {x}"))),
+        _ => Ok(value),
+    };
+    let parameters = Dynamic {
+        init: check("--scale-init", args.scale_init, |x| x.is_finite() && x > 0.0, "a finite number > 0")?
+            .unwrap_or(parameters.init),
+        growth_factor: check(
+            "--scale-growth-factor",
+            args.scale_growth_factor,
+            |x| x.is_finite() && x > 1.0,
+            "a finite number > 1",
+        )?
+        .unwrap_or(parameters.growth_factor),
+        backoff_factor: check(
+            "--scale-backoff",
+            args.scale_backoff,
+            |x| x > 0.0 && x < 1.0,
+            "in (0, 1)",
+        )?
+        .unwrap_or(parameters.backoff_factor),
+        growth_interval: args.scale_growth_interval.unwrap_or(parameters.growth_interval),
+    };
+    Ok(LossScaling::Dynamic { preset, parameters })
 }

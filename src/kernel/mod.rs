@@ -21,6 +21,28 @@ pub struct OpRecord<'a, S: Scalar> {
     pub inputs: &'a [&'a Tensor<S>],
     /// The result.
     pub output: &'a Tensor<S>,
+    /// The values are `scale` times what they stand for (loss scaling); 1 otherwise.
+    pub scale: f64,
+    /// What the tensor is, where that matters to an audit.
+    pub role: Role,
+    /// For an op that only a precision policy adds (a cast, a loss scaling): the name of the
+    /// op or parameter whose value it carries (times `scale`), so it can be compared with a
+    /// run that has no such op. `None` for the network's own ops.
+    pub carries: Option<&'a str>,
+    /// For a cast: its input, exactly (every format a lane casts from fits in an f64).
+    pub source: Option<&'a Tensor<f64>>,
+}
+
+/// What a tensor is in the training step, where an audit counts something about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Role {
+    /// Any other value.
+    #[default]
+    Value,
+    /// The gradient of the loss with respect to a parameter tensor (before any unscaling).
+    ParamGrad,
+    /// A parameter tensor after its update (`opt.update`), in the optimizer's order.
+    Update,
 }
 
 /// Watches ops as they run. The math code does not know whether anyone is watching.
@@ -29,12 +51,21 @@ pub trait Observer<S: Scalar> {
     fn observe(&mut self, record: &OpRecord<'_, S>);
 }
 
+/// An observer that watches nothing: for generic code run without an audit.
+pub struct Unobserved;
+
+impl<S: Scalar> Observer<S> for Unobserved {
+    fn observe(&mut self, _: &OpRecord<'_, S>) {}
+}
+
 /// Runs ops in one format with one reduction setting, reporting each to an optional observer.
 pub struct Engine<'o, S: Scalar> {
     ctx: S::Context,
     reduction: Reduction,
     observer: Option<&'o mut dyn Observer<S>>,
     calls: u64,
+    scale: f64,
+    role: Role,
 }
 
 impl<'o, S: Scalar> Engine<'o, S> {
@@ -45,6 +76,8 @@ impl<'o, S: Scalar> Engine<'o, S> {
             reduction,
             observer: None,
             calls: 0,
+            scale: 1.0,
+            role: Role::Value,
         }
     }
 
@@ -59,6 +92,8 @@ impl<'o, S: Scalar> Engine<'o, S> {
             reduction,
             observer: Some(observer),
             calls: 0,
+            scale: 1.0,
+            role: Role::Value,
         }
     }
 
@@ -67,23 +102,72 @@ impl<'o, S: Scalar> Engine<'o, S> {
         &self.ctx
     }
 
+    /// From now on, the values this engine computes are `scale` times what they stand for
+    /// (loss scaling: a power of two).
+    pub fn set_scale(&mut self, scale: f64) {
+        self.scale = scale;
+    }
+
+    /// Marks the next op's output as a tensor of this role.
+    pub fn role(&mut self, role: Role) -> &mut Self {
+        self.role = role;
+        self
+    }
+
     /// Evaluates one op and reports it.
     pub fn op(&mut self, name: &str, kind: OpKind, inputs: &[&Tensor<S>]) -> Tensor<S> {
+        self.policy_op(name, None, kind, inputs)
+    }
+
+    /// Evaluates an op that a precision policy adds (a loss scaling), carrying the value of the
+    /// op or parameter `carries` times the engine's scale; reports it.
+    pub fn policy_op(
+        &mut self,
+        name: &str,
+        carries: Option<&str>,
+        kind: OpKind,
+        inputs: &[&Tensor<S>],
+    ) -> Tensor<S> {
         self.calls += 1;
         let reduction = Reduction {
             order: self.reduction.order.mixed(self.calls),
             ..self.reduction
         };
         let output = eval(kind, inputs, reduction, &self.ctx);
+        self.report(name, kind, inputs, &output, carries, None);
+        output
+    }
+
+    /// `source`, values of another format held exactly in f64, rounded once to this format: a
+    /// cast, carrying the value of the op or parameter `carries`.
+    pub fn cast(&mut self, name: &str, carries: &str, source: &Tensor<f64>) -> Tensor<S> {
+        let output = source.mapv(|x| S::from_f64(x, &self.ctx));
+        self.report(name, OpKind::Cast, &[], &output, Some(carries), Some(source));
+        output
+    }
+
+    fn report(
+        &mut self,
+        name: &str,
+        kind: OpKind,
+        inputs: &[&Tensor<S>],
+        output: &Tensor<S>,
+        carries: Option<&str>,
+        source: Option<&Tensor<f64>>,
+    ) {
+        let role = std::mem::take(&mut self.role);
         if let Some(observer) = self.observer.as_deref_mut() {
             observer.observe(&OpRecord {
                 name,
                 kind,
                 inputs,
-                output: &output,
+                output,
+                scale: self.scale,
+                role,
+                carries,
+                source,
             });
         }
-        output
     }
 
     /// op(A)·op(B).

@@ -75,6 +75,9 @@ pub enum OpKind {
     SumRows,
     /// The mean of all elements: m × n → 1 × 1; a reduction, then one division.
     Mean,
+    /// A value of another format rounded once to this one (see `Engine::cast`); within one
+    /// format, the identity.
+    Cast,
 }
 
 impl OpKind {
@@ -146,6 +149,7 @@ fn eval_with<S: Scalar>(
             in_accumulator(SumRows, [inputs[0].view()], reduction, products_exact, ctx)
         }
         OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, products_exact, ctx),
+        OpKind::Cast => inputs[0].clone(),
     }
 }
 

@@ -19,6 +19,9 @@ crate::named_enum! {
 /// The relative loss's op `|y| + eps`: where eps is absorbed or flushed to zero.
 pub const LOSS_DENOMINATOR: &str = "loss.denominator";
 
+/// The op whose output is the gradient of the loss with respect to the prediction.
+pub const LOSS_GRAD: &str = "bwd.loss.mean";
+
 /// What a stored eps does to the relative loss's denominators `|y| + eps`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Denominators {
@@ -105,6 +108,6 @@ impl Loss {
             }
             (Loss::Relative, None) => unreachable!("the relative loss keeps its denominator"),
         };
-        engine.binary("bwd.loss.mean", Binary::Div, &pointwise, &count)
+        engine.binary(LOSS_GRAD, Binary::Div, &pointwise, &count)
     }
 }

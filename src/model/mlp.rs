@@ -5,7 +5,7 @@ use ndarray::Array2;
 use super::Architecture;
 use super::params::{LayerParams, ParamSet};
 use crate::format::Scalar;
-use crate::kernel::{Activation, Binary, Engine, OpKind, Tensor, Unary};
+use crate::kernel::{Activation, Binary, Engine, OpKind, Role, Tensor, Unary};
 
 /// One dense layer's parameters in a format.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,6 +19,9 @@ pub struct Dense<S> {
 /// Op names of one layer, built once.
 #[derive(Clone, Debug)]
 struct LayerNames {
+    /// `dense1.weight`, `dense1.bias`: the parameters, as casts name what they carry.
+    weight_param: String,
+    bias_param: String,
     matmul: String,
     bias: String,
     activation: String,
@@ -35,6 +38,8 @@ impl LayerNames {
         let fwd = |what: &str| format!("fwd.dense{index}.{what}");
         let bwd = |what: &str| format!("bwd.dense{index}.{what}");
         LayerNames {
+            weight_param: format!("dense{index}.weight"),
+            bias_param: format!("dense{index}.bias"),
             matmul: fwd("matmul"),
             bias: fwd("bias"),
             activation: fwd(activation.name()),
@@ -114,6 +119,89 @@ impl<S: Scalar> Mlp<S> {
         }
     }
 
+    /// The parameter names (`dense1.weight`, `dense1.bias`, …) in the order of
+    /// [`Mlp::to_params`] and of the optimizer.
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .iter()
+            .flat_map(|n| [n.weight_param.as_str(), n.bias_param.as_str()])
+    }
+
+    /// The name of the op whose output is the network's prediction.
+    pub fn output_op(&self) -> &str {
+        &self.names[self.names.len() - 1].bias
+    }
+
+    /// This network with every parameter cast into `T` by `engine`: ops `cast.dense1.weight`,
+    /// `cast.dense1.bias`, … (master weights into the compute format).
+    pub fn cast<T: Scalar>(&self, engine: &mut Engine<'_, T>) -> Mlp<T> {
+        let mut cast = |name: &str, tensor: &Tensor<S>| {
+            engine.cast(&format!("cast.{name}"), name, &tensor.mapv(|x| x.to_f64()))
+        };
+        Mlp {
+            layers: self
+                .layers
+                .iter()
+                .zip(&self.names)
+                .map(|(layer, names)| Dense {
+                    weight: cast(&names.weight_param, &layer.weight),
+                    bias: cast(&names.bias_param, &layer.bias),
+                })
+                .collect(),
+            activation: self.activation,
+            names: self.names.clone(),
+        }
+    }
+
+    /// Gradients computed in this network's format, cast into `T` by `engine`: ops
+    /// `cast.dense1.weight_grad`, …, each carrying its backward op's value.
+    pub fn cast_grads<T: Scalar>(
+        &self,
+        engine: &mut Engine<'_, T>,
+        grads: &Gradients<S>,
+    ) -> Gradients<T> {
+        self.grad_ops(grads, |names, grad, which| {
+            let op = &names[which];
+            let widened = grad.mapv(|x| x.to_f64());
+            engine.cast(&op.replacen("bwd.", "cast.", 1), op, &widened)
+        })
+    }
+
+    /// Gradients multiplied by `factor` (1 × 1): ops `unscale.dense1.weight_grad`, …, each
+    /// carrying its backward op's value.
+    pub fn unscale_grads(
+        &self,
+        engine: &mut Engine<'_, S>,
+        grads: &Gradients<S>,
+        factor: &Tensor<S>,
+    ) -> Gradients<S> {
+        self.grad_ops(grads, |names, grad, which| {
+            let op = &names[which];
+            let name = op.replacen("bwd.", "unscale.", 1);
+            engine.policy_op(&name, Some(op), OpKind::Binary(Binary::Mul), &[grad, factor])
+        })
+    }
+
+    /// Applies `f(names of the gradient ops, gradient, 0 for the weight or 1 for the bias)` to
+    /// every gradient, in layer order.
+    fn grad_ops<T>(
+        &self,
+        grads: &Gradients<S>,
+        mut f: impl FnMut(&[&str; 2], &Tensor<S>, usize) -> Tensor<T>,
+    ) -> Gradients<T> {
+        grads
+            .iter()
+            .zip(&self.names)
+            .map(|(grad, names)| {
+                let ops = [names.weight_grad.as_str(), names.bias_grad.as_str()];
+                Dense {
+                    weight: f(&ops, &grad.weight, 0),
+                    bias: f(&ops, &grad.bias, 1),
+                }
+            })
+            .collect()
+    }
+
     /// The forward pass over a batch; `masks` holds one dropout multiplier per hidden layer, or
     /// is empty when dropout is off.
     pub fn forward(
@@ -160,8 +248,16 @@ impl<S: Scalar> Mlp<S> {
         for index in (0..depth).rev() {
             let (layer, names) = (&self.layers[index], &self.names[index]);
             let input = &cache.inputs[index];
-            let weight = engine.matmul(&names.weight_grad, input, &grad_z, true, false);
-            let bias = engine.op(&names.bias_grad, OpKind::SumRows, &[&grad_z]);
+            let weight = engine.role(Role::ParamGrad).matmul(
+                &names.weight_grad,
+                input,
+                &grad_z,
+                true,
+                false,
+            );
+            let bias = engine
+                .role(Role::ParamGrad)
+                .op(&names.bias_grad, OpKind::SumRows, &[&grad_z]);
             grads.push(Dense { weight, bias });
             if index == 0 {
                 break;

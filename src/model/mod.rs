@@ -7,7 +7,7 @@ mod mlp;
 pub mod params;
 
 pub use init::glorot_uniform;
-pub use loss::{Denominators, LOSS_DENOMINATOR, Loss, LossCache};
+pub use loss::{Denominators, LOSS_DENOMINATOR, LOSS_GRAD, Loss, LossCache};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
 pub use params::{LayerParams, LayerTensor, ParamSet, check_shapes};
 

@@ -35,7 +35,7 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> Value {
     let verdicts: serde_json::Map<String, Value> = result
         .formats
         .iter()
-        .map(|f| (f.format.name().to_string(), verdict(f).into()))
+        .map(|f| (f.lane.to_string(), verdict(f, &result.formats).into()))
         .collect();
     json!({
         "reference": result.reference,
@@ -106,7 +106,7 @@ pub fn write_csv_dir(
     dir.params("params_initial.csv", &config.init)?;
     dir.params("params_reference.csv", &result.reference_params)?;
     for f in &result.formats {
-        dir.params(&format!("params_{}.csv", f.format.name()), &f.final_params)?;
+        dir.params(&format!("params_{}.csv", f.lane.to_string()), &f.final_params)?;
     }
     dir.add(steps.0);
     dir.commit()

@@ -5,12 +5,12 @@
 use ndarray::ArrayView1;
 
 use crate::audit::{
-    AuditConfig, ConstantReport, ErrorStats, EventCounts, EventKind, FirstEvent, FormatReport,
+    AuditConfig, ConstantReport, ErrorStats, EventCounts, Flow, EventKind, FirstEvent, FormatReport,
     OpStats, StepRow,
 };
 use crate::data::Dataset;
 use crate::report::schema::{Cell, Column, Schema, Style};
-use crate::train::StepPlan;
+use crate::train::{LaneSpec, StepPlan};
 
 /// The terminal title of an event count; `None` for the counts only the files carry.
 fn event_title(kind: EventKind) -> Option<&'static str> {
@@ -47,7 +47,7 @@ fn event_columns<'s, R: 's>(counts: fn(&R) -> &EventCounts) -> Vec<Column<'s, R>
 pub fn summary<'s>() -> Schema<'s, FormatReport> {
     let mut columns = vec![
         Column::new("format", "format", "", Style::Plain, |f: &FormatReport| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new(
             "precision_bits",
@@ -115,7 +115,74 @@ pub fn summary<'s>() -> Schema<'s, FormatReport> {
         ),
     ];
     columns.extend(event_columns(|f: &FormatReport| &f.events));
-    Schema::new(columns)
+    columns.extend([
+        Column::new("skipped_steps", "skipped", "", Style::Plain, |f: &FormatReport| {
+            f.scales.last.map(|_| f.scales.skipped_steps)
+        }),
+        Column::new("final_scale", "scale", "", Style::Plain, |f: &FormatReport| {
+            f.scales.last.map(f64::from)
+        }),
+        Column::new("min_scale", "min scale", "", Style::Plain, |f: &FormatReport| {
+            f.scales.min.map(f64::from)
+        }),
+    ]);
+    columns.extend(flow_columns(|f: &FormatReport| &f.flow));
+    Schema::new(columns).terminal_order(&SUMMARY_ON_TERMINAL)
+}
+
+/// The summary's columns on the terminal (the loss-scaling and gradient columns have a table
+/// of their own: [`precision`]).
+const SUMMARY_ON_TERMINAL: [&str; 17] = [
+    "format",
+    "precision_bits",
+    "accumulate",
+    "final_loss",
+    "reference_loss",
+    "loss_rel_drift",
+    "max_rel_drift",
+    "param_rel_drift",
+    "first_nonfinite_step",
+    "overflow",
+    "underflow",
+    "subnormal",
+    "nan",
+    "inf",
+    "div_by_zero",
+    "absorption",
+    "cancellation",
+];
+
+/// The summary's view of what loss scaling and the precision policy did, per lane.
+pub fn precision<'s>() -> Schema<'s, FormatReport> {
+    summary().terminal_order(&[
+        "format",
+        "skipped_steps",
+        "final_scale",
+        "min_scale",
+        "grad_underflow",
+        "grad_underflow_unscaled",
+        "lost_updates",
+    ])
+}
+
+/// The shares of gradients that underflowed (with and without the loss scale) and of updates
+/// that were lost.
+fn flow_columns<'s, R: 's>(flow: fn(&R) -> &Flow) -> Vec<Column<'s, R>> {
+    vec![
+        Column::new("grad_underflow", "grad underflow", "share", Style::Percent, move |r: &R| {
+            flow(r).underflow_share()
+        }),
+        Column::new(
+            "grad_underflow_unscaled",
+            "unscaled",
+            "share",
+            Style::Percent,
+            move |r: &R| flow(r).underflow_share_unscaled(),
+        ),
+        Column::new("lost_updates", "lost updates", "share", Style::Percent, move |r: &R| {
+            flow(r).lost_share()
+        }),
+    ]
 }
 
 /// A row of `ops.csv`: one op of one format.
@@ -125,7 +192,7 @@ pub type OpRow<'a> = (&'a FormatReport, &'a OpStats);
 pub fn ops<'a>() -> Schema<'a, OpRow<'a>> {
     let mut columns = vec![
         Column::new("format", "format", "", Style::Plain, |(f, _): &OpRow| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new("op", "op", "", Style::Plain, |(_, op): &OpRow| {
             op.op.clone()
@@ -191,7 +258,7 @@ pub fn op_rows(formats: &[FormatReport]) -> Vec<OpRow<'_>> {
 pub fn steps<'s>() -> Schema<'s, StepRow> {
     let mut columns = vec![
         Column::new("format", "format", "", Style::Plain, |r: &StepRow| {
-            r.format.name()
+            r.lane.to_string()
         }),
         Column::new("epoch", "epoch", "", Style::Plain, |r: &StepRow| r.epoch),
         Column::new("step", "step", "", Style::Plain, |r: &StepRow| r.step),
@@ -226,6 +293,20 @@ pub fn steps<'s>() -> Schema<'s, StepRow> {
         ),
     ];
     columns.extend(event_columns(|r: &StepRow| &r.events));
+    columns.extend([
+        Column::new("loss_scale", "scale", "", Style::Plain, |r: &StepRow| {
+            r.scale.map(f64::from)
+        }),
+        Column::new("skipped", "skipped", "", Style::Plain, |r: &StepRow| r.skipped),
+        Column::new(
+            "first_nonfinite_grad",
+            "nonfinite grad",
+            "",
+            Style::Plain,
+            |r: &StepRow| r.first_nonfinite_grad.clone(),
+        ),
+    ]);
+    columns.extend(flow_columns(|r: &StepRow| &r.flow));
     Schema::new(columns)
 }
 
@@ -236,7 +317,7 @@ pub type EventRow<'a> = (&'a FormatReport, &'a FirstEvent);
 pub fn events<'a>() -> Schema<'a, EventRow<'a>> {
     Schema::new(vec![
         Column::new("format", "format", "", Style::Plain, |(f, _): &EventRow| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new("kind", "event", "", Style::Plain, |(_, e): &EventRow| {
             e.kind.name()
@@ -297,7 +378,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "format",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.format.name(),
+            |c: &ConstantReport| c.lane.to_string(),
         ),
         Column::new(
             "constant",
@@ -384,7 +465,7 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
     vec![
         (
             "formats",
-            list(config.formats.iter().map(|f| f.name().into()).collect()),
+            list(config.formats.iter().map(LaneSpec::to_string).collect()),
         ),
         ("reference", config.reference.name()),
         ("loss", train.loss.name().into()),

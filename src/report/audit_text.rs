@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::audit::{AuditResult, ErrorStats, FormatReport, OpStats, verdict};
 use crate::format::text::shortest;
 use crate::report::audit_tables::{self as tables, OpRow};
+use crate::train::Policy;
 
 /// How many ops the "largest errors" tables list.
 const TOP_OPS: usize = 8;
@@ -27,6 +28,13 @@ pub fn render(result: &AuditResult) -> String {
         result.steps, result.reference, result.reference_bits
     );
     out.push_str(&tables::summary().table(&result.formats).render());
+    if result.formats.iter().any(|f| f.lane.policy == Policy::Mixed) {
+        let _ = writeln!(
+            out,
+            "\nPrecision policy (loss scale; gradients nonzero in the reference that flushed to zero, with and without the scale; the reference's updates the lane lost):"
+        );
+        out.push_str(&tables::precision().table(&result.formats).render());
+    }
 
     for (title, prefix, pick) in [
         (
@@ -80,7 +88,7 @@ pub fn render(result: &AuditResult) -> String {
 
     let _ = writeln!(out, "\nVerdict:");
     for f in &result.formats {
-        let _ = writeln!(out, "  {}", verdict(f));
+        let _ = writeln!(out, "  {}", verdict(f, &result.formats));
     }
     out
 }

@@ -228,7 +228,7 @@ fn compare(
     let mut comparison = Comparison::default();
     let schema = tables::summary();
     for row in &result.formats {
-        let format = row.format.name();
+        let format = row.lane.to_string();
         let Some(old) = summary.rows.iter().find(|r| r["format"] == format) else {
             comparison.unmatched.push(format!("summary.csv: {format}"));
             continue;
@@ -247,7 +247,7 @@ fn compare(
             check(
                 &mut comparison,
                 "summary.csv",
-                (format, ""),
+                (&format, ""),
                 old,
                 &schema,
                 row,
@@ -274,7 +274,7 @@ fn compare(
     }
     let schema = tables::ops();
     for row in tables::op_rows(&result.formats) {
-        let (format, op) = (row.0.format.name(), row.1.op.as_str());
+        let (format, op) = (row.0.lane.to_string(), row.1.op.as_str());
         let Some(old) = ops
             .rows
             .iter()
@@ -287,7 +287,7 @@ fn compare(
             check(
                 &mut comparison,
                 "ops.csv",
-                (format, op),
+                (&format, op),
                 old,
                 &schema,
                 &row,

@@ -31,7 +31,7 @@ pub fn sweep<'a>() -> Schema<'a, SweepRow<'a>> {
             run.seed
         }),
         Column::new("format", "format", "", Style::Plain, |(_, f): &SweepRow| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new(
             "final_loss",
@@ -78,7 +78,7 @@ pub fn sweep_rows(runs: &[SeedRun]) -> Vec<SweepRow<'_>> {
 pub fn sweep_summary<'s>() -> Schema<'s, FormatSweep> {
     Schema::new(vec![
         Column::new("format", "format", "", Style::Plain, |f: &FormatSweep| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new("seeds", "seeds", "", Style::Plain, |f: &FormatSweep| {
             f.loss.n
@@ -236,7 +236,7 @@ pub fn orders<'s>() -> Schema<'s, OrderOutcome> {
             |o: &OrderOutcome| o.order_seed,
         ),
         Column::new("format", "format", "", Style::Plain, |o: &OrderOutcome| {
-            o.format.name()
+            o.lane.to_string()
         }),
         Column::new(
             "final_loss",
@@ -259,7 +259,7 @@ pub fn orders<'s>() -> Schema<'s, OrderOutcome> {
 pub fn orders_summary<'s>() -> Schema<'s, FormatOrders> {
     Schema::new(vec![
         Column::new("format", "format", "", Style::Plain, |f: &FormatOrders| {
-            f.format.name()
+            f.lane.to_string()
         }),
         Column::new("orders", "orders", "", Style::Plain, |f: &FormatOrders| {
             f.loss.n
@@ -334,7 +334,7 @@ pub fn orders_summary<'s>() -> Schema<'s, FormatOrders> {
 pub fn orders_ops<'s>() -> Schema<'s, OpOrders> {
     Schema::new(vec![
         Column::new("format", "format", "", Style::Plain, |o: &OpOrders| {
-            o.format.name()
+            o.lane.to_string()
         }),
         Column::new("op", "op", "", Style::Plain, |o: &OpOrders| o.op.clone()),
         Column::new("orders", "orders", "", Style::Plain, |o: &OpOrders| {
@@ -389,7 +389,7 @@ pub fn orders_text(orders: u64, formats: &[FormatOrders], ops: &[OpOrders]) -> S
     for format in formats {
         let mut mine: Vec<&OpOrders> = ops
             .iter()
-            .filter(|o| o.format == format.format && o.acc_mean_rel.std_dev > 0.0)
+            .filter(|o| o.lane == format.lane && o.acc_mean_rel.std_dev > 0.0)
             .collect();
         mine.sort_by(|a, b| b.acc_mean_rel.std_dev.total_cmp(&a.acc_mean_rel.std_dev));
         moving.extend(mine.into_iter().take(3));
@@ -410,7 +410,7 @@ pub fn orders_text(orders: u64, formats: &[FormatOrders], ops: &[OpOrders]) -> S
 pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
     Schema::new(vec![
         Column::new("format", "format", "", Style::Plain, |a: &EpsAdvice| {
-            a.format.name()
+            a.lane.to_string()
         }),
         Column::new("constant", "constant", "", Style::Plain, |a: &EpsAdvice| {
             a.constant.name()

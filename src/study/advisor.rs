@@ -38,13 +38,13 @@ use crate::audit::AuditConfig;
 use crate::format::text::shortest;
 use crate::format::{Class, Decimal, Format, FormatFn, Native, Scalar, Stored};
 use crate::model::Denominators;
-use crate::train::Constant;
+use crate::train::{Constant, LaneSpec};
 
 /// What one format does to one epsilon, and which epsilons would do their job there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpsAdvice {
-    /// The format.
-    pub format: Format,
+    /// The lane (a mixed lane keeps its constants in f32).
+    pub lane: LaneSpec,
     /// The relative loss's eps or Adam's.
     pub constant: Constant,
     /// The constant as the user wrote it.
@@ -88,8 +88,15 @@ pub struct EpsAdvice {
 /// assert_eq!(advice.zero_denominators, 1);
 /// assert!(advice.reason.starts_with("f16: eps = 1e-8 is flushed to 0"), "{}", advice.reason);
 /// ```
-pub fn advise(format: Format, constant: Constant, eps: &Decimal, targets: &[f64]) -> EpsAdvice {
-    format.dispatch(Advise {
+pub fn advise(
+    lane: impl Into<LaneSpec>,
+    constant: Constant,
+    eps: &Decimal,
+    targets: &[f64],
+) -> EpsAdvice {
+    let lane = lane.into();
+    lane.master().dispatch(Advise {
+        lane,
         constant,
         eps,
         targets,
@@ -114,6 +121,7 @@ pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
 }
 
 struct Advise<'a> {
+    lane: LaneSpec,
     constant: Constant,
     eps: &'a Decimal,
     targets: &'a [f64],
@@ -121,8 +129,8 @@ struct Advise<'a> {
 
 impl FormatFn for Advise<'_> {
     type Output = EpsAdvice;
-    fn call<S: Native>(self, format: Format) -> EpsAdvice {
-        advise_in::<S>(format, self.constant, self.eps, self.targets)
+    fn call<S: Native>(self, _: Format) -> EpsAdvice {
+        advise_in::<S>(self.lane, self.constant, self.eps, self.targets)
     }
 }
 
@@ -155,7 +163,7 @@ fn scales(targets: &[f64]) -> Scales {
 }
 
 fn advise_in<S: Native>(
-    format: Format,
+    lane: LaneSpec,
     constant: Constant,
     eps: &Decimal,
     targets: &[f64],
@@ -180,6 +188,7 @@ fn advise_in<S: Native>(
     let zero_denominators = denominators.zero as usize;
 
     let name = constant.name();
+    let format = lane.master();
     let adam = constant == Constant::AdamEps;
     let scales = scales(targets);
     let error_scale = if adam { 1.0 } else { scales.error };
@@ -196,7 +205,7 @@ fn advise_in<S: Native>(
     };
 
     let mut sentences = vec![format!(
-        "{format}: {name} = {} {}",
+        "{lane}: {name} = {} {}",
         eps.text(),
         storage(stored, class, rel_error)
     )];
@@ -242,7 +251,7 @@ fn advise_in<S: Native>(
     };
     sentences.push(range + &placement(stored, recommended, !adam, u));
     EpsAdvice {
-        format,
+        lane,
         constant,
         given: eps.text().to_string(),
         stored,

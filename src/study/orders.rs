@@ -2,9 +2,9 @@
 //! nondeterministic parallel hardware does — and how much each format's results spread.
 
 use crate::audit::{self, AuditConfig, AuditResult, DiscardSteps};
-use crate::format::Format;
 use crate::format::text::shortest;
 use crate::kernel::Order;
+use crate::train::LaneSpec;
 use crate::study::stats::{Summary, summarize};
 use crate::study::sweep::in_parallel;
 
@@ -12,7 +12,7 @@ use crate::study::sweep::in_parallel;
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormatOrders {
     /// The format.
-    pub format: Format,
+    pub lane: LaneSpec,
     /// Its final whole-data loss over orders.
     pub loss: Summary,
     /// The smallest and the largest final loss over orders (NaN when any loss is NaN).
@@ -32,7 +32,7 @@ pub struct FormatOrders {
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpOrders {
     /// The format.
-    pub format: Format,
+    pub lane: LaneSpec,
     /// The op.
     pub op: String,
     /// Its mean relative accumulated error over orders.
@@ -47,7 +47,7 @@ pub struct OrderOutcome {
     /// The order's seed (1-based).
     pub order_seed: u64,
     /// The format.
-    pub format: Format,
+    pub lane: LaneSpec,
     /// Its whole-data loss after training.
     pub final_loss: f64,
     /// The reference's, under the same order.
@@ -61,7 +61,7 @@ pub fn outcomes(results: &[AuditResult]) -> Vec<OrderOutcome> {
         .flat_map(|(order_seed, result)| {
             result.formats.iter().map(move |f| OrderOutcome {
                 order_seed,
-                format: f.format,
+                lane: f.lane,
                 final_loss: f.full_loss,
                 reference_loss: result.reference_full_loss,
             })
@@ -125,7 +125,7 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
         } else {
             drift.abs() / loss.std_dev
         };
-        let name = report.format.name();
+        let name = report.lane.to_string();
         let verdict = if loss.nonfinite > 0 {
             format!(
                 "{name}'s loss is not finite in {} of {} orders",
@@ -156,7 +156,7 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
             )
         };
         formats.push(FormatOrders {
-            format: report.format,
+            lane: report.lane,
             loss,
             loss_range: range(&losses),
             reference: summarize(&reference),
@@ -172,7 +172,7 @@ pub fn summarize_orders(results: &[AuditResult]) -> (Vec<FormatOrders>, Vec<OpOr
                     .collect()
             };
             ops.push(OpOrders {
-                format: report.format,
+                lane: report.lane,
                 op: op.op.clone(),
                 acc_mean_rel: summarize(&column(&|o| o.accumulated.mean_rel())),
                 local_mean_bits: summarize(&column(&|o| o.local.mean_bits())),

@@ -2,16 +2,17 @@
 //! reference's, in parallel across seeds and bit-identical for any thread count.
 
 use crate::audit::AuditConfig;
-use crate::format::{Format, FormatFn, Native, ReferenceFn, Scalar};
+use crate::format::{ReferenceFn, Scalar};
+use crate::kernel::Unobserved;
 use crate::model::glorot_uniform;
 use crate::study::stats::{PairedDrift, Significance, Summary, paired_drift, summarize, verdict};
-use crate::train::Trainer;
+use crate::train::{LaneFn, LaneSpec, StepPlan, Trainer, Training};
 
 /// One format's outcome for one seed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedOutcome {
     /// The format.
-    pub format: Format,
+    pub lane: LaneSpec,
     /// The loss over the whole data set after training, in the format.
     pub final_loss: f64,
     /// The first step whose batch loss was inf or NaN.
@@ -37,7 +38,7 @@ pub struct SeedRun {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FormatSweep {
     /// The format.
-    pub format: Format,
+    pub lane: LaneSpec,
     /// Its final loss over seeds.
     pub loss: Summary,
     /// The reference's final loss over the same seeds: its spread is the noise floor.
@@ -52,34 +53,64 @@ pub struct FormatSweep {
     pub verdict: String,
 }
 
-/// Plain training (no observation) of one seed: the whole-data loss at the end and the first
+/// A run trained plainly (no observation): a lane's or the reference's.
+trait PlainRun {
+    /// One step; whether its batch loss was finite.
+    fn step(&mut self, plan: &StepPlan) -> bool;
+    /// The whole-data loss.
+    fn final_loss(&self) -> f64;
+}
+
+struct LaneRun<T>(T);
+
+impl<T: Training> PlainRun for LaneRun<T> {
+    fn step(&mut self, plan: &StepPlan) -> bool {
+        self.0.step::<Unobserved>(plan, None).0.is_finite()
+    }
+    fn final_loss(&self) -> f64 {
+        self.0.full_loss().to_f64()
+    }
+}
+
+struct ReferenceRun<R: Scalar>(Trainer<R>);
+
+impl<R: Scalar> PlainRun for ReferenceRun<R> {
+    fn step(&mut self, plan: &StepPlan) -> bool {
+        self.0.step(plan, None).is_finite()
+    }
+    fn final_loss(&self) -> f64 {
+        self.0.full_loss().to_f64()
+    }
+}
+
+/// Trains `run` over the schedule of `config`: the whole-data loss at the end and the first
 /// step whose batch loss was not finite.
-fn train<S: Scalar>(config: &AuditConfig, ctx: S::Context) -> (f64, Option<u64>) {
-    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
+fn train(config: &AuditConfig, mut run: impl PlainRun) -> (f64, Option<u64>) {
     let mut first_nonfinite_step = None;
     for plan in config.schedule() {
-        let loss = trainer.step(&plan, None);
-        if !loss.is_finite() && first_nonfinite_step.is_none() {
+        if !run.step(&plan) && first_nonfinite_step.is_none() {
             first_nonfinite_step = Some(plan.step);
         }
     }
-    (trainer.full_loss().to_f64(), first_nonfinite_step)
+    (run.final_loss(), first_nonfinite_step)
 }
 
-/// [`train`] in the type a format or the reference names.
+/// [`train`] for a lane or the reference of `config`.
 struct Train<'a>(&'a AuditConfig);
 
-impl FormatFn for Train<'_> {
+impl LaneFn for Train<'_> {
     type Output = (f64, Option<u64>);
-    fn call<S: Native>(self, _: Format) -> Self::Output {
-        train::<S>(self.0, ())
+    fn call<T: Training>(self, _: LaneSpec, training: T) -> Self::Output {
+        train(self.0, LaneRun(training))
     }
 }
 
 impl ReferenceFn for Train<'_> {
     type Output = (f64, Option<u64>);
     fn call<R: Scalar>(self, ctx: R::Context) -> Self::Output {
-        train::<R>(self.0, ctx)
+        let config = self.0;
+        let trainer = Trainer::<R>::new(&config.train, &config.data, &config.init, ctx);
+        train(config, ReferenceRun(trainer))
     }
 }
 
@@ -100,11 +131,12 @@ pub fn run_seed(config: &AuditConfig) -> SeedRun {
     let formats = config
         .formats
         .iter()
-        .map(|&format| {
-            let (final_loss, first_nonfinite_step) = format.dispatch(Train(config));
+        .map(|&lane| {
+            let (final_loss, first_nonfinite_step) =
+                lane.dispatch(&config.train, &config.data, &config.init, Train(config));
             let drift = final_loss - reference_loss;
             SeedOutcome {
-                format,
+                lane,
                 final_loss,
                 first_nonfinite_step,
                 drift,
@@ -182,9 +214,9 @@ pub fn summarize_sweep(runs: &[SeedRun]) -> Vec<FormatSweep> {
             let drift = paired_drift(&losses, &reference);
             let nonfinite_seeds = losses.iter().filter(|l| !l.is_finite()).count();
             let (significance, verdict) =
-                verdict(outcome.format.name(), &drift, nonfinite_seeds, runs.len());
+                verdict(&outcome.lane.to_string(), &drift, nonfinite_seeds, runs.len());
             FormatSweep {
-                format: outcome.format,
+                lane: outcome.lane,
                 loss: summarize(&losses),
                 reference: summarize(&reference),
                 drift,

@@ -1,11 +1,19 @@
 //! Training: optimizers, the seeded batch schedule shared by every format, and the step.
 
 mod constant;
+mod loss_scale;
+mod mixed;
 mod optimizer;
+mod policy;
 mod schedule;
 mod trainer;
+mod training;
 
 pub use constant::Constant;
+pub use loss_scale::{Dynamic, LossScaler, LossScaling, ScaleStep};
+pub use mixed::{MixedTrainer, ScaledStep};
 pub use optimizer::{Optimizer, OptimizerConfig};
+pub use policy::{LaneSpec, Policy};
 pub use schedule::{Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};
+pub use training::{LaneFn, Training};

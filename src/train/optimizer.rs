@@ -8,7 +8,7 @@ use rug::Float;
 use rug::ops::Pow;
 
 use crate::format::{Decimal, Scalar};
-use crate::kernel::{Binary, Engine, OpKind, Tensor, Unary};
+use crate::kernel::{Binary, Engine, OpKind, Role, Tensor, Unary};
 use crate::model::Dense;
 
 crate::named_enum! {
@@ -124,7 +124,9 @@ impl<S: Scalar> OptimizerState<S> {
                 None => self.sgd_step(engine, index, grad),
                 Some((bc1, bc2)) => self.adam_step(engine, index, grad, bc1, bc2),
             };
-            *param = engine.binary("opt.update", Binary::Sub, param, &step);
+            *param = engine
+                .role(Role::Update)
+                .binary("opt.update", Binary::Sub, param, &step);
         }
     }
 

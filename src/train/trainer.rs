@@ -29,6 +29,8 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Seeds initial weights (unless given), shuffles and dropout masks.
     pub seed: u64,
+    /// How mixed-precision lanes scale the loss (pure lanes do not).
+    pub loss_scaling: super::LossScaling,
 }
 
 /// A network training in format `S`.
@@ -50,13 +52,7 @@ impl<S: Scalar> Trainer<S> {
     pub fn new(config: &TrainConfig, data: &Dataset, params: &ParamSet, ctx: S::Context) -> Self {
         let round = |t: &Array2<f64>| t.mapv(|x| S::from_f64(x, &ctx));
         let mlp = Mlp::from_params(&config.architecture, params, &ctx);
-        // 1 − p exactly (p is the f64 dropout probability), so that no format's multiplier
-        // carries an f64 rounding of its own.
-        let keep = Float::with_val(
-            256,
-            1u32 - Float::with_val(256, config.architecture.dropout),
-        );
-        let dropout_scale = S::from_big(&Float::with_val(256, 1u32 / keep), &ctx);
+        let dropout_scale = dropout_scale(config.architecture.dropout, &ctx);
         Trainer {
             optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, &ctx),
             mlp,
@@ -111,34 +107,14 @@ impl<S: Scalar> Trainer<S> {
 
     /// One step: forward, loss, backward, update. Returns the batch loss before the update.
     pub fn step(&mut self, plan: &StepPlan, observer: Option<&mut dyn Observer<S>>) -> S {
-        // A shuffled order gets a new permutation every step and every op.
-        let reduction = Reduction {
-            order: self
-                .reduction
-                .order
-                .mixed(plan.step.wrapping_mul(0x1_0000_0001)),
-            ..self.reduction
-        };
+        let reduction = step_reduction(self.reduction, plan);
         let mut engine = match observer {
             Some(observer) => Engine::observed(self.ctx.clone(), reduction, observer),
             None => Engine::new(self.ctx.clone(), reduction),
         };
         let batch = self.features.select(Axis(0), &plan.rows);
         let target = self.targets.select(Axis(0), &plan.rows);
-        let zero = S::zero(&self.ctx);
-        let masks = plan
-            .keep
-            .iter()
-            .map(|keep| {
-                keep.mapv(|k| {
-                    if k {
-                        self.dropout_scale.clone()
-                    } else {
-                        zero.clone()
-                    }
-                })
-            })
-            .collect();
+        let masks = dropout_masks(plan, &self.dropout_scale, &self.ctx);
         let (prediction, cache) = self.mlp.forward(&mut engine, &batch, masks);
         let (loss, loss_cache) = self
             .loss
@@ -149,4 +125,33 @@ impl<S: Scalar> Trainer<S> {
             .update(&mut engine, &mut self.mlp.layers, &grads, plan.step);
         loss[[0, 0]].clone()
     }
+}
+
+/// The reduction setting of one step: a shuffled order gets a new permutation every step (and
+/// every op, see [`Engine::op`]).
+pub(super) fn step_reduction(reduction: Reduction, plan: &StepPlan) -> Reduction {
+    Reduction {
+        order: reduction.order.mixed(plan.step.wrapping_mul(0x1_0000_0001)),
+        ..reduction
+    }
+}
+
+/// The step's dropout multipliers in `S`: 0 for a dropped unit, 1/(1 − p) for a kept one.
+pub(super) fn dropout_masks<S: Scalar>(
+    plan: &StepPlan,
+    keep_scale: &S,
+    ctx: &S::Context,
+) -> Vec<Tensor<S>> {
+    let zero = S::zero(ctx);
+    plan.keep
+        .iter()
+        .map(|keep| keep.mapv(|k| if k { keep_scale.clone() } else { zero.clone() }))
+        .collect()
+}
+
+/// 1 / (1 − p) for the f64 dropout probability p, rounded once into `S` (1 − p exactly, so that
+/// no format's multiplier carries an f64 rounding of its own).
+pub(super) fn dropout_scale<S: Scalar>(dropout: f64, ctx: &S::Context) -> S {
+    let keep = Float::with_val(256, 1u32 - Float::with_val(256, dropout));
+    S::from_big(&Float::with_val(256, 1u32 / keep), ctx)
 }

@@ -1,0 +1,154 @@
+//! What a lane drives, whatever its policy: a training run with a master format (weights,
+//! optimizer state, loss) and a compute format (matmuls and activations), the same for pure
+//! lanes. [`LaneSpec::dispatch`] builds the right one for a lane named at run time.
+
+use half::{bf16, f16};
+
+use super::mixed::{MixedTrainer, ScaledStep};
+use super::schedule::StepPlan;
+use super::{Constant, LaneSpec, Policy, TrainConfig, Trainer};
+use crate::data::Dataset;
+use crate::format::{Format, FormatFn, Native};
+use crate::kernel::{Observer, Tensor};
+use crate::model::{Mlp, ParamSet};
+
+/// A training run of one lane.
+pub trait Training: Send + 'static {
+    /// Where matmuls and activations run.
+    type Compute: Native;
+    /// Where weights, optimizer state, the loss and the constants live.
+    type Master: Native;
+
+    /// One step, observed when `observer` is given: the batch loss (before the update) and
+    /// what loss scaling did.
+    fn step<O: Observer<Self::Compute> + Observer<Self::Master>>(
+        &mut self,
+        plan: &StepPlan,
+        observer: Option<&mut O>,
+    ) -> (Self::Master, ScaledStep);
+
+    /// The (master) network.
+    fn master(&self) -> &Mlp<Self::Master>;
+
+    /// A constant as stored.
+    fn constant(&self, constant: Constant) -> &Self::Master;
+
+    /// The targets as the loss sees them.
+    fn targets(&self) -> &Tensor<Self::Master>;
+
+    /// The loss over the whole data set, without dropout.
+    fn full_loss(&self) -> Self::Master;
+}
+
+impl<S: Native> Training for Trainer<S> {
+    type Compute = S;
+    type Master = S;
+
+    fn step<O: Observer<S> + Observer<S>>(
+        &mut self,
+        plan: &StepPlan,
+        observer: Option<&mut O>,
+    ) -> (S, ScaledStep) {
+        let observer = observer.map(|o| o as &mut dyn Observer<S>);
+        (Trainer::step(self, plan, observer), ScaledStep::default())
+    }
+
+    fn master(&self) -> &Mlp<S> {
+        self.mlp()
+    }
+
+    fn constant(&self, constant: Constant) -> &S {
+        Trainer::constant(self, constant)
+    }
+
+    fn targets(&self) -> &Tensor<S> {
+        Trainer::targets(self)
+    }
+
+    fn full_loss(&self) -> S {
+        Trainer::full_loss(self)
+    }
+}
+
+impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
+    type Compute = C;
+    type Master = M;
+
+    fn step<O: Observer<C> + Observer<M>>(
+        &mut self,
+        plan: &StepPlan,
+        observer: Option<&mut O>,
+    ) -> (M, ScaledStep) {
+        MixedTrainer::step(self, plan, observer)
+    }
+
+    fn master(&self) -> &Mlp<M> {
+        MixedTrainer::master(self)
+    }
+
+    fn constant(&self, constant: Constant) -> &M {
+        MixedTrainer::constant(self, constant)
+    }
+
+    fn targets(&self) -> &Tensor<M> {
+        MixedTrainer::targets(self)
+    }
+
+    fn full_loss(&self) -> M {
+        MixedTrainer::full_loss(self)
+    }
+}
+
+/// A computation over a lane's training run, called with the run built for the lane (as
+/// [`FormatFn`] is for a format).
+pub trait LaneFn {
+    /// What it returns.
+    type Output;
+    /// Runs it with `training`, the run of `lane`.
+    fn call<T: Training>(self, lane: LaneSpec, training: T) -> Self::Output;
+}
+
+impl LaneSpec {
+    /// Builds this lane's training run from the initial parameters and runs `f` with it.
+    /// Mixed lanes keep master weights in f32 and compute in f16 or bf16; a mixed lane of
+    /// another format (which [`LaneSpec::parse`] refuses) trains pure.
+    pub fn dispatch<F: LaneFn>(
+        self,
+        config: &TrainConfig,
+        data: &Dataset,
+        params: &ParamSet,
+        f: F,
+    ) -> F::Output {
+        match (self.policy, self.format) {
+            (Policy::Mixed, Format::F16) => {
+                f.call(self, MixedTrainer::<f16, f32>::new(config, data, params))
+            }
+            (Policy::Mixed, Format::Bf16) => {
+                f.call(self, MixedTrainer::<bf16, f32>::new(config, data, params))
+            }
+            _ => self.format.dispatch(Pure {
+                lane: self,
+                config,
+                data,
+                params,
+                f,
+            }),
+        }
+    }
+}
+
+struct Pure<'a, F> {
+    lane: LaneSpec,
+    config: &'a TrainConfig,
+    data: &'a Dataset,
+    params: &'a ParamSet,
+    f: F,
+}
+
+impl<F: LaneFn> FormatFn for Pure<'_, F> {
+    type Output = F::Output;
+    fn call<S: Native>(self, _: Format) -> F::Output {
+        let training = Trainer::<S>::new(self.config, self.data, self.params, ());
+        self.f.call(self.lane, training)
+    }
+}
