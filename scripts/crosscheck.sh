@@ -22,7 +22,7 @@ if ! "$python" -c 'import numpy, ml_dtypes, mpmath' 2>/dev/null; then
 fi
 
 failed=0
-for check in rounding mpfr training; do
+for check in rounding mpfr training gradscaler; do
     start=${EPOCHREALTIME/./}
     "$python" "scripts/crosscheck_$check.py" --binary "$binary"
     status=$?

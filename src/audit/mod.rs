@@ -18,11 +18,11 @@ use crate::data::Dataset;
 pub use crate::format::Reference;
 use crate::format::{Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
+use crate::kernel::Tensor;
 use crate::model::{Mlp, ParamSet};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
-use compare::{Pair, RecordedStep, Recorder};
 pub use compare::Flow;
-use crate::kernel::Tensor;
+use compare::{Pair, RecordedStep, Recorder};
 
 /// A validated audit.
 #[derive(Clone, Debug)]

@@ -1,9 +1,9 @@
 //! Plain-language verdicts: what a user should take away about one format.
 
 use super::FormatReport;
-use crate::train::Policy;
 use crate::format::Class;
 use crate::format::text::shortest;
+use crate::train::Policy;
 
 fn loss_word(loss: f64) -> &'static str {
     if loss.is_nan() {

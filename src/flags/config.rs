@@ -178,7 +178,10 @@ fn loss_scaling(args: &AuditArgs) -> Result<LossScaling, Error> {
     let scaling = parse::<LossScaling>(&args.loss_scale)?;
     let overrides = [
         ("--scale-init", args.scale_init.is_some()),
-        ("--scale-growth-interval", args.scale_growth_interval.is_some()),
+        (
+            "--scale-growth-interval",
+            args.scale_growth_interval.is_some(),
+        ),
         ("--scale-growth-factor", args.scale_growth_factor.is_some()),
         ("--scale-backoff", args.scale_backoff.is_some()),
     ];
@@ -199,8 +202,13 @@ fn loss_scaling(args: &AuditArgs) -> Result<LossScaling, Error> {
         _ => Ok(value),
     };
     let parameters = Dynamic {
-        init: check("--scale-init", args.scale_init, |x| x.is_finite() && x > 0.0, "a finite number > 0")?
-            .unwrap_or(parameters.init),
+        init: check(
+            "--scale-init",
+            args.scale_init,
+            |x| x.is_finite() && x > 0.0,
+            "a finite number > 0",
+        )?
+        .unwrap_or(parameters.init),
         growth_factor: check(
             "--scale-growth-factor",
             args.scale_growth_factor,
@@ -215,7 +223,9 @@ fn loss_scaling(args: &AuditArgs) -> Result<LossScaling, Error> {
             "in (0, 1)",
         )?
         .unwrap_or(parameters.backoff_factor),
-        growth_interval: args.scale_growth_interval.unwrap_or(parameters.growth_interval),
+        growth_interval: args
+            .scale_growth_interval
+            .unwrap_or(parameters.growth_interval),
     };
     Ok(LossScaling::Dynamic { preset, parameters })
 }

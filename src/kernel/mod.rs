@@ -142,7 +142,14 @@ impl<'o, S: Scalar> Engine<'o, S> {
     /// cast, carrying the value of the op or parameter `carries`.
     pub fn cast(&mut self, name: &str, carries: &str, source: &Tensor<f64>) -> Tensor<S> {
         let output = source.mapv(|x| S::from_f64(x, &self.ctx));
-        self.report(name, OpKind::Cast, &[], &output, Some(carries), Some(source));
+        self.report(
+            name,
+            OpKind::Cast,
+            &[],
+            &output,
+            Some(carries),
+            Some(source),
+        );
         output
     }
 

@@ -178,7 +178,12 @@ impl<S: Scalar> Mlp<S> {
         self.grad_ops(grads, |names, grad, which| {
             let op = &names[which];
             let name = op.replacen("bwd.", "unscale.", 1);
-            engine.policy_op(&name, Some(op), OpKind::Binary(Binary::Mul), &[grad, factor])
+            engine.policy_op(
+                &name,
+                Some(op),
+                OpKind::Binary(Binary::Mul),
+                &[grad, factor],
+            )
         })
     }
 
@@ -255,9 +260,10 @@ impl<S: Scalar> Mlp<S> {
                 true,
                 false,
             );
-            let bias = engine
-                .role(Role::ParamGrad)
-                .op(&names.bias_grad, OpKind::SumRows, &[&grad_z]);
+            let bias =
+                engine
+                    .role(Role::ParamGrad)
+                    .op(&names.bias_grad, OpKind::SumRows, &[&grad_z]);
             grads.push(Dense { weight, bias });
             if index == 0 {
                 break;

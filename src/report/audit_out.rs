@@ -106,7 +106,7 @@ pub fn write_csv_dir(
     dir.params("params_initial.csv", &config.init)?;
     dir.params("params_reference.csv", &result.reference_params)?;
     for f in &result.formats {
-        dir.params(&format!("params_{}.csv", f.lane.to_string()), &f.final_params)?;
+        dir.params(&format!("params_{}.csv", f.lane), &f.final_params)?;
     }
     dir.add(steps.0);
     dir.commit()

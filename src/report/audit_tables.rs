@@ -5,8 +5,8 @@
 use ndarray::ArrayView1;
 
 use crate::audit::{
-    AuditConfig, ConstantReport, ErrorStats, EventCounts, Flow, EventKind, FirstEvent, FormatReport,
-    OpStats, StepRow,
+    AuditConfig, ConstantReport, ErrorStats, EventCounts, EventKind, FirstEvent, Flow,
+    FormatReport, OpStats, StepRow,
 };
 use crate::data::Dataset;
 use crate::report::schema::{Cell, Column, Schema, Style};
@@ -116,15 +116,27 @@ pub fn summary<'s>() -> Schema<'s, FormatReport> {
     ];
     columns.extend(event_columns(|f: &FormatReport| &f.events));
     columns.extend([
-        Column::new("skipped_steps", "skipped", "", Style::Plain, |f: &FormatReport| {
-            f.scales.last.map(|_| f.scales.skipped_steps)
-        }),
-        Column::new("final_scale", "scale", "", Style::Plain, |f: &FormatReport| {
-            f.scales.last.map(f64::from)
-        }),
-        Column::new("min_scale", "min scale", "", Style::Plain, |f: &FormatReport| {
-            f.scales.min.map(f64::from)
-        }),
+        Column::new(
+            "skipped_steps",
+            "skipped",
+            "",
+            Style::Plain,
+            |f: &FormatReport| f.scales.last.map(|_| f.scales.skipped_steps),
+        ),
+        Column::new(
+            "final_scale",
+            "scale",
+            "",
+            Style::Plain,
+            |f: &FormatReport| f.scales.last.map(f64::from),
+        ),
+        Column::new(
+            "min_scale",
+            "min scale",
+            "",
+            Style::Plain,
+            |f: &FormatReport| f.scales.min.map(f64::from),
+        ),
     ]);
     columns.extend(flow_columns(|f: &FormatReport| &f.flow));
     Schema::new(columns).terminal_order(&SUMMARY_ON_TERMINAL)
@@ -169,19 +181,27 @@ pub fn precision<'s>() -> Schema<'s, FormatReport> {
 /// that were lost.
 fn flow_columns<'s, R: 's>(flow: fn(&R) -> &Flow) -> Vec<Column<'s, R>> {
     vec![
-        Column::new("grad_underflow", "grad underflow", "share", Style::Percent, move |r: &R| {
-            flow(r).underflow_share()
-        }),
+        Column::new(
+            "grad_underflow",
+            "grad underflow",
+            "share",
+            Style::FinePercent,
+            move |r: &R| flow(r).underflow_share(),
+        ),
         Column::new(
             "grad_underflow_unscaled",
             "unscaled",
             "share",
-            Style::Percent,
+            Style::FinePercent,
             move |r: &R| flow(r).underflow_share_unscaled(),
         ),
-        Column::new("lost_updates", "lost updates", "share", Style::Percent, move |r: &R| {
-            flow(r).lost_share()
-        }),
+        Column::new(
+            "lost_updates",
+            "lost updates",
+            "share",
+            Style::FinePercent,
+            move |r: &R| flow(r).lost_share(),
+        ),
     ]
 }
 
@@ -297,7 +317,9 @@ pub fn steps<'s>() -> Schema<'s, StepRow> {
         Column::new("loss_scale", "scale", "", Style::Plain, |r: &StepRow| {
             r.scale.map(f64::from)
         }),
-        Column::new("skipped", "skipped", "", Style::Plain, |r: &StepRow| r.skipped),
+        Column::new("skipped", "skipped", "", Style::Plain, |r: &StepRow| {
+            r.skipped
+        }),
         Column::new(
             "first_nonfinite_grad",
             "nonfinite grad",
@@ -492,6 +514,7 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
         ("epochs", train.epochs.to_string()),
         ("batch_size", train.batch_size.to_string()),
         ("seed", train.seed.to_string()),
+        ("loss_scale", train.loss_scaling.to_string()),
         ("accumulate", train.reduction.accumulate.name().into()),
         ("order", train.reduction.order.name().into()),
         ("data", config.data.source.clone()),

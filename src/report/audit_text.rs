@@ -28,7 +28,11 @@ pub fn render(result: &AuditResult) -> String {
         result.steps, result.reference, result.reference_bits
     );
     out.push_str(&tables::summary().table(&result.formats).render());
-    if result.formats.iter().any(|f| f.lane.policy == Policy::Mixed) {
+    if result
+        .formats
+        .iter()
+        .any(|f| f.lane.policy == Policy::Mixed)
+    {
         let _ = writeln!(
             out,
             "\nPrecision policy (loss scale; gradients nonzero in the reference that flushed to zero, with and without the scale; the reference's updates the lane lost):"

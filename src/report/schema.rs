@@ -141,6 +141,8 @@ pub enum Style {
     Fixed3,
     /// A share as a whole percentage (`42%`).
     Percent,
+    /// A share as a percentage with two decimals (`0.25%`): small shares that matter.
+    FinePercent,
 }
 
 impl Style {
@@ -154,6 +156,7 @@ impl Style {
             }
             (Style::Fixed3, Cell::Number(x)) => format!("{x:.3}"),
             (Style::Percent, Cell::Number(x)) => format!("{:.0}%", x * 100.0),
+            (Style::FinePercent, Cell::Number(x)) => format!("{:.2}%", x * 100.0),
             _ => cell.csv(),
         }
     }

@@ -4,9 +4,9 @@
 use crate::audit::{self, AuditConfig, AuditResult, DiscardSteps};
 use crate::format::text::shortest;
 use crate::kernel::Order;
-use crate::train::LaneSpec;
 use crate::study::stats::{Summary, summarize};
 use crate::study::sweep::in_parallel;
+use crate::train::LaneSpec;
 
 /// One format's spread over orders.
 #[derive(Clone, Debug, PartialEq)]

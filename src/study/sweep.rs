@@ -213,8 +213,12 @@ pub fn summarize_sweep(runs: &[SeedRun]) -> Vec<FormatSweep> {
             let losses: Vec<f64> = runs.iter().map(|r| r.formats[index].final_loss).collect();
             let drift = paired_drift(&losses, &reference);
             let nonfinite_seeds = losses.iter().filter(|l| !l.is_finite()).count();
-            let (significance, verdict) =
-                verdict(&outcome.lane.to_string(), &drift, nonfinite_seeds, runs.len());
+            let (significance, verdict) = verdict(
+                &outcome.lane.to_string(),
+                &drift,
+                nonfinite_seeds,
+                runs.len(),
+            );
             FormatSweep {
                 lane: outcome.lane,
                 loss: summarize(&losses),

@@ -232,7 +232,13 @@ mod tests {
     #[test]
     fn static_and_no_scaling_never_skip() {
         let mut fixed = LossScaler::new("static:1024".parse().unwrap());
-        assert_eq!(fixed.update(true), ScaleStep { scale: 1024.0, skipped: false });
+        assert_eq!(
+            fixed.update(true),
+            ScaleStep {
+                scale: 1024.0,
+                skipped: false
+            }
+        );
         let mut none = LossScaler::new(LossScaling::None);
         assert_eq!(none.scale(), None);
         assert!(!none.update(true).skipped);
@@ -243,9 +249,18 @@ mod tests {
         assert_eq!("none".parse::<LossScaling>().unwrap(), LossScaling::None);
         assert!(matches!(
             "keras".parse::<LossScaling>().unwrap(),
-            LossScaling::Dynamic { parameters: Dynamic::KERAS, .. }
+            LossScaling::Dynamic {
+                parameters: Dynamic::KERAS,
+                ..
+            }
         ));
-        for bad in ["static:0", "static:-1", "static:x", "static:1e39", "sometimes"] {
+        for bad in [
+            "static:0",
+            "static:-1",
+            "static:x",
+            "static:1e39",
+            "sometimes",
+        ] {
             let error = bad.parse::<LossScaling>().unwrap_err().to_string();
             assert!(error.starts_with("--loss-scale"), "{error}");
         }

@@ -110,7 +110,6 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         let batch = self.features.select(Axis(0), &plan.rows);
         let masks = dropout_masks(plan, &self.dropout_scale, &());
         let (prediction, cache) = network.forward(&mut compute, &batch, masks);
-        drop(compute);
 
         // The loss and its gradient in the master format, the gradient scaled.
         let mut master = engine::<M, O>(reduction, &mut observer);
@@ -129,14 +128,12 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
                 &[&output_grad, &factor(f64::from(scale))],
             );
         }
-        drop(master);
 
         // Backward in the compute format.
         let mut compute = engine::<C, O>(reduction, &mut observer);
         compute.set_scale(scale.map_or(1.0, f64::from));
         let output_grad = compute.cast("cast.output_grad", LOSS_GRAD, &widen(&output_grad));
         let grads = network.backward(&mut compute, &cache, output_grad);
-        drop(compute);
 
         // Gradients back to the master format, unscaled, checked, applied.
         let mut master = engine::<M, O>(reduction, &mut observer);
@@ -148,13 +145,13 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
             let inverse = factor(f64::from((1.0 / f64::from(scale)) as f32));
             grads = self.master.unscale_grads(&mut master, &grads, &inverse);
         }
-        let first_nonfinite_grad = self
-            .master
-            .param_names()
-            .zip(grads.iter().flat_map(|g| [&g.weight, &g.bias]))
-            .collect::<Vec<_>>()
-            .into_iter()
+        // In the order the backward pass makes them: the last layer first, weight then bias.
+        let names: Vec<&str> = self.master.param_names().collect();
+        let first_nonfinite_grad = grads
+            .iter()
+            .zip(names.chunks(2))
             .rev()
+            .flat_map(|(g, names)| [(names[0], &g.weight), (names[1], &g.bias)])
             .find(|(_, grad)| grad.iter().any(|x| !x.is_finite()))
             .map(|(name, _)| name.to_string());
         let outcome = self.scaler.update(first_nonfinite_grad.is_some());

@@ -115,9 +115,13 @@ mod tests {
 
     #[test]
     fn mixed_lanes_compute_in_half_precision_only() {
-        let error = LaneSpec::parse("mixed-f32", Policy::Pure).unwrap_err().to_string();
+        let error = LaneSpec::parse("mixed-f32", Policy::Pure)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("f16 or bf16"), "{error}");
-        let error = LaneSpec::parse("f17", Policy::Pure).unwrap_err().to_string();
+        let error = LaneSpec::parse("f17", Policy::Pure)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown lane `f17`"), "{error}");
     }
 }

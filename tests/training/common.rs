@@ -6,7 +6,9 @@ use precision_audit::data::Dataset;
 use precision_audit::format::{Decimal, Scalar};
 use precision_audit::kernel::{Accumulate, Observer, OpRecord, Order, Reduction};
 use precision_audit::model::{Activation, Architecture, Loss, Mlp, ParamSet};
-use precision_audit::train::{Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer};
+use precision_audit::train::{
+    LossScaling, Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer,
+};
 use rug::Float;
 
 use crate::support::prec;
@@ -59,6 +61,7 @@ pub fn default_config(data: &Dataset) -> TrainConfig {
         batch_size: 32,
         epochs: 100,
         seed: 42,
+        loss_scaling: LossScaling::None,
     }
 }
 

@@ -17,7 +17,7 @@ use precision_audit::data::Dataset;
 use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::kernel::{Activation, Reduction};
 use precision_audit::model::{Architecture, LayerParams, Loss, ParamSet};
-use precision_audit::train::{OptimizerConfig, TrainConfig, Trainer};
+use precision_audit::train::{LossScaling, OptimizerConfig, TrainConfig, Trainer};
 use rug::Float;
 use rug::ops::Pow;
 
@@ -61,6 +61,7 @@ pub fn tiny_config(optimizer: OptimizerConfig, epochs: usize) -> TrainConfig {
         batch_size: 1,
         epochs,
         seed: 1,
+        loss_scaling: LossScaling::None,
     }
 }
 
