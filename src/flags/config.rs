@@ -9,7 +9,7 @@ use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
-use crate::train::{Optimizer, OptimizerConfig, TrainConfig};
+use crate::train::{Optimizer, OptimizerConfig, TrainConfig, UpdateRounding};
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
     Error::InvalidFlag {
@@ -110,6 +110,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             false,
             "a finite number ≥ 0",
         )?,
+        update_rounding: parse::<UpdateRounding>(&args.update_rounding)?,
     };
     let epochs = positive("--epochs", args.epochs)?;
     let batch_size = positive("--batch-size", args.batch_size)?;

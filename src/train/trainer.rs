@@ -27,7 +27,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Passes over the data.
     pub epochs: usize,
-    /// Seeds initial weights (unless given), shuffles and dropout masks.
+    /// Seeds initial weights (unless given), shuffles, dropout masks and stochastic rounding.
     pub seed: u64,
 }
 
@@ -58,7 +58,7 @@ impl<S: Scalar> Trainer<S> {
         );
         let dropout_scale = S::from_big(&Float::with_val(256, 1u32 / keep), &ctx);
         Trainer {
-            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, &ctx),
+            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx),
             mlp,
             features: round(&data.features),
             targets: round(&data.targets),
