@@ -142,7 +142,7 @@ mod tests {
     fn every_flag_refuses_an_unknown_name_in_one_wording() {
         use crate::kernel::{Accumulate, Activation, Order};
         use crate::model::Loss;
-        use crate::train::Optimizer;
+        use crate::train::{Optimizer, UpdateRounding};
 
         fn refusal<T: std::str::FromStr<Err = Error>>(text: &str) -> String {
             match text.parse::<T>() {
@@ -169,6 +169,10 @@ mod tests {
         assert_eq!(
             refusal::<Order>("shuffled"),
             "--order: unknown order `shuffled`: expected sequential, pairwise or kahan"
+        );
+        assert_eq!(
+            refusal::<UpdateRounding>("up"),
+            "--update-rounding: unknown update rounding `up`: expected nearest, stochastic or kahan"
         );
         assert_eq!("kahan".parse::<Order>().unwrap(), Order::Kahan);
         assert_eq!("tanh".parse::<Activation>().unwrap(), Activation::Tanh);

@@ -14,9 +14,16 @@
 //! | initial weights, Glorot uniform ([`Stream::Init`]) | `--seed` | 0 |
 //! | the batch shuffle of each epoch ([`Stream::Shuffle`]) | `--seed` | 1 |
 //! | dropout masks ([`Stream::Dropout`]) | `--seed` | 2 |
+//! | stochastic rounding of the update ([`Stream::UpdateRounding`]) | `--seed` | 3 |
 //!
 //! Data and initial weights share stream 0 but not the seed: `--data-seed` is kept apart from
 //! `--seed` so that the data stay fixed while the seed changes.
+//!
+//! `--update-rounding stochastic` draws one [`uniform`] per parameter element per step, whatever
+//! the values: steps in order, within a step the parameter tensors in order (layer by layer,
+//! weight then bias), elements row-major. The position in the stream is therefore a function of
+//! (step, tensor, element) alone, and every format (the reference too, which rounds to nearest
+//! and ignores its draws) reads the same numbers.
 //!
 //! Outside Rust: the 32-byte ChaCha20 key is eight PCG32 outputs (rand_core's `seed_from_u64`:
 //! `state = state · 0x5851F42D4C957F2D + 0xA17654E46FBE17F3 mod 2⁶⁴`, then
@@ -52,6 +59,8 @@ pub enum Stream {
     Shuffle,
     /// Dropout masks, of `--seed`.
     Dropout,
+    /// The uniforms of `--update-rounding stochastic`, of `--seed`.
+    UpdateRounding,
 }
 
 impl Stream {
@@ -61,6 +70,7 @@ impl Stream {
             Stream::Data | Stream::Init => 0,
             Stream::Shuffle => 1,
             Stream::Dropout => 2,
+            Stream::UpdateRounding => 3,
         }
     }
 }
@@ -90,7 +100,8 @@ pub fn mix(seed: u64, nonce: u64) -> u64 {
 const TWO_POW_MINUS_53: f64 = 1.0 / 9_007_199_254_740_992.0;
 
 /// One uniform number in [0, 1): the top 53 bits of the next 64-bit output, scaled exactly.
-/// Every seeded real of the crate (data, initial weights, dropout) is drawn with it.
+/// Every seeded real of the crate (data, initial weights, dropout, stochastic rounding) is drawn
+/// with it.
 pub fn uniform<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (rng.next_u64() >> 11) as f64 * TWO_POW_MINUS_53
 }
@@ -124,6 +135,7 @@ mod tests {
         let first = |stream| generator(42, stream).next_u64();
         assert_ne!(first(Stream::Init), first(Stream::Shuffle));
         assert_ne!(first(Stream::Shuffle), first(Stream::Dropout));
+        assert_ne!(first(Stream::Dropout), first(Stream::UpdateRounding));
         // Stream 0 is the generator's default: the data and initial weights of one seed agree.
         assert_eq!(
             first(Stream::Data),

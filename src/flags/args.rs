@@ -222,13 +222,19 @@ pub struct AuditArgs {
         help_heading = "Training"
     )]
     pub adam_eps: String,
+    /// How the update w − Δ is rounded to the weight's format: nearest; stochastic (up or down
+    /// with probabilities that make it unbiased, drawn from --seed), so updates below half an
+    /// ulp of the weight still count on average; or kahan (a compensation buffer per parameter
+    /// that carries what rounding lost into the next step). The reference rounds to nearest.
+    #[arg(long, default_value = "nearest", help_heading = "Training")]
+    pub update_rounding: String,
     /// Passes over the data.
     #[arg(long, default_value_t = 100, help_heading = "Training")]
     pub epochs: usize,
     /// Rows per batch.
     #[arg(long, default_value_t = 32, help_heading = "Training")]
     pub batch_size: usize,
-    /// Seed of the initial weights, the shuffles and the dropout masks.
+    /// Seed of the initial weights, the shuffles, the dropout masks and stochastic rounding.
     #[arg(long, default_value_t = 42, help_heading = "Training")]
     pub seed: u64,
 

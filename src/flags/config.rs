@@ -10,7 +10,7 @@ use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
 use crate::train::{
-    Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig,
+    Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig, UpdateRounding,
 };
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -114,6 +114,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             false,
             "a finite number ≥ 0",
         )?,
+        update_rounding: parse::<UpdateRounding>(&args.update_rounding)?,
     };
     let epochs = positive("--epochs", args.epochs)?;
     let batch_size = positive("--batch-size", args.batch_size)?;

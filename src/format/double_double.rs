@@ -25,7 +25,7 @@ pub struct DoubleDouble {
 pub const DOUBLE_DOUBLE_BITS: u32 = 106;
 
 /// s + e = a + b exactly (Knuth's TwoSum).
-fn two_sum(a: f64, b: f64) -> (f64, f64) {
+pub(super) fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     let b_part = s - a;
     (s, (a - (s - b_part)) + (b - b_part))
@@ -124,6 +124,9 @@ impl Scalar for DoubleDouble {
     }
     fn sub(&self, rhs: &Self) -> Self {
         self.sum(&rhs.neg())
+    }
+    fn sub_stochastic(&self, rhs: &Self, _: f64) -> Self {
+        self.sub(rhs)
     }
     fn mul(&self, rhs: &Self) -> Self {
         self.product(rhs)

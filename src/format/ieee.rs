@@ -9,6 +9,7 @@ use rug::Float;
 
 use super::elementary::{Function, odd};
 use super::round::{odd_to_f64_for_narrowing, round_f64_to, round_to_odd_value, sum_odd};
+use super::stochastic;
 use super::{Class, Format, Scalar, Spec};
 
 /// Signed-magnitude bits to a position on the number line, both zeros at 0.
@@ -64,6 +65,9 @@ macro_rules! half_width_format {
             }
             fn sub(&self, rhs: &Self) -> Self {
                 $rounded(<$ty>::to_f64(*self) - <$ty>::to_f64(*rhs))
+            }
+            fn sub_stochastic(&self, rhs: &Self, u: f64) -> Self {
+                stochastic::sub(self, rhs, u)
             }
             fn mul(&self, rhs: &Self) -> Self {
                 $rounded(<$ty>::to_f64(*self) * <$ty>::to_f64(*rhs))
@@ -202,6 +206,9 @@ macro_rules! native_format {
             }
             fn sub(&self, rhs: &Self) -> Self {
                 self - rhs
+            }
+            fn sub_stochastic(&self, rhs: &Self, u: f64) -> Self {
+                stochastic::sub(self, rhs, u)
             }
             fn mul(&self, rhs: &Self) -> Self {
                 self * rhs

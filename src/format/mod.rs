@@ -7,6 +7,7 @@ mod facts;
 mod ieee;
 mod reference;
 pub mod round;
+mod stochastic;
 mod stored;
 pub mod text;
 
@@ -61,6 +62,12 @@ pub trait Scalar: Clone + Debug + PartialEq + PartialOrd + Send + Sync + 'static
     fn add(&self, rhs: &Self) -> Self;
     /// self − rhs.
     fn sub(&self, rhs: &Self) -> Self;
+    /// self − rhs rounded stochastically with the uniform `u` in [0, 1): to the value of the
+    /// format just above the exact difference when `u` < (exact − below)/(above − below), else
+    /// to the one just below, so that the rounding is unbiased; exact differences, infinities,
+    /// NaN and overflow as [`sub`](Scalar::sub). The references (MPFR, double-double) round to
+    /// nearest: their trajectory is the exact one that stochastic rounding follows on average.
+    fn sub_stochastic(&self, rhs: &Self, u: f64) -> Self;
     /// self × rhs.
     fn mul(&self, rhs: &Self) -> Self;
     /// self ÷ rhs.

@@ -76,6 +76,9 @@ impl Scalar for Mpfr {
     fn sub(&self, rhs: &Self) -> Self {
         Mpfr(Float::with_val(self.prec(), &self.0 - &rhs.0))
     }
+    fn sub_stochastic(&self, rhs: &Self, _: f64) -> Self {
+        self.sub(rhs)
+    }
     fn mul(&self, rhs: &Self) -> Self {
         Mpfr(Float::with_val(self.prec(), &self.0 * &rhs.0))
     }

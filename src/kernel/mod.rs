@@ -153,6 +153,21 @@ impl<'o, S: Scalar> Engine<'o, S> {
         output
     }
 
+    /// Reports an op whose output the caller computed with a rounding no kernel has (a
+    /// stochastically rounded update): `kind` still says what the output approximates, so an
+    /// observer measures it like any other op. It counts as an op, as [`op`](Self::op) does.
+    pub fn record(
+        &mut self,
+        name: &str,
+        kind: OpKind,
+        inputs: &[&Tensor<S>],
+        output: Tensor<S>,
+    ) -> Tensor<S> {
+        self.calls += 1;
+        self.report(name, kind, inputs, &output, None, None);
+        output
+    }
+
     fn report(
         &mut self,
         name: &str,

@@ -511,6 +511,7 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
         ("beta1", optimizer.beta1.text().into()),
         ("beta2", optimizer.beta2.text().into()),
         ("adam_eps", optimizer.adam_eps.text().into()),
+        ("update_rounding", optimizer.update_rounding.name().into()),
         ("epochs", train.epochs.to_string()),
         ("batch_size", train.batch_size.to_string()),
         ("seed", train.seed.to_string()),

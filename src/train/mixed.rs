@@ -47,7 +47,7 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
     /// Master weights, targets and constants rounded once into `M`; the inputs into `C`.
     pub fn new(config: &TrainConfig, data: &Dataset, params: &ParamSet) -> Self {
         let master = Mlp::<M>::from_params(&config.architecture, params, &());
-        let optimizer = OptimizerState::new(&config.optimizer, &master.layers, &());
+        let optimizer = OptimizerState::new(&config.optimizer, &master.layers, config.seed, &());
         MixedTrainer {
             adam_eps: optimizer.adam_eps().clone(),
             optimizer,

@@ -1,4 +1,5 @@
-//! Training: optimizers, the seeded batch schedule shared by every format, and the step.
+//! Training: optimizers and how their updates are rounded, the seeded batch schedule shared by
+//! every format, and the step.
 
 mod constant;
 mod loss_scale;
@@ -8,6 +9,7 @@ mod policy;
 mod schedule;
 mod trainer;
 mod training;
+pub mod update;
 
 pub use constant::Constant;
 pub use loss_scale::{Dynamic, LossScaler, LossScaling, ScaleStep};
@@ -17,3 +19,4 @@ pub use policy::{LaneSpec, Policy};
 pub use schedule::{Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};
 pub use training::{LaneFn, Training};
+pub use update::UpdateRounding;

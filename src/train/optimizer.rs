@@ -3,13 +3,16 @@
 //! Hyper-parameters and derived constants (1 − β, the bias corrections 1 − β^t, the learning
 //! rate) are evaluated exactly at 256 bits from the decimals the user gave and rounded once to
 //! the format, as a framework's host code would hand a correctly rounded scalar to a kernel.
+//! The step reaches the weights through the chosen update rounding ([`super::update`]).
 
 use rug::Float;
 use rug::ops::Pow;
 
 use crate::format::{Decimal, Scalar};
-use crate::kernel::{Binary, Engine, OpKind, Role, Tensor, Unary};
+use crate::kernel::{Binary, Engine, OpKind, Tensor, Unary};
 use crate::model::Dense;
+
+use super::update::{UpdateRounding, Updater};
 
 crate::named_enum! {
     /// Which optimizer.
@@ -37,6 +40,8 @@ pub struct OptimizerConfig {
     pub beta2: Decimal,
     /// Adam ε, added to √v̂.
     pub adam_eps: Decimal,
+    /// How the update w − Δ is rounded to the weight's format.
+    pub update_rounding: UpdateRounding,
 }
 
 const EXACT_BITS: u32 = 256;
@@ -65,14 +70,15 @@ pub struct OptimizerState<S> {
     first: Vec<Tensor<S>>,
     /// Adam: second moment v.
     second: Vec<Tensor<S>>,
+    /// What the update rounding keeps.
+    updater: Updater<S>,
 }
 
 impl<S: Scalar> OptimizerState<S> {
-    /// Zero state for parameters shaped like `layers`.
-    pub fn new(config: &OptimizerConfig, layers: &[Dense<S>], ctx: &S::Context) -> Self {
-        let zeros: Vec<Tensor<S>> = layers
-            .iter()
-            .flat_map(|d| [&d.weight, &d.bias])
+    /// Zero state for parameters shaped like `layers`; stochastic rounding draws from `seed`.
+    pub fn new(config: &OptimizerConfig, layers: &[Dense<S>], seed: u64, ctx: &S::Context) -> Self {
+        let params = || layers.iter().flat_map(|d| [&d.weight, &d.bias]);
+        let zeros: Vec<Tensor<S>> = params()
             .map(|t| Tensor::from_elem(t.dim(), S::zero(ctx)))
             .collect();
         OptimizerState {
@@ -87,6 +93,7 @@ impl<S: Scalar> OptimizerState<S> {
             adam_eps: scalar(config.adam_eps.exact(), ctx),
             second: zeros.clone(),
             first: zeros,
+            updater: Updater::new(config.update_rounding, seed, params(), ctx),
         }
     }
 
@@ -124,9 +131,7 @@ impl<S: Scalar> OptimizerState<S> {
                 None => self.sgd_step(engine, index, grad),
                 Some((bc1, bc2)) => self.adam_step(engine, index, grad, bc1, bc2),
             };
-            *param = engine
-                .role(Role::Update)
-                .binary("opt.update", Binary::Sub, param, &step);
+            *param = self.updater.apply(engine, index, param, &step);
         }
     }
 

@@ -27,7 +27,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Passes over the data.
     pub epochs: usize,
-    /// Seeds initial weights (unless given), shuffles and dropout masks.
+    /// Seeds initial weights (unless given), shuffles, dropout masks and stochastic rounding.
     pub seed: u64,
     /// How mixed-precision lanes scale the loss (pure lanes do not).
     pub loss_scaling: super::LossScaling,
@@ -54,7 +54,7 @@ impl<S: Scalar> Trainer<S> {
         let mlp = Mlp::from_params(&config.architecture, params, &ctx);
         let dropout_scale = dropout_scale(config.architecture.dropout, &ctx);
         Trainer {
-            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, &ctx),
+            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx),
             mlp,
             features: round(&data.features),
             targets: round(&data.targets),

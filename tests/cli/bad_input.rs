@@ -107,6 +107,15 @@ fn unknown_optimizer_and_activation() {
 }
 
 #[test]
+fn unknown_update_rounding() {
+    let stderr = refused(&["--update-rounding", "up"]);
+    assert_mentions(
+        &stderr,
+        &["--update-rounding", "`up`", "nearest, stochastic or kahan"],
+    );
+}
+
+#[test]
 fn unknown_fail_on_condition() {
     let stderr = refused(&["--fail-on", "nan,typo"]);
     assert_mentions(&stderr, &["--fail-on", "typo"]);

@@ -127,3 +127,17 @@ fn a_baseline_of_other_flags_is_refused() {
         out.stderr
     );
 }
+
+/// A baseline trained with another update rounding is another configuration.
+#[test]
+fn a_baseline_of_another_update_rounding_is_refused() {
+    let dir = baseline();
+    let out = check(&dir, &["--update-rounding", "stochastic"]);
+    assert_eq!(out.code, Some(2), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("update_rounding is nearest there and stochastic here"),
+        "{}",
+        out.stderr
+    );
+}

@@ -22,6 +22,7 @@ const AUDIT_FLAGS: &[&str] = &[
     "--beta1",
     "--beta2",
     "--adam-eps",
+    "--update-rounding",
     "--epochs",
     "--batch-size",
     "--seed",

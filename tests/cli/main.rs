@@ -5,7 +5,7 @@
 //! Snapshots are written to `tests/snapshots/cli__<name>.snap`; create or update them with
 //! `INSTA_UPDATE=always cargo test --release --test cli` and review the diff. The numbers are
 //! deterministic bit for bit, so the default job's files and the small outputs are pinned at
-//! full precision; the matrix of small configurations, 14 snapshots mostly of ops.csv, is
+//! full precision; the matrix of small configurations, 16 snapshots mostly of ops.csv, is
 //! pinned at 4 significant digits, so that a last-bit change in a kernel moves the default
 //! job's snapshots and the asserted facts, not every matrix file.
 
@@ -22,6 +22,7 @@ mod facts;
 mod help;
 mod mixed;
 mod snapshots;
+mod update_rounding;
 
 /// Pins `text` as the snapshot `tests/snapshots/cli__<name>.snap`, described by the command
 /// that produced it.

@@ -189,6 +189,8 @@ mod matrix {
         accumulate_f64: ["--accumulate", "f64"];
         order_pairwise: ["--order", "pairwise"];
         order_kahan: ["--order", "kahan"];
+        update_stochastic: ["--update-rounding", "stochastic"];
+        update_kahan: ["--update-rounding", "kahan"];
         two_layers_sgd_tanh_dropout_kahan: [
             "--loss", "relative", "--optimizer", "sgd", "--momentum", "0.9",
             "--activation", "tanh", "--dropout", "0.2", "--accumulate", "same",

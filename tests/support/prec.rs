@@ -6,7 +6,7 @@
 //! number stay with their test: thresholds that state behaviour (the loss falls below 3/4 of its
 //! start, p < 0.05) and bounds that follow exactly from a test's own construction (f16 flushes
 //! below 2⁻²⁵; ⌈log₂ n⌉ half-ulps for a pairwise sum of n terms). The formats suite compares
-//! every result bit for bit and needs none of these.
+//! every result bit for bit, except stochastic rounding, which it judges by its statistics.
 
 // ---- MPFR against exact values ----
 
@@ -109,6 +109,15 @@ pub const F32_VS_REFERENCE_MIN: f64 = 1e4 * F64_VS_REFERENCE;
 /// 2.08e-19 too large, so 0.03 would be 6.2e-19 too large. 1e-19 is below that and 14 orders
 /// above [`REFERENCE_LR_STEP`], so a 113-bit run that rounded lr to f64 would show it.
 pub const F64_ROUNDED_LR_MIN: f64 = 1e-19;
+
+// ---- statistics of seeded draws ----
+
+/// How many standard deviations a statistic of seeded random draws (the mean of 10⁵ stochastic
+/// roundings, the number of them that went up) may stray from its expectation. A 4σ miss has
+/// probability 6e-5 under the normal approximation, and the draws are seeded, so a test that
+/// passes once passes every time; a biased rounding misses by far more (nearest's count of
+/// roundings up is 0 or n, about 200σ from n·p at n = 10⁵ and p = 0.3).
+pub const SAMPLE_SIGMAS: f64 = 4.0;
 
 // ---- printed values ----
 

@@ -7,7 +7,7 @@ use precision_audit::format::{Decimal, Scalar};
 use precision_audit::kernel::{Accumulate, Observer, OpRecord, Order, Reduction};
 use precision_audit::model::{Activation, Architecture, Loss, Mlp, ParamSet};
 use precision_audit::train::{
-    LossScaling, Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer,
+    LossScaling, Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer, UpdateRounding,
 };
 use rug::Float;
 
@@ -30,6 +30,7 @@ pub fn adam(lr: &str) -> OptimizerConfig {
         beta1: decimal("0.9"),
         beta2: decimal("0.999"),
         adam_eps: decimal("1e-7"),
+        update_rounding: UpdateRounding::Nearest,
     }
 }
 

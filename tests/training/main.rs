@@ -3,7 +3,8 @@
 //! determinism in every format, one generic body per property for every format, the f64 and
 //! MPFR trajectories side by side, the two ways f16 training fails on the built-in data (the
 //! relative loss's ε flushes to zero; Adam's second moment underflows), the reduction kernels,
-//! and the bugs this suite found, pinned by name.
+//! the rounding of updates (nearest, stochastic, Kahan), and the bugs this suite found, pinned
+//! by name.
 //!
 //! Tolerances live in `tests/support/prec.rs`, each with the reason for its size.
 
@@ -22,3 +23,4 @@ mod kernels;
 mod optimizers;
 mod reference;
 mod regressions;
+mod update_rounding;
