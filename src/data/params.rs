@@ -372,25 +372,10 @@ mod tests {
 
     use super::*;
     use crate::data::scratch;
+    use crate::model::params::awkward;
 
     fn layer(weight: Array2<f64>, bias: Array2<f64>) -> LayerParams {
         LayerParams { weight, bias }
-    }
-
-    /// A 2 → 3 → 1 network with values that are awkward in decimal.
-    fn awkward() -> ParamSet {
-        ParamSet {
-            layers: vec![
-                layer(
-                    array![[0.1, -0.2, 1.0 / 3.0], [f64::MIN_POSITIVE, 5e-324, -0.0]],
-                    array![[1e300, -7.0, 2.0f64.powi(-30)]],
-                ),
-                layer(
-                    array![[std::f64::consts::PI], [-1e-8], [123456789.125]],
-                    array![[0.0]],
-                ),
-            ],
-        }
     }
 
     fn error_of(name: &str, text: &str) -> String {

@@ -281,54 +281,51 @@ pub fn check_shapes(params: &ParamSet, widths: &[usize]) -> Result<(), Error> {
     })
 }
 
+/// A 2 → 3 → 1 network with values that are awkward in decimal (subnormals, −0, 1/3, π,
+/// 1e300): a fixture for the tests of parameters and of parameter files.
+#[cfg(test)]
+pub(crate) fn awkward() -> ParamSet {
+    let layer = |weight, bias| LayerParams { weight, bias };
+    ParamSet {
+        layers: vec![
+            layer(
+                ndarray::array![[0.1, -0.2, 1.0 / 3.0], [f64::MIN_POSITIVE, 5e-324, -0.0]],
+                ndarray::array![[1e300, -7.0, 2.0f64.powi(-30)]],
+            ),
+            layer(
+                ndarray::array![[std::f64::consts::PI], [-1e-8], [123456789.125]],
+                ndarray::array![[0.0]],
+            ),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use ndarray::array;
-
     use super::*;
-
-    fn layer(weight: Array2<f64>, bias: Array2<f64>) -> LayerParams {
-        LayerParams { weight, bias }
-    }
-
-    /// A 2 → 3 → 1 network.
-    fn two_three_one() -> ParamSet {
-        ParamSet {
-            layers: vec![
-                layer(
-                    array![[0.1, -0.2, 1.0 / 3.0], [f64::MIN_POSITIVE, 5e-324, -0.0]],
-                    array![[1e300, -7.0, 2.0f64.powi(-30)]],
-                ),
-                layer(
-                    array![[std::f64::consts::PI], [-1e-8], [123456789.125]],
-                    array![[0.0]],
-                ),
-            ],
-        }
-    }
 
     #[test]
     fn validate_names_the_first_flaw() {
-        assert!(two_three_one().validate().is_ok());
-        let mut params = two_three_one();
+        assert!(awkward().validate().is_ok());
+        let mut params = awkward();
         params.layers[1].weight[[2, 0]] = f64::NAN;
         assert_eq!(
             params.validate().unwrap_err().to_string(),
             "parameters: layer 2 weight row 3 column 1 is NaN; parameters must be finite"
         );
-        let mut params = two_three_one();
+        let mut params = awkward();
         params.layers[1].weight = Array2::zeros((4, 1));
         assert_eq!(
             params.validate().unwrap_err().to_string(),
             "parameters: layer 1 has 3 outputs but layer 2 weight has 4 rows (inputs)"
         );
-        let mut params = two_three_one();
+        let mut params = awkward();
         params.layers[0].bias = Array2::zeros((1, 2));
         assert_eq!(
             params.validate().unwrap_err().to_string(),
             "parameters: layer 1 bias is 1×2, but its weight is 2×3, so the bias must be 1×3"
         );
-        let mut params = two_three_one();
+        let mut params = awkward();
         params.layers[0].weight = Array2::zeros((0, 3));
         assert_eq!(
             params.validate().unwrap_err().to_string(),
@@ -345,7 +342,7 @@ mod tests {
 
     #[test]
     fn check_shapes_names_every_mismatch() {
-        let params = two_three_one();
+        let params = awkward();
         assert!(check_shapes(&params, &[2, 3, 1]).is_ok());
         assert_eq!(
             check_shapes(&params, &[2, 4, 1]).unwrap_err().to_string(),
