@@ -8,6 +8,9 @@ use crate::error::Error;
 use crate::report::audit_tables::{self as tables, ConfigRow};
 use crate::report::schema::{Cell, Schema};
 
+/// Keys config.csv gained after its first release, with the value every earlier run had.
+const ADDED_KEYS: &[(&str, &str)] = &[("update_rounding", "nearest"), ("loss_scale", "none")];
+
 /// Columns of summary.csv that must not grow.
 const SUMMARY_COLUMNS: &[&str] = &["loss_rel_drift", "max_rel_drift", "param_rel_drift"];
 
@@ -189,14 +192,24 @@ impl Baseline {
             .iter()
             .map(|row| (row["key"].as_str(), row["value"].as_str()))
             .collect();
+        // A key added to config.csv after a baseline was written was, in that run, at the
+        // value the tool then always used.
+        let saved_value = |key: &str| {
+            saved.get(key).copied().or_else(|| {
+                ADDED_KEYS
+                    .iter()
+                    .find(|(added, _)| *added == key)
+                    .map(|(_, default)| *default)
+            })
+        };
         let differences: Vec<String> = current
             .iter()
             .filter(|(key, _)| *key != "formats")
-            .filter(|(key, value)| saved.get(key).copied() != Some(value.as_str()))
+            .filter(|(key, value)| saved_value(key) != Some(value.as_str()))
             .map(|(key, value)| {
                 format!(
                     "{key} is {} there and {value} here",
-                    saved.get(key).copied().unwrap_or("missing"),
+                    saved_value(key).unwrap_or("missing"),
                 )
             })
             .collect();

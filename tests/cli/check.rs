@@ -141,3 +141,26 @@ fn a_baseline_of_another_update_rounding_is_refused() {
         out.stderr
     );
 }
+
+#[test]
+fn a_baseline_from_before_a_config_key_existed_counts_as_that_keys_old_default() {
+    let dir = baseline();
+    let config = std::fs::read_to_string(dir.join("config.csv")).expect("config.csv");
+    let older: String = config
+        .lines()
+        .filter(|l| !l.starts_with("update_rounding,") && !l.starts_with("loss_scale,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(older, config, "the baseline had both keys");
+    std::fs::write(dir.join("config.csv"), older).expect("writable");
+    let out = check(&dir, &[]);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    let out = check(&dir, &["--update-rounding", "kahan"]);
+    assert_eq!(out.code, Some(2), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("update_rounding is nearest there and kahan here"),
+        "{}",
+        out.stderr
+    );
+}
