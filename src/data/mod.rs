@@ -1,10 +1,15 @@
-//! Data in and out: the built-in dataset, CSV datasets, MLP parameter files, and the
-//! write-then-rename helper every CSV writer uses. Bad input is an [`Error`], never a panic.
+//! Data in and out: the built-in dataset, CSV datasets, MLP parameter files, the readers of
+//! binary array files (safetensors, `.npy`, `.npz`), and the write-then-rename helper every
+//! output file uses. Bad input is an [`Error`], never a panic.
 
 pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
+pub mod npy;
+pub mod npz;
 pub mod params;
+pub mod safetensors;
+pub mod tensors;
 
 use ndarray::Array2;
 
