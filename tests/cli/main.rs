@@ -20,6 +20,7 @@ mod common;
 mod consistency;
 mod facts;
 mod help;
+mod model_files;
 mod snapshots;
 
 /// Pins `text` as the snapshot `tests/snapshots/cli__<name>.snap`, described by the command
