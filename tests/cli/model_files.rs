@@ -1,7 +1,9 @@
 //! Bring your own model and data: parameters from safetensors and `.npz` files in PyTorch's and
-//! Keras's layouts start the same run as the same parameters in CSV; hostile files exit 2 naming
-//! the file, the key, the dtype and the shapes, and write nothing.
+//! Keras's layouts start the same run as the same parameters in CSV; the `params_*.safetensors`
+//! a run writes are PyTorch's layout and read back; hostile files exit 2 naming the file, the
+//! key, the dtype and the shapes, and write nothing.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::common::Audit;
@@ -95,6 +97,120 @@ fn an_f16_parameter_is_read_exactly() {
         .find(|r| r.get("layer") == "1" && r.get("tensor") == "bias" && r.get("column") == "2")
         .expect("layer 1 bias column 2");
     assert_eq!(bias.get("value"), "0.0999755859375");
+}
+
+/// Key → (dtype, shape, values as f64).
+type Tensors = BTreeMap<String, (String, Vec<usize>, Vec<f64>)>;
+
+/// The tensors of a safetensors file of f64 values, read with the `safetensors` crate, and its
+/// metadata.
+fn tensors_of(bytes: &[u8]) -> (Tensors, HashMap<String, String>) {
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).expect("a safetensors file");
+    let file = safetensors::SafeTensors::deserialize(bytes).expect("a safetensors file");
+    let tensors = file
+        .tensors()
+        .into_iter()
+        .map(|(key, view)| {
+            let values = view
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            (
+                key,
+                (format!("{:?}", view.dtype()), view.shape().to_vec(), values),
+            )
+        })
+        .collect();
+    (tensors, metadata.metadata().clone().unwrap_or_default())
+}
+
+#[test]
+fn written_safetensors_hold_the_csv_parameters_in_pytorch_layout() {
+    let audit = Audit::run(&[
+        "--layers",
+        "4,3",
+        "--activation",
+        "sigmoid",
+        "--epochs",
+        "1",
+    ]);
+    audit.assert_ok();
+    for lane in ["initial", "reference", "f16", "bf16", "f32", "f64"] {
+        let (tensors, metadata) = tensors_of(&audit.files[&format!("params_{lane}.safetensors")]);
+        assert_eq!(metadata["activation"], "sigmoid");
+        assert_eq!(metadata["widths"], "2,4,3,1");
+        assert_eq!(metadata["format"], "pt");
+        let keys: Vec<&str> = tensors.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"
+            ]
+        );
+        assert_eq!(tensors["2.weight"].0, "F64");
+        assert_eq!(tensors["2.weight"].1, [3, 4], "[out, in]");
+        assert_eq!(tensors["2.bias"].1, [3]);
+        // Every CSV row, found at its place in the [out, in] tensor, bit for bit.
+        let csv = audit.table(&format!("params_{lane}.csv"));
+        for row in csv.rows() {
+            let key = format!("{}.{}", 2 * (row.u64("layer") - 1), row.get("tensor"));
+            let (_, shape, values) = &tensors[&key];
+            let (r, c) = (row.u64("row") as usize - 1, row.u64("column") as usize - 1);
+            let stored = if row.get("tensor") == "weight" {
+                values[c * shape[1] + r]
+            } else {
+                values[c]
+            };
+            assert_eq!(
+                stored.to_bits(),
+                row.f64("value").to_bits(),
+                "{lane} {key} row {r} column {c}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_written_safetensors_file_starts_the_next_run() {
+    let first = Audit::run(&[
+        "--layers",
+        "4,3",
+        "--activation",
+        "sigmoid",
+        "--epochs",
+        "1",
+    ]);
+    first.assert_ok();
+    let dir = Scratch::dir("resume");
+    let path = dir.join("params_f64.safetensors");
+    std::fs::write(&path, &first.files["params_f64.safetensors"]).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    // Neither --layers nor --activation: both come from the file.
+    let next = Audit::run(&["--init-params", &path, "--epochs", "1"]);
+    next.assert_ok();
+    assert_eq!(
+        next.file("params_initial.csv"),
+        first.file("params_f64.csv")
+    );
+    let config = next.table("config.csv");
+    assert_eq!(config.row_where("key", "widths").get("value"), "2,4,3,1");
+    assert_eq!(
+        config.row_where("key", "activation").get("value"),
+        "sigmoid"
+    );
+    // A typed --activation wins over the file's.
+    let typed = Audit::run(&[
+        "--init-params",
+        &path,
+        "--epochs",
+        "1",
+        "--activation",
+        "tanh",
+    ]);
+    typed.assert_ok();
+    let config = typed.table("config.csv");
+    assert_eq!(config.row_where("key", "activation").get("value"), "tanh");
 }
 
 // ---- hostile files ----
