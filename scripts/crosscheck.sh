@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The cross-checks against independent implementations (numpy, ml_dtypes, mpmath): one PASS or
-# FAIL line per check, exit status 1 when any fails. Builds nothing.
+# The cross-checks against independent implementations (numpy, ml_dtypes, mpmath, safetensors):
+# one PASS or FAIL line per check, exit status 1 when any fails. Builds nothing.
 #
 #   scripts/crosscheck.sh [BINARY] [PYTHON]
 #
@@ -16,13 +16,13 @@ if [ ! -x "$binary" ]; then
     echo "crosscheck: no executable at $binary (run cargo build --release first)" >&2
     exit 2
 fi
-if ! "$python" -c 'import numpy, ml_dtypes, mpmath' 2>/dev/null; then
-    echo "crosscheck: $python lacks numpy/ml_dtypes/mpmath (pip install -r scripts/requirements.txt)" >&2
+if ! "$python" -c 'import numpy, ml_dtypes, mpmath, safetensors' 2>/dev/null; then
+    echo "crosscheck: $python lacks numpy/ml_dtypes/mpmath/safetensors (pip install -r scripts/requirements.txt)" >&2
     exit 2
 fi
 
 failed=0
-for check in rounding mpfr training gradscaler; do
+for check in rounding mpfr training gradscaler model_files; do
     start=${EPOCHREALTIME/./}
     "$python" "scripts/crosscheck_$check.py" --binary "$binary"
     status=$?

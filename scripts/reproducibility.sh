@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bit-for-bit reproducibility across builds: the CSV output of a fixed audit must be
+# Bit-for-bit reproducibility across builds: the output files of a fixed audit must be
 # byte-identical between the default release build and one built with
 # RUSTFLAGS="-C target-cpu=native" (which lets the compiler use FMA, AVX and friends), and
 # between one and two worker threads. Prints one PASS/FAIL line per comparison.
@@ -34,7 +34,7 @@ failed=0
 compare() {
     local label="$1" a="$2" b="$3"
     if diff -r "$a" "$b" >/dev/null; then
-        echo "PASS reproducibility: $label ($(ls "$a" | wc -l) CSV files byte-identical)"
+        echo "PASS reproducibility: $label ($(ls "$a" | wc -l) files, CSV and safetensors, byte-identical)"
     else
         echo "FAIL reproducibility: $label"
         diff -r "$a" "$b" | head -20

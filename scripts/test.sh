@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, integration and snapshot tests, the cross-checks against
-# independent implementations (numpy, ml_dtypes, mpmath), and the reproducibility checks.
+# independent implementations (numpy, ml_dtypes, mpmath, safetensors), and the reproducibility
+# checks.
 # Needs GNU m4 for the first build (rug builds GMP and MPFR from source) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The Python cross-checks run in a virtual environment with pinned packages.
-if ! .venv/bin/python -c 'import numpy, ml_dtypes, mpmath' 2>/dev/null; then
+if ! .venv/bin/python -c 'import numpy, ml_dtypes, mpmath, safetensors' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi

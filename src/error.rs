@@ -37,6 +37,18 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A binary file of named arrays (safetensors, `.npz`, `.npy`) with bad content. Such a file
+    /// has no lines: the array's key says where, the message says what (dtype, shapes found and
+    /// needed).
+    #[error("{}{}: {message}", path.display(), key.as_ref().map(|k| format!(", key `{k}`")).unwrap_or_default())]
+    BadTensorFile {
+        /// The file.
+        path: PathBuf,
+        /// The tensor or array at fault (`0.weight`, `dense/kernel`, `arr_2`, `x`), if one is.
+        key: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// Data or parameters that are inconsistent in themselves or with what they must fit,
     /// where no file line is to blame (e.g. parameters against the network's widths).
     #[error("{what}: {message}")]

@@ -1,19 +1,45 @@
-//! Data in and out: the built-in dataset, CSV datasets, MLP parameter files, and the
-//! write-then-rename helper every CSV writer uses. Bad input is an [`Error`], never a panic.
+//! Data in and out: the built-in dataset, datasets from CSV and NumPy files, MLP parameter
+//! files (CSV, safetensors, `.npz`), and the write-then-rename helper every output file uses.
+//! Bad input is an [`Error`], never a panic.
 
+pub mod array_data;
 pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
+pub mod model_file;
+pub mod npy;
+pub mod npz;
 pub mod params;
+pub mod safetensors;
+pub mod tensors;
+
+use std::path::Path;
 
 use ndarray::Array2;
 
 use crate::Error;
 
+pub use array_data::{load_npy, load_npz};
 pub use atomic::{StagedFile, commit_all, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
+pub use model_file::{ModelFile, read_model_file, write_model_safetensors};
 pub use params::{read_params, write_params};
+
+/// Reads the dataset in `path`, choosing the format by its extension: `.npz` and `.npy`
+/// ([`array_data`]), and otherwise CSV ([`load_csv`]). `target` picks the target: a CSV
+/// column's name or 1-based index, an `.npz` array's name, a `.npy` column's 1-based index.
+///
+/// # Errors
+///
+/// What the chosen reader refuses.
+pub fn load_data(path: &Path, target: Option<&str>) -> Result<Dataset, Error> {
+    match tensors::extension(path).as_str() {
+        "npz" => load_npz(path, target),
+        "npy" => load_npy(path, target),
+        _ => load_csv(path, target),
+    }
+}
 
 /// A regression dataset: `n` samples of `d` features and one target, all finite f64.
 ///

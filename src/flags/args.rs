@@ -161,12 +161,14 @@ pub struct AuditArgs {
         help_heading = "Model"
     )]
     pub eps: String,
-    /// Hidden layer widths, comma-separated (e.g. 10 or 64,64).
-    #[arg(long, default_value = "10", help_heading = "Model")]
-    pub layers: String,
-    /// Hidden activation: relu, tanh, sigmoid or identity.
-    #[arg(long, default_value = "relu", help_heading = "Model")]
-    pub activation: String,
+    /// Hidden layer widths, comma-separated (e.g. 10 or 64,64; an empty value for none).
+    /// Default: the widths of the --init-params file when one is given, else 10.
+    #[arg(long, value_name = "WIDTHS", help_heading = "Model")]
+    pub layers: Option<String>,
+    /// Hidden activation: relu, tanh, sigmoid or identity. Default: the `activation` in the
+    /// --init-params safetensors file's metadata when it has one, else relu.
+    #[arg(long, value_name = "NAME", help_heading = "Model")]
+    pub activation: Option<String>,
     /// Dropout probability after each hidden layer, in [0, 1).
     #[arg(
         long,
@@ -175,7 +177,10 @@ pub struct AuditArgs {
         help_heading = "Model"
     )]
     pub dropout: String,
-    /// Start from these parameters (CSV: layer,tensor,row,column,value) instead of Glorot.
+    /// Start from these parameters instead of Glorot: a .safetensors or .npz file of a PyTorch
+    /// nn.Sequential (0.weight, 0.bias, 2.weight, …) or of Keras Dense layers (dense/kernel,
+    /// dense/bias, … or get_weights() as arr_0, arr_1, …), or a CSV file
+    /// (layer,tensor,row,column,value). The file's widths are used unless --layers is given.
     #[arg(long, value_name = "FILE", help_heading = "Model")]
     pub init_params: Option<PathBuf>,
 
@@ -238,10 +243,12 @@ pub struct AuditArgs {
     #[arg(long, default_value_t = 42, help_heading = "Training")]
     pub seed: u64,
 
-    /// A CSV data set (header row, numeric columns) instead of the built-in one.
-    #[arg(long, value_name = "FILE.csv", help_heading = "Data")]
+    /// A data set instead of the built-in one: CSV (header row, numeric columns), .npz (arrays
+    /// x or features, and y or target) or .npy (one 2-D array, the target in the last column).
+    #[arg(long, value_name = "FILE", help_heading = "Data")]
     pub data: Option<PathBuf>,
-    /// The target column of --data: a header name or a 1-based index (default: the last).
+    /// The target of --data: a CSV header name or 1-based column index, an .npz array's name,
+    /// a .npy 1-based column index (default: the last column; y or target in an .npz).
     #[arg(long, value_name = "COLUMN", requires = "data", help_heading = "Data")]
     pub target: Option<String>,
     /// Rows of the built-in data set.

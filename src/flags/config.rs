@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
-use crate::model::{Architecture, Loss, check_shapes, glorot_uniform};
+use crate::model::{Architecture, Loss, glorot_uniform};
 use crate::train::{
     Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig, UpdateRounding,
 };
@@ -43,6 +43,9 @@ fn decimal(
 fn parse<T: FromStr<Err = Error>>(text: &str) -> Result<T, Error> {
     text.parse()
 }
+
+/// The hidden widths without --layers or a parameter file.
+const DEFAULT_HIDDEN: [usize; 1] = [10];
 
 /// Hidden widths from `10` or `64,64`.
 pub fn hidden_widths(text: &str) -> Result<Vec<usize>, Error> {
@@ -91,7 +94,6 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         false,
         "a finite number ≥ 0",
     )?;
-    let hidden = hidden_widths(&args.layers)?;
     let dropout = decimal("--dropout", &args.dropout, 0.0, 1.0, false, "in [0, 1)")?.to_f64();
     let optimizer = OptimizerConfig {
         kind: parse::<Optimizer>(&args.optimizer)?,
@@ -119,34 +121,53 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let epochs = positive("--epochs", args.epochs)?;
     let batch_size = positive("--batch-size", args.batch_size)?;
     let data: Dataset = match &args.data {
-        Some(path) => data::load_csv(path, args.target.as_deref())?,
+        Some(path) => data::load_data(path, args.target.as_deref())?,
         None => data::builtin(
             positive("--samples", args.samples)?,
             positive("--features", args.features)?,
             args.data_seed,
         ),
     };
+    let model_file = args
+        .init_params
+        .as_deref()
+        .map(data::read_model_file)
+        .transpose()?;
+    // What the user typed wins; then what the parameter file says; then the defaults.
+    let hidden = match (&args.layers, &model_file) {
+        (Some(text), _) => hidden_widths(text)?,
+        (None, Some(file)) => {
+            let widths = file.params.widths();
+            widths[1..widths.len() - 1].to_vec()
+        }
+        (None, None) => DEFAULT_HIDDEN.to_vec(),
+    };
+    let activation = match (
+        &args.activation,
+        model_file.as_ref().and_then(|f| f.activation),
+    ) {
+        (Some(text), _) => parse::<Activation>(text)?,
+        (None, Some(activation)) => activation,
+        (None, None) => Activation::Relu,
+    };
     let mut widths = vec![data.feature_count()];
     widths.extend(&hidden);
     widths.push(1);
     let architecture = Architecture {
         widths,
-        activation: parse::<Activation>(&args.activation)?,
+        activation,
         dropout,
     };
-    let init = match &args.init_params {
-        Some(path) => {
-            let params = data::read_params(path)?;
-            check_shapes(&params, &architecture.widths).map_err(|error| {
-                invalid(
-                    "--init-params",
-                    format!(
-                        "{}: {error} (set --layers to match the file)",
-                        path.display()
-                    ),
-                )
-            })?;
-            params
+    let init = match model_file {
+        Some(file) => {
+            let hint = if args.layers.is_some() {
+                "set --layers to match the file, or leave it out to take the file's widths"
+            } else {
+                "the network takes the file's hidden widths, the data's features as inputs and one output"
+            };
+            file.check_widths(&architecture.widths)
+                .map_err(|error| invalid("--init-params", format!("{error} ({hint})")))?;
+            file.params
         }
         None => glorot_uniform(&architecture, args.seed),
     };

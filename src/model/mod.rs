@@ -9,7 +9,7 @@ pub mod params;
 pub use init::glorot_uniform;
 pub use loss::{Denominators, LOSS_DENOMINATOR, LOSS_GRAD, Loss, LossCache};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
-pub use params::{LayerParams, LayerTensor, ParamSet, check_shapes};
+pub use params::{LayerParams, LayerTensor, Misfit, ParamSet, ShapeMismatch, check_shapes, misfit};
 
 pub use crate::kernel::Activation;
 

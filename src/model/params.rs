@@ -209,6 +209,67 @@ impl ParamSet {
     }
 }
 
+/// How parameters fail to fit a network's widths (layers numbered from 1).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Misfit {
+    /// The parameters have `found` dense layers, the network `needed`.
+    Depth {
+        /// Layers in the parameters.
+        found: usize,
+        /// Layers in the network.
+        needed: usize,
+    },
+    /// Tensors whose shape differs from the network's, in layer order, weight before bias.
+    Shapes(Vec<ShapeMismatch>),
+}
+
+/// One tensor whose shape is not the one the network needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// The layer, from 1.
+    pub layer: usize,
+    /// Which of its tensors.
+    pub tensor: LayerTensor,
+    /// Its shape (rows, columns): inputs × outputs for a weight, 1 × outputs for a bias.
+    pub found: (usize, usize),
+    /// The shape the network needs.
+    pub needed: (usize, usize),
+}
+
+/// How `params` fail to fit a network of `widths` `[inputs, hidden…, outputs]` (at least two
+/// widths): one layer per consecutive pair, layer `i`'s weight `widths[i-1] × widths[i]` and
+/// bias `1 × widths[i]`. `None` when they fit.
+///
+/// This is the one comparison of parameters with an architecture; [`check_shapes`] words it
+/// for parameters in general, the tensor-file reader with the keys of a file.
+pub fn misfit(params: &ParamSet, widths: &[usize]) -> Option<Misfit> {
+    let needed_layers = widths.len().saturating_sub(1);
+    if params.layers.len() != needed_layers {
+        return Some(Misfit::Depth {
+            found: params.layers.len(),
+            needed: needed_layers,
+        });
+    }
+    let mismatches: Vec<ShapeMismatch> = params
+        .layers
+        .iter()
+        .enumerate()
+        .flat_map(|(index, layer)| {
+            layer.tensors().map(|(tensor, values)| ShapeMismatch {
+                layer: index + 1,
+                tensor,
+                found: values.dim(),
+                needed: match tensor {
+                    LayerTensor::Weight => (widths[index], widths[index + 1]),
+                    LayerTensor::Bias => (1, widths[index + 1]),
+                },
+            })
+        })
+        .filter(|mismatch| mismatch.found != mismatch.needed)
+        .collect();
+    (!mismatches.is_empty()).then_some(Misfit::Shapes(mismatches))
+}
+
 /// Checks that `params` fit a network of `widths` `[inputs, hidden…, outputs]`: one layer per
 /// consecutive pair, layer `i`'s weight `widths[i-1] × widths[i]` and bias `1 × widths[i]`.
 ///
@@ -238,38 +299,26 @@ pub fn check_shapes(params: &ParamSet, widths: &[usize]) -> Result<(), Error> {
             message: "a network needs at least an input width and an output width".into(),
         });
     }
-    let needed_layers = widths.len() - 1;
-    let mut mismatches = Vec::new();
-    if params.layers.len() != needed_layers {
-        mismatches.push(format!(
-            "{} dense layers, the network has {needed_layers}",
-            params.layers.len()
-        ));
-    } else {
-        for (index, layer) in params.layers.iter().enumerate() {
-            for (tensor, values) in layer.tensors() {
-                let found = values.dim();
-                let needed = match tensor {
-                    LayerTensor::Weight => (widths[index], widths[index + 1]),
-                    LayerTensor::Bias => (1, widths[index + 1]),
-                };
-                if found != needed {
-                    mismatches.push(format!(
-                        "layer {} {} is {}×{}, the network needs {}×{}",
-                        index + 1,
-                        tensor.name(),
-                        found.0,
-                        found.1,
-                        needed.0,
-                        needed.1
-                    ));
-                }
-            }
+    let mismatches = match misfit(params, widths) {
+        None => return Ok(()),
+        Some(Misfit::Depth { found, needed }) => {
+            vec![format!("{found} dense layers, the network has {needed}")]
         }
-    }
-    if mismatches.is_empty() {
-        return Ok(());
-    }
+        Some(Misfit::Shapes(mismatches)) => mismatches
+            .iter()
+            .map(|m| {
+                format!(
+                    "layer {} {} is {}×{}, the network needs {}×{}",
+                    m.layer,
+                    m.tensor.name(),
+                    m.found.0,
+                    m.found.1,
+                    m.needed.0,
+                    m.needed.1
+                )
+            })
+            .collect(),
+    };
     let found_widths = if params.validate().is_ok() {
         format!("they have widths {:?}: ", params.widths())
     } else {

@@ -103,10 +103,20 @@ pub fn write_csv_dir(
         .flat_map(|plan| tables::schedule_rows(&plan).collect::<Vec<_>>())
         .collect();
     dir.table("schedule.csv", &tables::schedule(), &schedule)?;
-    dir.params("params_initial.csv", &config.init)?;
-    dir.params("params_reference.csv", &result.reference_params)?;
-    for f in &result.formats {
-        dir.params(&format!("params_{}.csv", f.lane), &f.final_params)?;
+    let lanes = result
+        .formats
+        .iter()
+        .map(|f| (f.lane.to_string(), &f.final_params));
+    let activation = config.train.architecture.activation;
+    for (stem, params) in [
+        ("initial".to_string(), &config.init),
+        ("reference".to_string(), &result.reference_params),
+    ]
+    .into_iter()
+    .chain(lanes)
+    {
+        dir.params(&format!("params_{stem}.csv"), params)?;
+        dir.safetensors(&format!("params_{stem}.safetensors"), params, activation)?;
     }
     dir.add(steps.0);
     dir.commit()

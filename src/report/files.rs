@@ -1,12 +1,13 @@
-//! A `--csv` directory: every file is staged beside its destination and all are committed
-//! together, so the directory never holds a half-written file or a mix of two runs' files.
+//! A `--csv` directory: every file (the CSV tables and the parameters as safetensors) is staged
+//! beside its destination and all are committed together, so the directory never holds a
+//! half-written file or a mix of two runs' files.
 
 use std::path::{Path, PathBuf};
 
 use crate::data::params::write_params_to;
-use crate::data::{StagedFile, commit_all};
+use crate::data::{StagedFile, commit_all, write_model_safetensors};
 use crate::error::Error;
-use crate::model::ParamSet;
+use crate::model::{Activation, ParamSet};
 use crate::report::schema::Schema;
 
 /// The files of one report, staged until [`CsvDir::commit`].
@@ -51,6 +52,20 @@ impl CsvDir {
     pub fn params(&mut self, name: &str, params: &ParamSet) -> Result<(), Error> {
         let mut file = self.stage(name)?;
         write_params_to(file.writer(), params).map_err(|e| file.error(e))?;
+        self.staged.push(file);
+        Ok(())
+    }
+
+    /// Stages a safetensors file of the parameters in PyTorch's layout, with the hidden
+    /// `activation` and the widths in its metadata (`data::write_model_safetensors`).
+    pub fn safetensors(
+        &mut self,
+        name: &str,
+        params: &ParamSet,
+        activation: Activation,
+    ) -> Result<(), Error> {
+        let mut file = self.stage(name)?;
+        write_model_safetensors(file.writer(), params, activation).map_err(|e| file.error(e))?;
         self.staged.push(file);
         Ok(())
     }

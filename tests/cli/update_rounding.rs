@@ -122,6 +122,9 @@ fn stochastic_rounding_is_the_same_on_any_thread_count() {
     for (name, text) in &one {
         assert!(three[name] == *text, "{name}: --threads 1 and 3 differ");
     }
-    let steps = Table::parse("steps.csv", &one["steps.csv"]);
+    let steps = Table::parse(
+        "steps.csv",
+        std::str::from_utf8(&one["steps.csv"]).expect("UTF-8"),
+    );
     assert_eq!(steps.distinct("format"), ["f16", "bf16", "f32"]);
 }

@@ -49,8 +49,9 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Outcome {
 pub struct CsvRun {
     pub args: Vec<String>,
     pub outcome: Outcome,
-    /// File name → content, every file of the `--csv` directory.
-    pub files: BTreeMap<String, String>,
+    /// File name → content, every file of the `--csv` directory (the CSV files and the
+    /// binary `params_*.safetensors`).
+    pub files: BTreeMap<String, Vec<u8>>,
 }
 
 impl CsvRun {
@@ -63,9 +64,9 @@ impl CsvRun {
         let files = entries(&dir.path)
             .into_iter()
             .map(|name| {
-                let text = std::fs::read_to_string(dir.join(&name))
-                    .unwrap_or_else(|e| panic!("{name} is readable text: {e}"));
-                (name, text)
+                let bytes = std::fs::read(dir.join(&name))
+                    .unwrap_or_else(|e| panic!("{name} is readable: {e}"));
+                (name, bytes)
             })
             .collect();
         CsvRun {
@@ -82,13 +83,14 @@ impl CsvRun {
 
     /// The text of one written file.
     pub fn file(&self, name: &str) -> &str {
-        self.files.get(name).unwrap_or_else(|| {
+        let bytes = self.files.get(name).unwrap_or_else(|| {
             panic!(
                 "`{}` wrote {name}; it wrote {:?}",
                 self.command(),
                 self.files.keys().collect::<Vec<_>>()
             )
-        })
+        });
+        std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name} is text: {e}"))
     }
 
     /// One written CSV file, parsed.
