@@ -23,7 +23,7 @@ pub enum Output {
     Table,
     /// CSV (RFC 4180) with a header row.
     Csv,
-    /// JSON (the audit only: everything it found).
+    /// JSON: the same tables (an audit's: everything it found).
     Json,
 }
 
