@@ -1,7 +1,9 @@
 //! Comparing one format's ops with the reference (accumulated error) and with the same op
 //! evaluated exactly on the format's own inputs (local error), and spotting events on the way.
 
-use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
+use std::borrow::Cow;
+
+use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 use crate::format::round::exponent;
 use crate::format::{Class, Native, Scalar, Spec, pow2};
 use crate::kernel::{Binary, Observer, OpKind, OpRecord, Role, Tensor, eval_widened};
@@ -99,55 +101,6 @@ pub struct LaneStats {
     pub step_flow: Flow,
 }
 
-/// What happened to the gradients and the updates of a step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flow {
-    /// Parameter-gradient elements that are nonzero in the reference.
-    pub gradients: u64,
-    /// Of those, the ones that are zero in the lane (with the lane's loss scale, if any).
-    pub gradients_underflowed: u64,
-    /// Of those, the ones that would be zero in the lane's format without a loss scale: the
-    /// reference's unscaled gradient rounded to the format.
-    pub gradients_underflowed_unscaled: u64,
-    /// Parameter elements the reference's update moved by a step the lane's format can see
-    /// (the reference's weight before and after rounds to two values of the format).
-    pub updates: u64,
-    /// Of those, the ones the lane's update left exactly where they were.
-    pub updates_lost: u64,
-}
-
-impl Flow {
-    /// Adds another step's counts.
-    pub fn merge(&mut self, other: &Flow) {
-        self.gradients += other.gradients;
-        self.gradients_underflowed += other.gradients_underflowed;
-        self.gradients_underflowed_unscaled += other.gradients_underflowed_unscaled;
-        self.updates += other.updates;
-        self.updates_lost += other.updates_lost;
-    }
-
-    /// The share of reference-nonzero gradient elements that are zero in the lane; `None`
-    /// when there were none.
-    pub fn underflow_share(&self) -> Option<f64> {
-        share(self.gradients_underflowed, self.gradients)
-    }
-
-    /// The same share without loss scaling.
-    pub fn underflow_share_unscaled(&self) -> Option<f64> {
-        share(self.gradients_underflowed_unscaled, self.gradients)
-    }
-
-    /// The share of the reference's parameter moves the lane lost entirely; `None` when the
-    /// reference moved nothing.
-    pub fn lost_share(&self) -> Option<f64> {
-        share(self.updates_lost, self.updates)
-    }
-}
-
-fn share(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
-}
-
 /// The observer of one lane's step.
 pub struct Comparator<'a> {
     /// The reference's ops of the same step.
@@ -181,7 +134,7 @@ impl<'a> Comparator<'a> {
     }
 
     /// The reference's value for `record`, scaled as the record's values are.
-    fn reference_of<S: Scalar>(&mut self, record: &OpRecord<'_, S>) -> Tensor<Pair> {
+    fn reference_of<S: Scalar>(&mut self, record: &OpRecord<'_, S>) -> Cow<'a, Tensor<Pair>> {
         let reference = match record.carries {
             Some(name) => self.reference.value(name),
             None => {
@@ -192,14 +145,14 @@ impl<'a> Comparator<'a> {
             }
         };
         if record.scale == 1.0 {
-            reference.clone()
+            Cow::Borrowed(reference)
         } else {
             // Loss scales are powers of two: the product is exact.
             let scale = record.scale;
-            reference.mapv(|Pair { hi, lo }| Pair {
+            Cow::Owned(reference.mapv(|Pair { hi, lo }| Pair {
                 hi: hi * scale,
                 lo: lo * scale,
-            })
+            }))
         }
     }
 
@@ -265,12 +218,14 @@ impl<S: Native> Observer<S> for Comparator<'_> {
             .collect();
         let widened: Vec<&Tensor<S::Yardstick>> = widened.iter().collect();
         // A cast's exact result is its input; any other op is evaluated again on its inputs.
-        let exact: Vec<Pair> = match record.source {
-            Some(source) => source.iter().map(Pair::of).collect(),
-            None => eval_widened(record.kind, &widened, &spec, &())
-                .iter()
-                .map(Pair::of)
-                .collect(),
+        let evaluated = match record.source {
+            Some(_) => None,
+            None => Some(eval_widened(record.kind, &widened, &spec, &())),
+        };
+        let exact_at = |at: (usize, usize)| match (&evaluated, record.source) {
+            (Some(evaluated), _) => Pair::of(&evaluated[at]),
+            (None, Some(source)) => Pair::of(&source[at]),
+            (None, None) => unreachable!("an op is evaluated again unless it is a cast"),
         };
         let whole_op_inputs = match record.source {
             Some(source) => Some(flags(source.iter())),
@@ -286,11 +241,9 @@ impl<S: Native> Observer<S> for Comparator<'_> {
         // is held to the reference's zeros.
         let arithmetic = !matches!(record.kind, OpKind::Unary(_) | OpKind::ActivationGrad(_))
             || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt);
-        for (index, ((position2, x), exact)) in
-            record.output.indexed_iter().zip(exact.iter()).enumerate()
-        {
+        for (index, (position2, x)) in record.output.indexed_iter().enumerate() {
             let reference = reference[position2];
-            let exact = *exact;
+            let exact = exact_at(position2);
             count_flow(
                 &mut self.stats.step_flow,
                 record.role,

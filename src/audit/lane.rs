@@ -1,8 +1,8 @@
 //! A lane: one format under one policy, training in lockstep with the reference, observed op
 //! by op.
 
-use super::compare::{Comparator, Flow, LaneStats, Pair, RecordedStep};
-use super::stats::EventCounts;
+use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
+use super::stats::{EventCounts, Flow};
 use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
 use crate::format::{Scalar, Stored};

@@ -9,7 +9,7 @@ mod verdict;
 
 pub use compare::measure;
 pub use fail_on::{FailOn, FailOnList};
-pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, OpStats};
+pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 pub use verdict::verdict;
 
 use rug::Float;
@@ -21,7 +21,6 @@ use crate::kernel::Accumulate;
 use crate::kernel::Tensor;
 use crate::model::{Mlp, ParamSet};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
-pub use compare::Flow;
 use compare::{Pair, RecordedStep, Recorder};
 
 /// A validated audit.

@@ -174,6 +174,57 @@ pub struct FirstEvent {
     pub reference: f64,
 }
 
+/// What happened to the gradients and the updates of a step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flow {
+    /// Parameter-gradient elements that are nonzero in the reference.
+    pub gradients: u64,
+    /// Of those, the ones that are zero in the lane although the op evaluated exactly on the
+    /// lane's own inputs is not: flushed by rounding (with the lane's loss scale, if any). A
+    /// ReLU that is off in the lane and on in the reference is not counted.
+    pub gradients_underflowed: u64,
+    /// Of those, the ones that would be zero in the lane's format without a loss scale: the
+    /// reference's unscaled gradient rounded to the format.
+    pub gradients_underflowed_unscaled: u64,
+    /// Parameter elements the reference's update moved by a step the lane's format can see
+    /// (the reference's weight before and after rounds to two values of the format).
+    pub updates: u64,
+    /// Of those, the ones the lane's update left exactly where they were.
+    pub updates_lost: u64,
+}
+
+impl Flow {
+    /// Adds another step's counts.
+    pub fn merge(&mut self, other: &Flow) {
+        self.gradients += other.gradients;
+        self.gradients_underflowed += other.gradients_underflowed;
+        self.gradients_underflowed_unscaled += other.gradients_underflowed_unscaled;
+        self.updates += other.updates;
+        self.updates_lost += other.updates_lost;
+    }
+
+    /// The share of reference-nonzero gradient elements that are zero in the lane; `None`
+    /// when there were none.
+    pub fn underflow_share(&self) -> Option<f64> {
+        share(self.gradients_underflowed, self.gradients)
+    }
+
+    /// The same share without loss scaling.
+    pub fn underflow_share_unscaled(&self) -> Option<f64> {
+        share(self.gradients_underflowed_unscaled, self.gradients)
+    }
+
+    /// The share of the reference's parameter moves the lane lost entirely; `None` when the
+    /// reference moved nothing.
+    pub fn lost_share(&self) -> Option<f64> {
+        share(self.updates_lost, self.updates)
+    }
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
