@@ -1,6 +1,7 @@
 //! Comparing one format's ops with the reference (accumulated error) and with the same op
 //! evaluated exactly on the format's own inputs (local error), and spotting events on the way.
 
+use super::exponents::{self, Exponents};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, OpStats};
 use crate::format::round::exponent;
 use crate::format::{Class, Native, Scalar, Spec, pow2};
@@ -97,6 +98,8 @@ pub struct LaneStats {
     pub eps_lost: u64,
     /// Gradients and updates of the current step.
     pub step_flow: Flow,
+    /// Where activations, gradients and updates sit in the exponent range, over the run.
+    pub exponents: Vec<Exponents>,
 }
 
 /// What happened to the gradients and the updates of a step.
@@ -258,6 +261,7 @@ impl<S: Native> Observer<S> for Comparator<'_> {
         }
         let slot = self.stats.slots[position];
         let spec = S::spec(&());
+        exponents::observe(&mut self.stats.exponents, record, spec.name);
         let widened: Vec<Tensor<S::Yardstick>> = record
             .inputs
             .iter()
