@@ -22,8 +22,8 @@ native="$root/target/native/release/precision-audit"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # Small but complete: every format, the relative loss with its f16 failure, dropout, tanh
-# (correctly rounded elementary functions), Adam.
-audit=(--loss relative --eps 1e-8 --activation tanh --dropout 0.1 --epochs 5 --verify-reference)
+# (correctly rounded elementary functions), Adam; --plot draws the SVG files and report.html too.
+audit=(--loss relative --eps 1e-8 --activation tanh --dropout 0.1 --epochs 5 --verify-reference --plot)
 
 "$binary" "${audit[@]}" --threads 1 --csv "$work/default-1" >/dev/null
 "$binary" "${audit[@]}" --threads 2 --csv "$work/default-2" >/dev/null
@@ -34,7 +34,7 @@ failed=0
 compare() {
     local label="$1" a="$2" b="$3"
     if diff -r "$a" "$b" >/dev/null; then
-        echo "PASS reproducibility: $label ($(ls "$a" | wc -l) files, CSV and safetensors, byte-identical)"
+        echo "PASS reproducibility: $label ($(ls "$a" | wc -l) files, CSV, safetensors and pictures, byte-identical)"
     else
         echo "FAIL reproducibility: $label"
         diff -r "$a" "$b" | head -20

@@ -12,6 +12,7 @@ pub mod format;
 pub mod kernel;
 pub mod model;
 pub mod names;
+pub mod plot;
 pub mod report;
 pub mod seed;
 pub mod study;

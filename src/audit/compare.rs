@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use super::exponents::{self, Exponents};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 use crate::format::round::exponent;
 use crate::format::{Class, Native, Scalar, Spec, pow2};
@@ -99,6 +100,8 @@ pub struct LaneStats {
     pub eps_lost: u64,
     /// Gradients and updates of the current step.
     pub step_flow: Flow,
+    /// Where activations, gradients and updates sit in the exponent range, over the run.
+    pub exponents: Vec<Exponents>,
 }
 
 /// The observer of one lane's step.
@@ -211,6 +214,7 @@ impl<S: Native> Observer<S> for Comparator<'_> {
         }
         let slot = self.stats.slots[position];
         let spec = S::spec(&());
+        exponents::observe(&mut self.stats.exponents, record, spec.name);
         let widened: Vec<Tensor<S::Yardstick>> = record
             .inputs
             .iter()

@@ -188,6 +188,8 @@ impl<T: Training> Lane for AuditedLane<T> {
             .collect();
         let mut first_events = self.stats.first.clone();
         first_events.sort_by_key(|f| f.kind);
+        let mut exponents = self.stats.exponents.clone();
+        exponents.sort_by_key(|h| h.role);
         FormatReport {
             lane: self.lane,
             precision_bits: spec.precision,
@@ -208,6 +210,7 @@ impl<T: Training> Lane for AuditedLane<T> {
             constants,
             flow: self.flow,
             scales: self.scales,
+            exponents,
             final_params: self.training.master().to_params(),
         }
     }

@@ -2,12 +2,14 @@
 //! the same batches, with the same dropout masks; every op is compared as it runs.
 
 mod compare;
+pub mod exponents;
 mod fail_on;
 mod lane;
 pub mod stats;
 mod verdict;
 
 pub use compare::measure;
+pub use exponents::{Bin, Exponents, ValueRole};
 pub use fail_on::{FailOn, FailOnList};
 pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 pub use verdict::verdict;
@@ -192,6 +194,9 @@ pub struct FormatReport {
     pub flow: Flow,
     /// The loss scale over the run.
     pub scales: Scales,
+    /// Where activations, gradients and updates sat in the exponent range over the run, by
+    /// role (in [`ValueRole::ALL`] order) and format.
+    pub exponents: Vec<Exponents>,
     /// The parameters at the end.
     pub final_params: ParamSet,
 }

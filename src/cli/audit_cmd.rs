@@ -7,6 +7,7 @@ use super::{FINDING, print};
 use crate::audit::{self, AuditConfig, AuditResult, DiscardSteps, FailOnList, StepSink};
 use crate::error::Error;
 use crate::flags::{AuditArgs, CheckArgs, audit_config};
+use crate::plot::{self, KeepSteps, Run};
 use crate::report::CsvDir;
 use crate::report::audit_out::{self, StepsFile};
 use crate::report::audit_tables::config_rows;
@@ -30,13 +31,20 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
         Some(file) => file,
         None => &mut DiscardSteps,
     };
+    // --plot keeps the rows of steps.csv to draw them with the rest.
+    let mut kept = KeepSteps::new(sink);
+    let sink: &mut dyn StepSink = if args.plot { &mut kept } else { kept.inner() };
     let mut progress = Progress::new();
     let result = audit::run(&config, sink, &mut |done, total| {
         progress.update(done, total)
     });
     progress.finish();
     let result = result?;
-    if let (Some(dir), Some(steps)) = (dir, steps) {
+    let step_records = std::mem::take(&mut kept.records);
+    if let (Some(mut dir), Some(steps)) = (dir, steps) {
+        if args.plot {
+            plot::stage(&mut dir, &Run::from_audit(&config, &result, step_records)?)?;
+        }
         audit_out::write_csv_dir(dir, steps, &config, &result, &advice)?;
     }
     Ok(Audited {

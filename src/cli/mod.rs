@@ -1,6 +1,7 @@
 //! The command line: parse, run, print, exit code. No math and no tables here.
 
 mod audit_cmd;
+mod plot_cmd;
 mod progress;
 mod study_cmd;
 mod tables_cmd;
@@ -54,6 +55,7 @@ fn run(cli: &Cli) -> ExitCode {
             tables_cmd::round(args).and_then(|t| print(&mut stdout, &t).map(|()| 0))
         }
         Some(Command::Check(args)) => audit_cmd::check(args, &mut stdout),
+        Some(Command::Plot(args)) => plot_cmd::plot(args, &mut stdout),
         None => match (cli.audit.seeds, cli.audit.orders) {
             (Some(seeds), _) => study_cmd::sweep(&cli.audit, seeds, &mut stdout),
             (_, Some(orders)) => study_cmd::orders(&cli.audit, orders, &mut stdout),

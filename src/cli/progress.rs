@@ -1,13 +1,16 @@
-//! "step k of n" on stderr while an audit runs, when stderr is a terminal.
+//! "step k of n", the rate and the time left, on stderr while an audit runs, when stderr is a
+//! terminal (never in a pipe or a log file).
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-/// Shows "step k of n" on stderr when it is a terminal and the run lasts more than a moment.
+/// Shows a bar, the steps done, steps per second and an estimate of the time left on stderr
+/// when it is a terminal and the run lasts more than a moment.
 pub struct Progress {
     enabled: bool,
     started: Instant,
     last: Option<Instant>,
+    shown: usize,
 }
 
 impl Progress {
@@ -17,10 +20,11 @@ impl Progress {
             enabled: std::io::stderr().is_terminal(),
             started: Instant::now(),
             last: None,
+            shown: 0,
         }
     }
 
-    /// Redraws the bar after `done` of `total` steps, at most ten times a second.
+    /// Redraws the line after `done` of `total` steps, at most ten times a second.
     pub fn update(&mut self, done: u64, total: u64) {
         if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
             return;
@@ -33,19 +37,88 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let width = 30;
-        let filled = (done * width / total.max(1)) as usize;
-        eprint!(
-            "\r[{}{}] step {done}/{total}",
-            "#".repeat(filled),
-            " ".repeat(width as usize - filled)
-        );
+        let text = line(done, total, self.started.elapsed());
+        // Pad over a longer line drawn before.
+        let pad = self.shown.saturating_sub(text.chars().count());
+        self.shown = text.chars().count();
+        eprint!("\r{text}{}", " ".repeat(pad));
     }
 
-    /// Clears the bar.
+    /// Clears the line.
     pub fn finish(&self) {
         if self.last.is_some() {
-            eprint!("\r{}\r", " ".repeat(60));
+            eprint!("\r{}\r", " ".repeat(self.shown));
         }
+    }
+}
+
+/// The progress line after `done` of `total` steps in `elapsed`: the bar, the steps, the rate
+/// so far and the time left at that rate.
+fn line(done: u64, total: u64, elapsed: Duration) -> String {
+    const WIDTH: u64 = 30;
+    let filled = (done.min(total) * WIDTH / total.max(1)) as usize;
+    let seconds = elapsed.as_secs_f64();
+    let rate = if seconds > 0.0 {
+        done as f64 / seconds
+    } else {
+        0.0
+    };
+    let left = if rate > 0.0 {
+        clock((total.saturating_sub(done) as f64 / rate).round() as u64)
+    } else {
+        "?".into()
+    };
+    format!(
+        "[{}{}] step {done}/{total}  {} steps/s  ETA {left}",
+        "#".repeat(filled),
+        " ".repeat(WIDTH as usize - filled),
+        rate_text(rate)
+    )
+}
+
+/// A rate with three significant digits or so: `0.52`, `8.3`, `412`.
+fn rate_text(rate: f64) -> String {
+    match rate {
+        r if r < 1.0 => format!("{r:.2}"),
+        r if r < 100.0 => format!("{r:.1}"),
+        r => format!("{r:.0}"),
+    }
+}
+
+/// Seconds as `42s`, `3m07s` or `2h05m`.
+fn clock(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_shows_rate_and_time_left() {
+        assert_eq!(
+            line(100, 400, Duration::from_secs(4)),
+            "[#######                       ] step 100/400  25.0 steps/s  ETA 12s"
+        );
+        assert_eq!(
+            line(1, 10_000, Duration::from_secs(2)),
+            "[                              ] step 1/10000  0.50 steps/s  ETA 5h33m"
+        );
+        assert_eq!(
+            line(400, 400, Duration::from_millis(800)),
+            "[##############################] step 400/400  500 steps/s  ETA 0s"
+        );
+        assert!(line(0, 400, Duration::ZERO).ends_with("0.00 steps/s  ETA ?"));
+    }
+
+    #[test]
+    fn clock_reads_at_a_glance() {
+        assert_eq!(clock(7), "7s");
+        assert_eq!(clock(187), "3m07s");
+        assert_eq!(clock(7500), "2h05m");
     }
 }

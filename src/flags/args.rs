@@ -19,6 +19,7 @@ const AFTER_HELP: &str = "Examples:
   precision-audit round 1e-8 0.1 65520               what each format stores for these values
   precision-audit formats                            precision and range of every format
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
+  precision-audit plot out/                          draw out/ as SVG files and report.html
 
 Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
 3 a --fail-on condition was met.";
@@ -56,6 +57,23 @@ pub enum Command {
     /// Run an audit and compare it with a saved --csv directory: exit 3 when any format's loss
     /// or parameter drift, or any op's error, grew beyond --tolerance.
     Check(Box<CheckArgs>),
+    /// Draw a --csv directory: drift.svg, loss.svg, ops.svg, exponents.svg and report.html
+    /// (every picture inline, with the summary and, given --json, the verdicts).
+    Plot(PlotArgs),
+}
+
+/// `plot` options.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A directory written by `precision-audit --csv DIR`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write the pictures here instead of into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The same audit's `--output json`, for the verdicts in report.html.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 /// `check` options.
@@ -296,6 +314,11 @@ pub struct AuditArgs {
     /// files into this directory (created if missing).
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub csv: Option<PathBuf>,
+    /// With --csv: also draw drift.svg, loss.svg, ops.svg, exponents.svg and report.html into
+    /// the directory, committed with the CSV files (`precision-audit plot DIR` draws a saved
+    /// one).
+    #[arg(long, requires = "csv", conflicts_with_all = ["seeds", "orders"], help_heading = "Output")]
+    pub plot: bool,
     /// Exit with code 3 when a finding occurs: comma-separated nan, inf, overflow, underflow,
     /// div_by_zero, drift=X (final relative loss drift above X).
     #[arg(long, value_name = "LIST", help_heading = "Output")]

@@ -7,5 +7,5 @@
 pub mod args;
 pub mod config;
 
-pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, RoundArgs};
+pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, RoundArgs};
 pub use config::audit_config;

@@ -44,6 +44,7 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> Value {
         "formats": tables::summary().json(&result.formats),
         "ops": tables::ops().json(&tables::op_rows(&result.formats)),
         "events": tables::events().json(&tables::event_rows(&result.formats)),
+        "exponents": tables::exponents().json(&tables::exponent_rows(&result.formats)),
         "constants": tables::constants().json(tables::constant_rows(&result.formats)),
         "advice": study_report::advice().json(advice),
         "reference_check": reference_check,
@@ -81,6 +82,11 @@ pub fn write_csv_dir(
         "events.csv",
         &tables::events(),
         &tables::event_rows(&result.formats),
+    )?;
+    dir.table(
+        "exponents.csv",
+        &tables::exponents(),
+        &tables::exponent_rows(&result.formats),
     )?;
     dir.table(
         "constants.csv",

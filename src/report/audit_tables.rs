@@ -1,12 +1,12 @@
 //! The audit's tables, each defined once: `summary.csv`, `ops.csv`, `steps.csv`,
-//! `events.csv`, `constants.csv`, `config.csv`, `data.csv` and `schedule.csv`, and the
-//! terminal views of them.
+//! `events.csv`, `exponents.csv`, `constants.csv`, `config.csv`, `data.csv` and
+//! `schedule.csv`, and the terminal views of them.
 
 use ndarray::ArrayView1;
 
 use crate::audit::{
-    AuditConfig, ConstantReport, ErrorStats, EventCounts, EventKind, FirstEvent, Flow,
-    FormatReport, OpStats, StepRow,
+    AuditConfig, Bin, ConstantReport, ErrorStats, EventCounts, EventKind, Exponents, FirstEvent,
+    Flow, FormatReport, OpStats, StepRow,
 };
 use crate::data::Dataset;
 use crate::report::schema::{Cell, Column, Schema, Style};
@@ -388,6 +388,71 @@ pub fn event_rows(formats: &[FormatReport]) -> Vec<EventRow<'_>> {
     formats
         .iter()
         .flat_map(|f| f.first_events.iter().map(move |e| (f, e)))
+        .collect()
+}
+
+/// A row of `exponents.csv`: one bin of one role's histogram in one lane.
+pub type ExponentRow<'a> = (&'a FormatReport, &'a Exponents, Bin, u64);
+
+/// `exponents.csv`: per lane and role (activations, gradients, updates; see
+/// [`crate::audit::exponents`]), how many values fell in each bin of floor(log2 |x|) over the
+/// run, and how many were zero, inf or NaN; `stored_in` is the format the values are stored in.
+pub fn exponents<'a>() -> Schema<'a, ExponentRow<'a>> {
+    Schema::new(vec![
+        Column::new(
+            "format",
+            "format",
+            "",
+            Style::Plain,
+            |(f, _, _, _): &ExponentRow| f.lane.to_string(),
+        ),
+        Column::new(
+            "role",
+            "role",
+            "",
+            Style::Plain,
+            |(_, h, _, _): &ExponentRow| h.role.name(),
+        ),
+        Column::new(
+            "stored_in",
+            "stored in",
+            "",
+            Style::Plain,
+            |(_, h, _, _): &ExponentRow| h.stored_in,
+        ),
+        Column::new(
+            "bin",
+            "bin",
+            "",
+            Style::Plain,
+            |(_, _, bin, _): &ExponentRow| bin.name(),
+        ),
+        Column::new(
+            "exponent",
+            "log2",
+            "",
+            Style::Plain,
+            |(_, _, bin, _): &ExponentRow| bin.exponent(),
+        ),
+        Column::new(
+            "count",
+            "count",
+            "",
+            Style::Plain,
+            |(_, _, _, count): &ExponentRow| *count,
+        ),
+    ])
+}
+
+/// The rows of `exponents.csv`.
+pub fn exponent_rows(formats: &[FormatReport]) -> Vec<ExponentRow<'_>> {
+    formats
+        .iter()
+        .flat_map(|f| {
+            f.exponents
+                .iter()
+                .flat_map(move |h| h.bins().map(move |(bin, count)| (f, h, bin, count)))
+        })
         .collect()
 }
 

@@ -85,6 +85,16 @@ impl CsvDir {
         self.staged.push(stream.file);
     }
 
+    /// Stages a text file (a picture, a page) with this content.
+    pub fn text(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let mut file = self.stage(name)?;
+        file.writer()
+            .write_all(text.as_bytes())
+            .map_err(|e| file.error(e))?;
+        self.staged.push(file);
+        Ok(())
+    }
+
     /// Puts every staged file in place, or none.
     pub fn commit(self) -> Result<(), Error> {
         commit_all(self.staged)

@@ -37,6 +37,7 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("ops.csv", audit::ops().documented()),
         ("steps.csv", audit::steps().documented()),
         ("events.csv", audit::events().documented()),
+        ("exponents.csv", audit::exponents().documented()),
         ("constants.csv", audit::constants().documented()),
         ("schedule.csv", audit::schedule().documented()),
         ("advice.csv", study::advice().documented()),

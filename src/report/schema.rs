@@ -276,7 +276,8 @@ impl<'s, R> Schema<'s, R> {
         self.columns.iter().filter(|c| c.in_files())
     }
 
-    fn terminal_columns(&self) -> Vec<&Column<'s, R>> {
+    /// The columns the terminal shows, in its order (the HTML report's view too).
+    pub fn terminal_columns(&self) -> Vec<&Column<'s, R>> {
         match &self.terminal {
             Some(names) => names.iter().filter_map(|n| self.column(n)).collect(),
             None => self.columns.iter().filter(|c| c.on_terminal()).collect(),

@@ -162,6 +162,7 @@ pub fn check(audit: &Audit, expected: &Expected) {
         "constants.csv",
         "data.csv",
         "events.csv",
+        "exponents.csv",
         "ops.csv",
         "params_bf16.csv",
         "params_bf16.safetensors",
@@ -208,12 +209,75 @@ pub fn check(audit: &Audit, expected: &Expected) {
     check_verdicts(audit, &summary, &steps);
     check_events(&summary, &ops, &steps, &events, &command);
     check_ops(&ops, expected, &command);
+    check_exponents(&audit.table("exponents.csv"), &ops, &command);
     check_constants(&audit.table("constants.csv"), expected);
     check_params(audit, expected);
     check_schedule(&audit.table("schedule.csv"), expected);
     let data = audit.table("data.csv");
     assert_eq!(data.records.len() as u64, expected.samples, "data.csv rows");
     assert_eq!(data.header.last().map(String::as_str), Some("y"), "target");
+}
+
+/// exponents.csv: per format and role, the counts add up to the elements of the ops the role
+/// is made of (forward outputs; backward outputs through the layers, not the loss's own; the
+/// updates' steps, one per updated element), the three special bins are always there, and the
+/// finite bins lie inside the range of the format the values are stored in.
+fn check_exponents(exponents: &Table, ops: &Table, command: &str) {
+    assert_eq!(
+        exponents.distinct("format"),
+        FORMATS,
+        "exponents.csv formats"
+    );
+    let role_of = |op: &str| match op.split('.').collect::<Vec<_>>()[..] {
+        ["fwd", ..] => Some("activations"),
+        ["bwd", "loss", ..] => None,
+        ["bwd", ..] => Some("gradients"),
+        ["opt", "update"] => Some("updates"),
+        _ => None,
+    };
+    for format in FORMATS {
+        let mut elements = [("activations", 0u64), ("gradients", 0), ("updates", 0)];
+        for row in ops.rows_where("format", format) {
+            if let Some(role) = role_of(row.get("op")) {
+                let entry = elements
+                    .iter_mut()
+                    .find(|(r, _)| *r == role)
+                    .expect("a role");
+                entry.1 += row.u64("elements");
+            }
+        }
+        for (role, total) in elements {
+            let rows: Vec<_> = exponents
+                .rows()
+                .filter(|r| r.get("format") == format && r.get("role") == role)
+                .collect();
+            assert_eq!(
+                rows.iter().map(|r| r.u64("count")).sum::<u64>(),
+                total,
+                "`{command}`: {format} {role} in exponents.csv add up to their ops' elements"
+            );
+            let bins: Vec<&str> = rows.iter().map(|r| r.get("bin")).collect();
+            assert_eq!(
+                bins.iter()
+                    .filter(|b| ["zero", "inf", "nan"].contains(b))
+                    .count(),
+                3,
+                "{format} {role}: zero, inf and nan rows"
+            );
+            for row in rows.iter().filter(|r| r.get("bin") == "finite") {
+                let spec: precision_audit::format::Format =
+                    row.get("stored_in").parse().expect("a format name");
+                let spec = spec.spec();
+                let e: i32 = row.get("exponent").parse().expect("an exponent");
+                let smallest = spec.emin - spec.precision as i32 + 1;
+                assert!(
+                    (smallest..=spec.emax).contains(&e) && row.u64("count") > 0,
+                    "{format} {role}: 2^{e} is a nonempty bin inside {}'s range",
+                    spec.name
+                );
+            }
+        }
+    }
 }
 
 /// steps.csv: consecutive steps per format, one reference trajectory, and the summary equal to

@@ -33,6 +33,7 @@ const AUDIT_FLAGS: &[&str] = &[
     "--data-seed",
     "--output",
     "--csv",
+    "--plot",
     "--fail-on",
     "--threads",
 ];
@@ -47,7 +48,7 @@ fn help_mentions_every_flag_and_subcommand() {
             "--help mentions {flag}"
         );
     }
-    for command in ["formats", "round", "check"] {
+    for command in ["formats", "round", "check", "plot"] {
         assert!(out.stdout.contains(command), "--help mentions `{command}`");
     }
     // The CSV files --csv writes, and what --fail-on accepts.
@@ -96,6 +97,11 @@ fn subcommand_help() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     for word in ["--output", "--reference-bits"] {
         assert!(out.stdout.contains(word), "formats --help mentions {word}");
+    }
+    let out = run(&["plot", "--help"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for word in ["<DIR>", "--out", "--json", "report.html"] {
+        assert!(out.stdout.contains(word), "plot --help mentions {word}");
     }
 }
 

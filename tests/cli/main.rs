@@ -22,6 +22,7 @@ mod facts;
 mod help;
 mod mixed;
 mod model_files;
+mod plot;
 mod snapshots;
 mod update_rounding;
 
