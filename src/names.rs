@@ -1,7 +1,7 @@
 //! Names of the crate's enums. One declarative macro, [`named_enum!`](crate::named_enum), gives
 //! an enum whose variants are written by name (on the command line, in reports, in files) its
 //! name table, its `Display`, and — for an enum a flag takes — a `FromStr` whose refusal is
-//! worded like every other: ``unknown loss `huber`: expected mse, mae or relative``.
+//! worded like every other: ``unknown loss `hinge`: expected mse, mae, relative, huber, …``.
 
 use crate::Error;
 
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn every_flag_refuses_an_unknown_name_in_one_wording() {
         use crate::kernel::{Accumulate, Activation, Order};
-        use crate::model::Loss;
+        use crate::model::Preset;
         use crate::train::{Optimizer, UpdateRounding};
 
         fn refusal<T: std::str::FromStr<Err = Error>>(text: &str) -> String {
@@ -151,8 +151,8 @@ mod tests {
             }
         }
         assert_eq!(
-            refusal::<Loss>("huber"),
-            "--loss: unknown loss `huber`: expected mse, mae or relative"
+            refusal::<Preset>("hinge"),
+            "--loss: unknown loss `hinge`: expected mse, mae, relative, huber, log-cosh, msle, smape or mape"
         );
         assert_eq!(
             refusal::<Optimizer>("rmsprop"),

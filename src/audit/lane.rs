@@ -6,7 +6,7 @@ use super::stats::{EventCounts, Flow};
 use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
 use crate::format::{Scalar, Stored};
-use crate::model::{Denominators, Mlp, ParamSet};
+use crate::model::{Denominators, Mlp, ParamSet, Preset};
 use crate::train::{Constant, LaneFn, LaneSpec, StepPlan, TrainConfig, Training};
 
 /// One lane's run, behind a type-erased interface so lanes can be chosen at run time.
@@ -176,13 +176,16 @@ impl<T: Training> Lane for AuditedLane<T> {
             .constants()
             .into_iter()
             .map(|(constant, decimal)| {
-                let stored = self.training.constant(constant);
+                let stored = self.training.constant(&constant);
+                // |y| + eps is the relative loss's denominator; other losses have none.
+                let denominator = constant == Constant::Eps
+                    && self.config.loss.as_preset() == Some(Preset::Relative);
                 ConstantReport {
                     lane: self.lane,
-                    constant,
                     text: decimal.text().to_string(),
                     stored: Stored::new(stored, decimal.exact()),
-                    denominators: (constant == Constant::Eps).then(|| self.denominators(stored)),
+                    denominators: denominator.then(|| self.denominators(stored)),
+                    constant,
                 }
             })
             .collect();

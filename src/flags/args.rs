@@ -170,9 +170,32 @@ pub struct AuditArgs {
     #[arg(long, default_value = "sequential", help_heading = "Formats")]
     pub order: String,
 
-    /// Loss: mse, mae or relative (mean of |y − p| / (|y| + eps)).
+    /// Loss: mse, mae, relative (mean of |y − p| / (|y| + eps)), huber, log-cosh, msle, smape
+    /// or mape.
     #[arg(long, default_value = "mse", help_heading = "Model")]
     pub loss: String,
+    /// A loss of your own, elementwise in y (target) and p (prediction), e.g.
+    /// "abs(y - p) / (abs(y) + eps)": + - * / ^INTEGER, abs sqrt exp log log1p tanh sigmoid
+    /// min max, numbers and --const names. Replaces --loss.
+    #[arg(
+        long,
+        value_name = "EXPR",
+        conflicts_with = "loss",
+        help_heading = "Model"
+    )]
+    pub loss_expr: Option<String>,
+    /// How the loss's terms are reduced over the batch: mean or sum.
+    #[arg(long, default_value = "mean", help_heading = "Model")]
+    pub loss_reduce: String,
+    /// A named constant of the loss, NAME=DECIMAL (repeatable), stored in each format as its
+    /// rounded value; `--const eps=…` overrides --eps.
+    #[arg(
+        long = "const",
+        value_name = "NAME=DECIMAL",
+        allow_negative_numbers = true,
+        help_heading = "Model"
+    )]
+    pub consts: Vec<String>,
     /// The relative loss's epsilon, stored in each format as its rounded value.
     #[arg(
         long,

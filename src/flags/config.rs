@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
-use crate::model::{Architecture, Loss, glorot_uniform};
+use crate::model::{Architecture, Loss, Preset, Reduce, glorot_uniform};
 use crate::train::{
     Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig, UpdateRounding,
 };
@@ -85,15 +85,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         order: parse::<Order>(&args.order)?,
         accumulate: parse::<Accumulate>(&args.accumulate)?,
     };
-    let loss = parse::<Loss>(&args.loss)?;
-    let eps = decimal(
-        "--eps",
-        &args.eps,
-        0.0,
-        f64::INFINITY,
-        false,
-        "a finite number ≥ 0",
-    )?;
+    let loss = loss(args)?;
     let dropout = decimal("--dropout", &args.dropout, 0.0, 1.0, false, "in [0, 1)")?.to_f64();
     let optimizer = OptimizerConfig {
         kind: parse::<Optimizer>(&args.optimizer)?,
@@ -175,7 +167,6 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         train: TrainConfig {
             architecture,
             loss,
-            eps,
             optimizer,
             reduction,
             batch_size,
@@ -193,6 +184,76 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         data,
         init,
     })
+}
+
+/// The loss: a preset (`--loss`) or an expression (`--loss-expr`), with its constants: `eps`
+/// from `--eps` unless `--const eps=…` gives it, the others from `--const`. A `--const` the
+/// loss does not use is refused, so that a typo cannot go unnoticed.
+fn loss(args: &AuditArgs) -> Result<Loss, Error> {
+    let eps = decimal(
+        "--eps",
+        &args.eps,
+        0.0,
+        f64::INFINITY,
+        false,
+        "a finite number ≥ 0",
+    )?;
+    let mut given: Vec<(String, Decimal)> = Vec::new();
+    for text in &args.consts {
+        let (name, value) = named_constant(text)?;
+        if given.iter().any(|(n, _)| *n == name) {
+            return Err(invalid("--const", format!("`{name}` is given twice")));
+        }
+        given.push((name, value));
+    }
+    let constant = |name: &str| {
+        let value = given
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone());
+        value.or_else(|| (name == "eps").then(|| eps.clone()))
+    };
+    let reduce = parse::<Reduce>(&args.loss_reduce)?;
+    let loss = match &args.loss_expr {
+        Some(text) => Loss::expression(text, &constant, reduce)?,
+        None => Loss::preset(parse::<Preset>(&args.loss)?, &constant, reduce)?,
+    };
+    for (name, _) in &given {
+        if !loss.constants().any(|(used, _)| used == name) {
+            return Err(invalid(
+                "--const",
+                format!("the loss `{}` has no constant `{name}`", loss.name()),
+            ));
+        }
+    }
+    Ok(loss)
+}
+
+/// `NAME=DECIMAL`: a name of letters, digits and `_` (not starting with a digit; not `y` or
+/// `p`), and a finite number.
+fn named_constant(text: &str) -> Result<(String, Decimal), Error> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| invalid("--const", format!("`{text}` is not NAME=DECIMAL")))?;
+    let name = name.trim();
+    let well_formed = name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && !matches!(name, "y" | "p");
+    if !well_formed {
+        return Err(invalid(
+            "--const",
+            format!("`{name}` is not a constant's name (letters, digits and _; not y or p)"),
+        ));
+    }
+    let value = decimal(
+        "--const",
+        value,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        false,
+        "a finite number",
+    )?;
+    Ok((name.to_string(), value))
 }
 
 /// `--loss-scale` with the `--scale-*` overrides, which only a dynamic scale takes.

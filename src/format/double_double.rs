@@ -178,6 +178,9 @@ impl Scalar for DoubleDouble {
     fn ln(&self) -> Self {
         self.elementary(Function::Ln)
     }
+    fn ln_1p(&self) -> Self {
+        self.elementary(Function::Ln1p)
+    }
     fn tanh(&self) -> Self {
         self.elementary(Function::Tanh)
     }

@@ -1,4 +1,4 @@
-//! Correctly rounded exp, ln, tanh and sigmoid for every format, computed with MPFR so that no
+//! Correctly rounded exp, ln, ln(1 + x), tanh and sigmoid for every format, computed with MPFR so that no
 //! result depends on the platform's libm.
 //!
 //! Each function returns the round-to-odd value of f(x) at a given precision; a format narrows
@@ -18,6 +18,8 @@ pub enum Function {
     Exp,
     /// ln x.
     Ln,
+    /// ln(1 + x), without the rounding of 1 + x.
+    Ln1p,
     /// tanh x.
     Tanh,
     /// 1 / (1 + e^−x).
@@ -30,6 +32,9 @@ pub fn odd(function: Function, x: &Float, prec: u32) -> Float {
         // MPFR rounds these correctly in any direction and reports the ternary value.
         Function::Exp => round_to_odd(prec, |p| Float::with_val_round(p, x.exp_ref(), Round::Zero)),
         Function::Ln => round_to_odd(prec, |p| Float::with_val_round(p, x.ln_ref(), Round::Zero)),
+        Function::Ln1p => round_to_odd(prec, |p| {
+            Float::with_val_round(p, x.ln_1p_ref(), Round::Zero)
+        }),
         Function::Tanh => round_to_odd(prec, |p| {
             Float::with_val_round(p, x.tanh_ref(), Round::Zero)
         }),
@@ -90,6 +95,17 @@ mod tests {
         let odd55 = odd(Function::Sigmoid, &x, 55).to_f64();
         let wide = Float::with_val(400, 1u32) / (Float::with_val(400, 3.25f64).exp() + 1u32);
         assert_eq!(odd55, wide.to_f64());
+    }
+
+    #[test]
+    fn ln1p_keeps_what_one_plus_x_would_round_away() {
+        let tiny = Float::with_val(53, 1e-20);
+        assert_eq!(odd(Function::Ln1p, &tiny, 55).to_f64(), 1e-20);
+        let minus_one = Float::with_val(53, -1);
+        assert_eq!(
+            odd(Function::Ln1p, &minus_one, 55).to_f64(),
+            f64::NEG_INFINITY
+        );
     }
 
     #[test]

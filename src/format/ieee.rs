@@ -98,6 +98,12 @@ macro_rules! half_width_format {
             fn ln(&self) -> Self {
                 $rounded(elementary_for_narrowing(Function::Ln, <$ty>::to_f64(*self)))
             }
+            fn ln_1p(&self) -> Self {
+                $rounded(elementary_for_narrowing(
+                    Function::Ln1p,
+                    <$ty>::to_f64(*self),
+                ))
+            }
             fn tanh(&self) -> Self {
                 $rounded(elementary_for_narrowing(
                     Function::Tanh,
@@ -234,6 +240,9 @@ macro_rules! native_format {
             }
             fn ln(&self) -> Self {
                 $from_odd(&elementary_odd(Function::Ln, f64::from(*self), $odd_bits))
+            }
+            fn ln_1p(&self) -> Self {
+                $from_odd(&elementary_odd(Function::Ln1p, f64::from(*self), $odd_bits))
             }
             fn tanh(&self) -> Self {
                 $from_odd(&elementary_odd(Function::Tanh, f64::from(*self), $odd_bits))

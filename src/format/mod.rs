@@ -84,6 +84,8 @@ pub trait Scalar: Clone + Debug + PartialEq + PartialOrd + Send + Sync + 'static
     fn exp(&self) -> Self;
     /// ln(self), correctly rounded.
     fn ln(&self) -> Self;
+    /// ln(1 + self), correctly rounded (1 + self is not rounded first).
+    fn ln_1p(&self) -> Self;
     /// tanh(self), correctly rounded.
     fn tanh(&self) -> Self;
     /// 1 / (1 + e^−self), correctly rounded.

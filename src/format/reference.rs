@@ -103,6 +103,9 @@ impl Scalar for Mpfr {
     fn ln(&self) -> Self {
         Mpfr(Float::with_val(self.prec(), self.0.ln_ref()))
     }
+    fn ln_1p(&self) -> Self {
+        Mpfr(Float::with_val(self.prec(), self.0.ln_1p_ref()))
+    }
     fn tanh(&self) -> Self {
         Mpfr(Float::with_val(self.prec(), self.0.tanh_ref()))
     }

@@ -5,7 +5,8 @@ mod ops;
 pub mod reduce;
 
 pub use ops::{
-    Activation, Binary, OpKind, Tensor, Unary, activate, eval, eval_widened, products_exact_in,
+    Activation, Binary, Extremum, OpKind, Tensor, Unary, activate, eval, eval_widened,
+    products_exact_in,
 };
 pub use reduce::{Accumulate, Order, Reduction};
 

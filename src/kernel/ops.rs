@@ -20,6 +20,12 @@ pub enum Unary {
     Sign,
     /// √x.
     Sqrt,
+    /// e^x.
+    Exp,
+    /// ln x.
+    Ln,
+    /// ln(1 + x), with one rounding.
+    Ln1p,
     /// An activation function.
     Activation(Activation),
 }
@@ -50,6 +56,19 @@ pub enum Binary {
     Mul,
     /// a ÷ b.
     Div,
+    /// IEEE 754-2019 `maximum` (NaN if either is NaN; +0 above −0).
+    Max,
+    /// IEEE 754-2019 `minimum` (NaN if either is NaN; −0 below +0).
+    Min,
+}
+
+/// Which of two arguments an extremum takes, for [`OpKind::Select`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extremum {
+    /// The larger.
+    Max,
+    /// The smaller.
+    Min,
 }
 
 /// One kernel: enough to evaluate it again on the same inputs in any format.
@@ -69,6 +88,10 @@ pub enum OpKind {
     /// The gradient through an activation: inputs (upstream gradient, pre-activation z,
     /// activation output a); relu: g where z > 0; tanh: g·(1 − a·a); sigmoid: g·(a·(1 − a)).
     ActivationGrad(Activation),
+    /// The gradient through an extremum: inputs (a, b, da, db); da where `a` is the extremum
+    /// of a and b, else db. Ties and NaN go to the first argument (as PyTorch's `max` passes
+    /// the gradient to one argument); exact.
+    Select(Extremum),
     /// α·x + β·y with 1 × 1 α and β: inputs (α, x, β, y); three roundings.
     Axpby,
     /// Column sums: m × n → 1 × n; a reduction.
@@ -136,6 +159,13 @@ fn eval_with<S: Scalar>(
             let [a, b] = two(inputs);
             broadcast(a, b, |x, y| binary(op, x, y))
         }
+        OpKind::Select(extremum) => broadcast_all(four(inputs), |[a, b, da, db]| {
+            let second_wins = match extremum {
+                Extremum::Max => b > a,
+                Extremum::Min => b < a,
+            };
+            if second_wins { db.clone() } else { da.clone() }
+        }),
         OpKind::ActivationGrad(activation) => {
             let [upstream, z, a] = three(inputs);
             activation_grad(activation, upstream, z, a, ctx)
@@ -301,6 +331,9 @@ fn unary<S: Scalar>(op: Unary, x: &S, ctx: &S::Context) -> S {
             }
         }
         Unary::Sqrt => x.sqrt(),
+        Unary::Exp => x.exp(),
+        Unary::Ln => x.ln(),
+        Unary::Ln1p => x.ln_1p(),
         Unary::Activation(activation) => activate(activation, x, ctx),
     }
 }
@@ -321,6 +354,8 @@ fn binary<S: Scalar>(op: Binary, a: &S, b: &S) -> S {
         Binary::Sub => a.sub(b),
         Binary::Mul => a.mul(b),
         Binary::Div => a.div(b),
+        Binary::Max => a.maximum(b),
+        Binary::Min => a.minimum(b),
     }
 }
 
@@ -361,17 +396,23 @@ fn activation_grad<S: Scalar>(
 
 /// f(a, b) elementwise, broadcasting a dimension of size 1 in either operand.
 fn broadcast<S: Scalar>(a: &Tensor<S>, b: &Tensor<S>, f: impl Fn(&S, &S) -> S) -> Tensor<S> {
-    let rows = joint(a.nrows(), b.nrows());
-    let cols = joint(a.ncols(), b.ncols());
+    broadcast_all([a, b], |[x, y]| f(x, y))
+}
+
+/// f elementwise over `N` tensors, broadcasting a dimension of size 1 in any of them.
+fn broadcast_all<S: Scalar, const N: usize>(
+    inputs: [&Tensor<S>; N],
+    f: impl Fn([&S; N]) -> S,
+) -> Tensor<S> {
+    let rows = inputs.iter().fold(1, |n, t| joint(n, t.nrows()));
+    let cols = inputs.iter().fold(1, |n, t| joint(n, t.ncols()));
     let pick = |t: &Tensor<S>, i: usize, j: usize| {
         (
             if t.nrows() == 1 { 0 } else { i },
             if t.ncols() == 1 { 0 } else { j },
         )
     };
-    Array2::from_shape_fn((rows, cols), |(i, j)| {
-        f(&a[pick(a, i, j)], &b[pick(b, i, j)])
-    })
+    Array2::from_shape_fn((rows, cols), |(i, j)| f(inputs.map(|t| &t[pick(t, i, j)])))
 }
 
 fn joint(x: usize, y: usize) -> usize {

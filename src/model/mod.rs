@@ -1,13 +1,17 @@
 //! The network: dense layers, activations, dropout, Glorot initialisation, the losses (written
 //! once for every format) and the f64 parameters a network starts from.
 
+pub mod expr;
 pub mod init;
 mod loss;
 mod mlp;
 pub mod params;
 
 pub use init::glorot_uniform;
-pub use loss::{Denominators, LOSS_DENOMINATOR, LOSS_GRAD, Loss, LossCache};
+pub use loss::{
+    DEFAULT_EPS, Denominators, LOSS_DENOMINATOR, LOSS_GRAD, LOSS_GRAD_SUM, Loss, LossCache, Preset,
+    Reduce,
+};
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
 pub use params::{LayerParams, LayerTensor, Misfit, ParamSet, ShapeMismatch, check_shapes, misfit};
 

@@ -9,6 +9,8 @@ use crate::audit::{
     Flow, FormatReport, OpStats, StepRow,
 };
 use crate::data::Dataset;
+use crate::format::Decimal;
+use crate::model::Reduce;
 use crate::report::schema::{Cell, Column, Schema, Style};
 use crate::train::{LaneSpec, StepPlan};
 
@@ -472,7 +474,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "constant",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.constant.name(),
+            |c: &ConstantReport| c.constant.name().to_string(),
         ),
         Column::new("given", "given", "", Style::Plain, |c: &ConstantReport| {
             Cell::Decimal(c.text.clone())
@@ -549,14 +551,30 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
     let train = &config.train;
     let optimizer = &train.optimizer;
     let list = |items: Vec<String>| items.join(",");
-    vec![
+    let mut rows = vec![
         (
             "formats",
             list(config.formats.iter().map(LaneSpec::to_string).collect()),
         ),
         ("reference", config.reference.name()),
         ("loss", train.loss.name().into()),
-        ("eps", train.eps.text().into()),
+    ];
+    let loss_constants: Vec<(&str, &Decimal)> = train.loss.constants().collect();
+    if let Some((_, eps)) = loss_constants.iter().find(|(name, _)| *name == "eps") {
+        rows.push(("eps", eps.text().into()));
+    }
+    let others: Vec<String> = loss_constants
+        .iter()
+        .filter(|(name, _)| *name != "eps")
+        .map(|(name, value)| format!("{name}={}", value.text()))
+        .collect();
+    if !others.is_empty() {
+        rows.push(("const", list(others)));
+    }
+    if train.loss.reduce() != Reduce::Mean {
+        rows.push(("loss_reduce", train.loss.reduce().name().into()));
+    }
+    rows.extend([
         (
             "widths",
             list(
@@ -586,7 +604,8 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
         ("data", config.data.source.clone()),
         ("data_fingerprint", config.data_fingerprint()),
         ("init_fingerprint", config.init_fingerprint()),
-    ]
+    ]);
+    rows
 }
 
 /// A row of `data.csv`: one sample's features and target.

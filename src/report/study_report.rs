@@ -413,7 +413,7 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
             a.lane.to_string()
         }),
         Column::new("constant", "constant", "", Style::Plain, |a: &EpsAdvice| {
-            a.constant.name()
+            a.constant.name().to_string()
         }),
         Column::new("given", "given", "", Style::Plain, |a: &EpsAdvice| {
             Cell::Decimal(a.given.clone())

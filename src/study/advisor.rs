@@ -103,7 +103,9 @@ pub fn advise(
     })
 }
 
-/// The advice for every format of an audit and every constant its run uses.
+/// The advice for every format of an audit and every eps its run uses (the loss's and Adam's;
+/// a loss's other named constants, such as huber's `delta`, are no guard against a zero
+/// denominator, so there is nothing to advise on).
 pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
     let targets: Vec<f64> = config.data.targets.iter().copied().collect();
     config
@@ -115,6 +117,7 @@ pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
                 .train
                 .constants()
                 .into_iter()
+                .filter(|(constant, _)| !matches!(constant, Constant::Loss(_)))
                 .map(move |(constant, eps)| advise(format, constant, eps, targets))
         })
         .collect()

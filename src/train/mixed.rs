@@ -15,7 +15,7 @@ use super::{Constant, TrainConfig};
 use crate::data::Dataset;
 use crate::format::Scalar;
 use crate::kernel::{Binary, Engine, Observer, OpKind, Reduction, Tensor};
-use crate::model::{Gradients, LOSS_GRAD, Loss, Mlp, ParamSet};
+use crate::model::{Gradients, Loss, Mlp, ParamSet};
 
 /// What one step of a mixed lane did besides computing a loss.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -36,7 +36,7 @@ pub struct MixedTrainer<C: Scalar, M: Scalar> {
     updates: u64,
     features: Tensor<C>,
     targets: Tensor<M>,
-    eps: Tensor<M>,
+    loss_constants: Vec<Tensor<M>>,
     adam_eps: M,
     dropout_scale: C,
     loss: Loss,
@@ -56,9 +56,9 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
             updates: 0,
             features: round(&data.features),
             targets: round(&data.targets),
-            eps: Tensor::from_elem((1, 1), config.eps.round::<M>(&())),
+            loss_constants: config.loss.round_constants(&()),
             dropout_scale: dropout_scale(config.architecture.dropout, &()),
-            loss: config.loss,
+            loss: config.loss.clone(),
             reduction: config.reduction,
         }
     }
@@ -69,10 +69,16 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
     }
 
     /// A constant as stored (in the master format, where the loss and the optimizer run).
-    pub fn constant(&self, constant: Constant) -> &M {
+    ///
+    /// # Panics
+    /// When the run has no such constant (see [`TrainConfig::constants`]).
+    pub fn constant(&self, constant: &Constant) -> &M {
         match constant {
-            Constant::Eps => &self.eps[[0, 0]],
             Constant::AdamEps => &self.adam_eps,
+            loss => self
+                .loss
+                .constant_in(&self.loss_constants, loss.name())
+                .expect("a constant of the run's loss"),
         }
     }
 
@@ -88,9 +94,12 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         let (prediction, _) = network.forward(&mut compute, &self.features, Vec::new());
         let mut engine = Engine::<M>::new((), self.reduction);
         let prediction = engine.cast("cast.output", network.output_op(), &widen(&prediction));
-        let (loss, _) = self
-            .loss
-            .forward(&mut engine, &prediction, &self.targets, &self.eps);
+        let (loss, _) = self.loss.forward(
+            &mut engine,
+            &prediction,
+            &self.targets,
+            &self.loss_constants,
+        );
         loss[[0, 0]].clone()
     }
 
@@ -115,15 +124,15 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         let mut master = engine::<M, O>(reduction, &mut observer);
         let prediction = master.cast("cast.output", network.output_op(), &widen(&prediction));
         let target = self.targets.select(Axis(0), &plan.rows);
-        let (loss, loss_cache) = self
-            .loss
-            .forward(&mut master, &prediction, &target, &self.eps);
+        let (loss, loss_cache) =
+            self.loss
+                .forward(&mut master, &prediction, &target, &self.loss_constants);
         let mut output_grad = self.loss.backward(&mut master, &loss_cache);
         if let Some(scale) = scale {
             master.set_scale(f64::from(scale));
             output_grad = master.policy_op(
                 "scale.loss_grad",
-                Some(LOSS_GRAD),
+                Some(self.loss.grad_op()),
                 OpKind::Binary(Binary::Mul),
                 &[&output_grad, &factor(f64::from(scale))],
             );
@@ -132,7 +141,11 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         // Backward in the compute format.
         let mut compute = engine::<C, O>(reduction, &mut observer);
         compute.set_scale(scale.map_or(1.0, f64::from));
-        let output_grad = compute.cast("cast.output_grad", LOSS_GRAD, &widen(&output_grad));
+        let output_grad = compute.cast(
+            "cast.output_grad",
+            self.loss.grad_op(),
+            &widen(&output_grad),
+        );
         let grads = network.backward(&mut compute, &cache, output_grad);
 
         // Gradients back to the master format, unscaled, checked, applied.

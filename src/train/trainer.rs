@@ -6,7 +6,7 @@ use rug::Float;
 use super::optimizer::{OptimizerConfig, OptimizerState};
 use super::schedule::StepPlan;
 use crate::data::Dataset;
-use crate::format::{Decimal, Scalar};
+use crate::format::Scalar;
 use crate::kernel::{Engine, Observer, Reduction, Tensor};
 use crate::model::{Architecture, Loss, Mlp, ParamSet};
 
@@ -15,10 +15,8 @@ use crate::model::{Architecture, Loss, Mlp, ParamSet};
 pub struct TrainConfig {
     /// Layer widths, activation, dropout.
     pub architecture: Architecture,
-    /// The loss.
+    /// The loss, with its named constants.
     pub loss: Loss,
-    /// The relative loss's ε.
-    pub eps: Decimal,
     /// Optimizer and hyper-parameters.
     pub optimizer: OptimizerConfig,
     /// Summation order and requested accumulator.
@@ -40,7 +38,7 @@ pub struct Trainer<S: Scalar> {
     optimizer: OptimizerState<S>,
     features: Tensor<S>,
     targets: Tensor<S>,
-    eps: Tensor<S>,
+    loss_constants: Vec<Tensor<S>>,
     dropout_scale: S,
     loss: Loss,
     reduction: Reduction,
@@ -58,9 +56,9 @@ impl<S: Scalar> Trainer<S> {
             mlp,
             features: round(&data.features),
             targets: round(&data.targets),
-            eps: Tensor::from_elem((1, 1), config.eps.round::<S>(&ctx)),
+            loss_constants: config.loss.round_constants(&ctx),
             dropout_scale,
-            loss: config.loss,
+            loss: config.loss.clone(),
             reduction: config.reduction,
             ctx,
         }
@@ -71,9 +69,9 @@ impl<S: Scalar> Trainer<S> {
         &self.mlp
     }
 
-    /// The relative loss's ε as stored in this format.
-    pub fn eps(&self) -> &S {
-        &self.eps[[0, 0]]
+    /// The loss's ε as stored in this format, if the loss has one.
+    pub fn eps(&self) -> Option<&S> {
+        self.loss.constant_in(&self.loss_constants, "eps")
     }
 
     /// The Adam ε as stored in this format.
@@ -82,10 +80,16 @@ impl<S: Scalar> Trainer<S> {
     }
 
     /// A constant as stored in this format.
-    pub fn constant(&self, constant: super::Constant) -> &S {
+    ///
+    /// # Panics
+    /// When the run has no such constant (see [`TrainConfig::constants`]).
+    pub fn constant(&self, constant: &super::Constant) -> &S {
         match constant {
-            super::Constant::Eps => self.eps(),
             super::Constant::AdamEps => self.adam_eps(),
+            loss => self
+                .loss
+                .constant_in(&self.loss_constants, loss.name())
+                .expect("a constant of the run's loss"),
         }
     }
 
@@ -99,9 +103,12 @@ impl<S: Scalar> Trainer<S> {
     pub fn full_loss(&self) -> S {
         let mut engine = Engine::new(self.ctx.clone(), self.reduction);
         let (prediction, _) = self.mlp.forward(&mut engine, &self.features, Vec::new());
-        let (loss, _) = self
-            .loss
-            .forward(&mut engine, &prediction, &self.targets, &self.eps);
+        let (loss, _) = self.loss.forward(
+            &mut engine,
+            &prediction,
+            &self.targets,
+            &self.loss_constants,
+        );
         loss[[0, 0]].clone()
     }
 
@@ -116,9 +123,9 @@ impl<S: Scalar> Trainer<S> {
         let target = self.targets.select(Axis(0), &plan.rows);
         let masks = dropout_masks(plan, &self.dropout_scale, &self.ctx);
         let (prediction, cache) = self.mlp.forward(&mut engine, &batch, masks);
-        let (loss, loss_cache) = self
-            .loss
-            .forward(&mut engine, &prediction, &target, &self.eps);
+        let (loss, loss_cache) =
+            self.loss
+                .forward(&mut engine, &prediction, &target, &self.loss_constants);
         let output_grad = self.loss.backward(&mut engine, &loss_cache);
         let grads = self.mlp.backward(&mut engine, &cache, output_grad);
         self.optimizer

@@ -31,7 +31,7 @@ pub trait Training: Send + 'static {
     fn master(&self) -> &Mlp<Self::Master>;
 
     /// A constant as stored.
-    fn constant(&self, constant: Constant) -> &Self::Master;
+    fn constant(&self, constant: &Constant) -> &Self::Master;
 
     /// The targets as the loss sees them.
     fn targets(&self) -> &Tensor<Self::Master>;
@@ -57,7 +57,7 @@ impl<S: Native> Training for Trainer<S> {
         self.mlp()
     }
 
-    fn constant(&self, constant: Constant) -> &S {
+    fn constant(&self, constant: &Constant) -> &S {
         Trainer::constant(self, constant)
     }
 
@@ -86,7 +86,7 @@ impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
         MixedTrainer::master(self)
     }
 
-    fn constant(&self, constant: Constant) -> &M {
+    fn constant(&self, constant: &Constant) -> &M {
         MixedTrainer::constant(self, constant)
     }
 

@@ -94,8 +94,58 @@ fn zero_width_layer() {
 
 #[test]
 fn unknown_loss() {
-    let stderr = refused(&["--loss", "huber"]);
-    assert_mentions(&stderr, &["--loss", "huber", "mse, mae or relative"]);
+    let stderr = refused(&["--loss", "hinge"]);
+    assert_mentions(&stderr, &["--loss", "hinge", "mse, mae, relative, huber"]);
+}
+
+/// Each refusal of a loss expression names the flag and points at the column at fault.
+#[test]
+fn bad_loss_expressions_point_at_their_column() {
+    for (expression, consts, column, what) in [
+        (
+            "abs(y - p) / cosh(y)",
+            &[][..],
+            14,
+            "unknown function `cosh`",
+        ),
+        ("abs(y - p / (abs(y) + 1)", &[], 4, "unbalanced `(`"),
+        ("abs(y - p))", &[], 11, "unbalanced `)`"),
+        (
+            "abs(y - p) / (abs(y) + delta)",
+            &[],
+            24,
+            "unknown constant `delta`",
+        ),
+        (
+            "abs(y - p) / (abs(y) + delta)",
+            &["--const", "eps=1"],
+            24,
+            "unknown constant `delta`",
+        ),
+        ("p^2", &[], 1, "`y` (the target) does not appear"),
+        ("(y - 1)^2", &[], 1, "`p` (the prediction) does not appear"),
+        ("(p - y)^0.5", &[], 9, "an exponent is an integer"),
+    ] {
+        let mut args = vec!["--loss-expr", expression];
+        args.extend_from_slice(consts);
+        let stderr = refused(&args);
+        assert_mentions(
+            &stderr,
+            &[
+                "precision-audit: error: --loss-expr:",
+                what,
+                &format!("at column {column}"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_constant_the_loss_does_not_use_is_refused() {
+    let stderr = refused(&["--loss", "mse", "--const", "delta=2"]);
+    assert_mentions(&stderr, &["--const", "no constant `delta`"]);
+    let stderr = refused(&["--loss", "huber", "--const", "2x=1"]);
+    assert_mentions(&stderr, &["--const", "`2x` is not a constant's name"]);
 }
 
 #[test]

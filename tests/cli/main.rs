@@ -20,6 +20,7 @@ mod common;
 mod consistency;
 mod facts;
 mod help;
+mod loss_expr;
 mod mixed;
 mod model_files;
 mod plot;

@@ -5,7 +5,7 @@
 use precision_audit::data::Dataset;
 use precision_audit::format::{Decimal, Scalar};
 use precision_audit::kernel::{Accumulate, Observer, OpRecord, Order, Reduction};
-use precision_audit::model::{Activation, Architecture, Loss, Mlp, ParamSet};
+use precision_audit::model::{Activation, Architecture, Loss, Mlp, ParamSet, Preset};
 use precision_audit::train::{
     LossScaling, Optimizer, OptimizerConfig, Schedule, TrainConfig, Trainer, UpdateRounding,
 };
@@ -52,8 +52,7 @@ pub fn default_config(data: &Dataset) -> TrainConfig {
             activation: Activation::Relu,
             dropout: 0.0,
         },
-        loss: Loss::Mse,
-        eps: decimal("1e-8"),
+        loss: Loss::from(Preset::Mse),
         optimizer: adam("0.01"),
         reduction: Reduction {
             order: Order::Sequential,

@@ -4,7 +4,7 @@
 
 use precision_audit::data::builtin;
 use precision_audit::format::{Mpfr, Scalar};
-use precision_audit::model::{Loss, glorot_uniform};
+use precision_audit::model::{Loss, Preset, glorot_uniform};
 use precision_audit::train::{TrainConfig, Trainer};
 
 use crate::common::{REFERENCE_BITS, Recorder, decimal, default_config, schedule};
@@ -17,8 +17,7 @@ const F16_SMALLEST_SUBNORMAL: f64 = 5.960_464_477_539_063e-8;
 fn relative_setup() -> (TrainConfig, precision_audit::data::Dataset) {
     let data = builtin(100, 2, 0);
     let mut config = default_config(&data);
-    config.loss = Loss::Relative;
-    config.eps = decimal("1e-8");
+    config.loss = Loss::with_eps(Preset::Relative, &decimal("1e-8"));
     (config, data)
 }
 
@@ -46,7 +45,11 @@ fn f16_flushes_relative_eps_to_zero_and_the_loss_is_infinite_at_step_1() {
     let (_, data) = relative_setup();
     let (loss, recorder, trainer) = first_step::<half::f16>(());
 
-    assert!(trainer.eps().is_zero(), "f16 ε is {:?}", trainer.eps());
+    assert!(
+        trainer.eps().unwrap().is_zero(),
+        "f16 ε is {:?}",
+        trainer.eps()
+    );
     let flushed = data
         .targets
         .iter()
@@ -92,7 +95,7 @@ fn f16_flushes_relative_eps_to_zero_and_the_loss_is_infinite_at_step_1() {
 fn wider_exponent_ranges_keep_relative_eps_and_the_loss_finite() {
     fn check<S: Scalar>(ctx: S::Context, name: &str, eps: f64) {
         let (loss, recorder, trainer) = first_step::<S>(ctx);
-        assert_eq!(trainer.eps().to_f64(), eps, "{name} ε");
+        assert_eq!(trainer.eps().unwrap().to_f64(), eps, "{name} ε");
         let denominators = recorder.outputs("loss.denominator");
         assert!(denominators.iter().all(|d| *d > 0.0), "{name}");
         assert!(loss.is_finite() && loss.to_f64() > 1e3, "{name}: {loss:?}");

@@ -5,7 +5,9 @@ use ndarray::{Array2, array};
 use precision_audit::data::{Dataset, builtin};
 use precision_audit::format::Scalar;
 use precision_audit::kernel::{Activation, Engine, Tensor};
-use precision_audit::model::{Architecture, LayerParams, Loss, Mlp, ParamSet, glorot_uniform};
+use precision_audit::model::{
+    Architecture, LayerParams, Loss, Mlp, ParamSet, Preset, glorot_uniform,
+};
 use precision_audit::train::Trainer;
 
 use crate::common::{
@@ -123,11 +125,12 @@ fn perfect_fit_has_zero_gradient<S: Scalar>(ctx: S::Context) {
         .collect();
     assert!(first_layer_z.iter().any(|z| *z < 0.0) && first_layer_z.iter().any(|z| *z > 0.0));
 
-    for loss in [Loss::Mse, Loss::Mae, Loss::Relative] {
+    for preset in [Preset::Mse, Preset::Mae, Preset::Relative] {
+        let loss = Loss::from(preset);
         for optimizer in [adam("0.01"), sgd("0.01", "0.9")] {
             let mut config = default_config(&data);
             config.architecture = architecture.clone();
-            config.loss = loss;
+            config.loss = loss.clone();
             config.optimizer = optimizer;
             config.batch_size = data.samples();
             let case = format!("{} / {}", loss.name(), config.optimizer.kind.name());
@@ -137,9 +140,9 @@ fn perfect_fit_has_zero_gradient<S: Scalar>(ctx: S::Context) {
             let mut engine = Engine::new(ctx.clone(), config.reduction);
             let x: Tensor<S> = data.features.mapv(|v| S::from_f64(v, &ctx));
             let y: Tensor<S> = data.targets.mapv(|v| S::from_f64(v, &ctx));
-            let eps = Tensor::from_elem((1, 1), config.eps.round::<S>(&ctx));
+            let constants = loss.round_constants::<S>(&ctx);
             let (prediction, cache) = mlp.forward(&mut engine, &x, Vec::new());
-            let (value, loss_cache) = loss.forward(&mut engine, &prediction, &y, &eps);
+            let (value, loss_cache) = loss.forward(&mut engine, &prediction, &y, &constants);
             assert!(value[[0, 0]].is_zero(), "{case}: loss {:?}", value[[0, 0]]);
             let output_grad = loss.backward(&mut engine, &loss_cache);
             let grads = mlp.backward(&mut engine, &cache, output_grad);
@@ -197,10 +200,10 @@ fn dropped_unit_gets_no_gradient<S: Scalar>(ctx: S::Context) {
     let mut engine = Engine::new(ctx.clone(), config.reduction);
     let x: Tensor<S> = data.features.mapv(|v| S::from_f64(v, &ctx));
     let y: Tensor<S> = data.targets.mapv(|v| S::from_f64(v, &ctx));
-    let eps = Tensor::from_elem((1, 1), S::zero(&ctx));
     let (prediction, cache) = mlp.forward(&mut engine, &x, masks);
-    let (_, loss_cache) = Loss::Mse.forward(&mut engine, &prediction, &y, &eps);
-    let output_grad = Loss::Mse.backward(&mut engine, &loss_cache);
+    let mse = Loss::from(Preset::Mse);
+    let (_, loss_cache) = mse.forward(&mut engine, &prediction, &y, &[]);
+    let output_grad = mse.backward(&mut engine, &loss_cache);
     let grads = mlp.backward(&mut engine, &cache, output_grad);
 
     let incoming = grads[0].weight.column(DROPPED);

@@ -1,12 +1,12 @@
 //! Backpropagation against central finite differences of the crate's own forward pass, for
-//! every parameter of a two-hidden-layer network, every activation, every loss, with and
-//! without a dropout mask, all in 256-bit MPFR; and the forward pass against a plain-f64 one
-//! written here.
+//! every parameter of a two-hidden-layer network, every activation, every loss preset and a
+//! set of written loss expressions (whose derivative the tool derives), with and without a
+//! dropout mask, all in 256-bit MPFR; and the forward pass against a plain-f64 one written here.
 
 use ndarray::{Array2, array};
 use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::kernel::{Activation, Engine, Reduction, Tensor};
-use precision_audit::model::{Architecture, Gradients, Loss, Mlp, glorot_uniform};
+use precision_audit::model::{Architecture, Gradients, Loss, Mlp, Preset, Reduce, glorot_uniform};
 
 use crate::common::{Recorder, decimal};
 use crate::support::prec;
@@ -78,7 +78,7 @@ struct Problem {
     loss: Loss,
     x: Tensor<Mpfr>,
     y: Tensor<Mpfr>,
-    eps: Tensor<Mpfr>,
+    constants: Vec<Tensor<Mpfr>>,
     masks: Vec<Tensor<Mpfr>>,
 }
 
@@ -87,10 +87,10 @@ impl Problem {
         let (x, y) = batch();
         Problem {
             mlp: network(activation),
+            constants: loss.round_constants(&BITS),
             loss,
             x: tensor(&x),
             y: tensor(&y),
-            eps: Tensor::from_elem((1, 1), decimal(RELATIVE_EPS).round::<Mpfr>(&BITS)),
             masks: if dropout { masks() } else { Vec::new() },
         }
     }
@@ -105,7 +105,7 @@ impl Problem {
         let (prediction, _) = mlp.forward(&mut engine, &self.x, self.masks.clone());
         let (loss, _) = self
             .loss
-            .forward(&mut engine, &prediction, &self.y, &self.eps);
+            .forward(&mut engine, &prediction, &self.y, &self.constants);
         loss[[0, 0]].clone()
     }
 
@@ -115,9 +115,9 @@ impl Problem {
         let grads = {
             let mut engine = Engine::observed(BITS, Reduction::EXACT, &mut recorder);
             let (prediction, cache) = self.mlp.forward(&mut engine, &self.x, self.masks.clone());
-            let (_, loss_cache) = self
-                .loss
-                .forward(&mut engine, &prediction, &self.y, &self.eps);
+            let (_, loss_cache) =
+                self.loss
+                    .forward(&mut engine, &prediction, &self.y, &self.constants);
             let output_grad = self.loss.backward(&mut engine, &loss_cache);
             self.mlp.backward(&mut engine, &cache, output_grad)
         };
@@ -143,7 +143,7 @@ fn central_difference(problem: &Problem, pick: impl Fn(&mut Mlp<Mpfr>) -> &mut M
 }
 
 fn check(activation: Activation, loss: Loss, dropout: bool) {
-    let problem = Problem::new(activation, loss, dropout);
+    let problem = Problem::new(activation, loss.clone(), dropout);
     let case = format!(
         "{} / {} / {}",
         activation.name(),
@@ -167,10 +167,23 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
             );
         }
     }
-    let residuals = recorder.outputs("loss.sub");
+    let (x, y) = batch();
+    let prediction = problem
+        .mlp
+        .forward(&mut problem.engine(), &tensor(&x), problem.masks.clone())
+        .0;
+    let residuals: Vec<f64> = prediction
+        .iter()
+        .zip(&y)
+        .map(|(p, y)| p.to_f64() - y)
+        .collect();
     assert!(
         residuals.iter().all(|d| d.abs() >= prec::KINK_MARGIN),
         "{case}: p − y within the kink margin: {residuals:?}"
+    );
+    assert!(
+        recorder.outputs("loss.mean").iter().all(|l| l.is_finite()),
+        "{case}: the loss is not finite"
     );
 
     let mut checked = 0;
@@ -209,45 +222,69 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
     assert!(nonzero >= 20, "{case}: only {nonzero} nonzero gradients");
 }
 
+/// A preset, with the check's eps.
+fn preset(preset: Preset) -> Loss {
+    Loss::with_eps(preset, &decimal(RELATIVE_EPS))
+}
+
+/// A written expression (mean over the batch); `delta` is 0.5.
+fn written(text: &str) -> Loss {
+    let constant = |name: &str| (name == "delta").then(|| decimal("0.5"));
+    Loss::expression(text, &constant, Reduce::Mean).expect("a valid expression")
+}
+
 macro_rules! gradient_checks {
-    ($($name:ident: $activation:ident, $loss:ident, $dropout:expr;)+) => {$(
+    ($($name:ident: $activation:ident, $loss:expr, $dropout:expr;)+) => {$(
         #[test]
         fn $name() {
-            check(Activation::$activation, Loss::$loss, $dropout);
+            check(Activation::$activation, $loss, $dropout);
         }
     )+};
 }
 
 gradient_checks! {
-    relu_mse: Relu, Mse, false;
-    relu_mae: Relu, Mae, false;
-    relu_relative: Relu, Relative, false;
-    tanh_mse: Tanh, Mse, false;
-    tanh_mae: Tanh, Mae, false;
-    tanh_relative: Tanh, Relative, false;
-    sigmoid_mse: Sigmoid, Mse, false;
-    sigmoid_mae: Sigmoid, Mae, false;
-    sigmoid_relative: Sigmoid, Relative, false;
-    identity_mse: Identity, Mse, false;
-    identity_mae: Identity, Mae, false;
-    identity_relative: Identity, Relative, false;
-    relu_mse_dropout: Relu, Mse, true;
-    relu_mae_dropout: Relu, Mae, true;
-    relu_relative_dropout: Relu, Relative, true;
-    tanh_mse_dropout: Tanh, Mse, true;
-    tanh_mae_dropout: Tanh, Mae, true;
-    tanh_relative_dropout: Tanh, Relative, true;
-    sigmoid_mse_dropout: Sigmoid, Mse, true;
-    sigmoid_mae_dropout: Sigmoid, Mae, true;
-    sigmoid_relative_dropout: Sigmoid, Relative, true;
-    identity_mse_dropout: Identity, Mse, true;
-    identity_mae_dropout: Identity, Mae, true;
-    identity_relative_dropout: Identity, Relative, true;
+    relu_mse: Relu, preset(Preset::Mse), false;
+    relu_mae: Relu, preset(Preset::Mae), false;
+    relu_relative: Relu, preset(Preset::Relative), false;
+    tanh_mse: Tanh, preset(Preset::Mse), false;
+    tanh_mae: Tanh, preset(Preset::Mae), false;
+    tanh_relative: Tanh, preset(Preset::Relative), false;
+    sigmoid_mse: Sigmoid, preset(Preset::Mse), false;
+    sigmoid_mae: Sigmoid, preset(Preset::Mae), false;
+    sigmoid_relative: Sigmoid, preset(Preset::Relative), false;
+    identity_mse: Identity, preset(Preset::Mse), false;
+    identity_mae: Identity, preset(Preset::Mae), false;
+    identity_relative: Identity, preset(Preset::Relative), false;
+    relu_mse_dropout: Relu, preset(Preset::Mse), true;
+    relu_mae_dropout: Relu, preset(Preset::Mae), true;
+    relu_relative_dropout: Relu, preset(Preset::Relative), true;
+    tanh_mse_dropout: Tanh, preset(Preset::Mse), true;
+    tanh_mae_dropout: Tanh, preset(Preset::Mae), true;
+    tanh_relative_dropout: Tanh, preset(Preset::Relative), true;
+    sigmoid_mse_dropout: Sigmoid, preset(Preset::Mse), true;
+    sigmoid_mae_dropout: Sigmoid, preset(Preset::Mae), true;
+    sigmoid_relative_dropout: Sigmoid, preset(Preset::Relative), true;
+    identity_mse_dropout: Identity, preset(Preset::Mse), true;
+    identity_mae_dropout: Identity, preset(Preset::Mae), true;
+    identity_relative_dropout: Identity, preset(Preset::Relative), true;
+    tanh_huber: Tanh, preset(Preset::Huber), false;
+    tanh_huber_dropout: Tanh, preset(Preset::Huber), true;
+    tanh_log_cosh: Tanh, preset(Preset::LogCosh), false;
+    tanh_msle: Tanh, preset(Preset::Msle), false;
+    tanh_smape: Tanh, preset(Preset::Smape), false;
+    tanh_mape: Tanh, preset(Preset::Mape), false;
+    relu_mape_dropout: Relu, preset(Preset::Mape), true;
+    tanh_sqrt_of_a_sum: Tanh, written("sqrt((p - y)^2 + 0.01)"), false;
+    tanh_cubic_over_quadratic: Tanh, written("(p - y)^3 * p / (2 + p^2) - 3 * (1 + y^2)^-2 * p"), false;
+    tanh_max_and_min: Tanh, written("max(p - y, 0.5 * (y - p)) + min(p, y) * delta"), false;
+    tanh_softplus_of_a_product: Tanh, written("log(1 + exp(-(p * y))) + sigmoid(p - y)"), false;
+    tanh_log1p_tanh_exp: Tanh, written("-log1p(-tanh(abs(p - y)) / 2) + exp(-p^2) * y"), false;
+    relu_quotient_dropout: Relu, written("(p - y) / (1 + p^2) + p / delta"), true;
 }
 
 /// The test's own forward pass and loss in plain f64, sharing no code with the crate.
-fn plain_f64_loss(activation: Activation, loss: Loss, dropout: bool) -> f64 {
-    let problem = Problem::new(activation, loss, dropout);
+fn plain_f64_loss(activation: Activation, loss: Preset, dropout: bool) -> f64 {
+    let problem = Problem::new(activation, self::preset(loss), dropout);
     let (x, y) = batch();
     let f = |v: f64| match activation {
         Activation::Relu => v.max(0.0),
@@ -284,9 +321,10 @@ fn plain_f64_loss(activation: Activation, loss: Loss, dropout: bool) -> f64 {
         }
         let (p, t) = (a[0], y[[i, 0]]);
         total += match loss {
-            Loss::Mse => (p - t) * (p - t),
-            Loss::Mae => (p - t).abs(),
-            Loss::Relative => (p - t).abs() / (t.abs() + 1e-3),
+            Preset::Mse => (p - t) * (p - t),
+            Preset::Mae => (p - t).abs(),
+            Preset::Relative => (p - t).abs() / (t.abs() + 1e-3),
+            _ => unreachable!("the plain check covers the first three presets"),
         };
     }
     total / x.nrows() as f64
@@ -295,9 +333,9 @@ fn plain_f64_loss(activation: Activation, loss: Loss, dropout: bool) -> f64 {
 #[test]
 fn forward_and_loss_agree_with_a_plain_f64_evaluation() {
     for activation in Activation::ALL {
-        for loss in [Loss::Mse, Loss::Mae, Loss::Relative] {
+        for loss in [Preset::Mse, Preset::Mae, Preset::Relative] {
             for dropout in [false, true] {
-                let problem = Problem::new(activation, loss, dropout);
+                let problem = Problem::new(activation, preset(loss), dropout);
                 let reference = problem.loss_of(&problem.mlp).to_f64();
                 let plain = plain_f64_loss(activation, loss, dropout);
                 let relative = ((reference - plain) / reference).abs();

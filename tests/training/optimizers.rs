@@ -16,12 +16,12 @@ use ndarray::{Array2, array};
 use precision_audit::data::Dataset;
 use precision_audit::format::{Mpfr, Scalar};
 use precision_audit::kernel::{Activation, Reduction};
-use precision_audit::model::{Architecture, LayerParams, Loss, ParamSet};
+use precision_audit::model::{Architecture, LayerParams, Loss, ParamSet, Preset};
 use precision_audit::train::{LossScaling, OptimizerConfig, TrainConfig, Trainer};
 use rug::Float;
 use rug::ops::Pow;
 
-use crate::common::{REFERENCE_BITS, adam, assert_near_exact, big, decimal, schedule, sgd};
+use crate::common::{REFERENCE_BITS, adam, assert_near_exact, big, schedule, sgd};
 use crate::support::prec;
 
 /// The one-sample data set of the module documentation.
@@ -54,8 +54,7 @@ pub fn tiny_config(optimizer: OptimizerConfig, epochs: usize) -> TrainConfig {
             activation: Activation::Identity,
             dropout: 0.0,
         },
-        loss: Loss::Mse,
-        eps: decimal("1e-8"),
+        loss: Loss::from(Preset::Mse),
         optimizer,
         reduction: Reduction::EXACT,
         batch_size: 1,
