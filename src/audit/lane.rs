@@ -2,7 +2,7 @@
 //! by op.
 
 use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
-use super::stats::{EventCounts, Flow};
+use super::stats::{EventCounts, Flow, relative_difference};
 use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
 use crate::format::{Scalar, Stored};
@@ -99,15 +99,6 @@ fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &[Pair]) -> f64 {
     }
 }
 
-fn relative(value: f64, reference: f64) -> f64 {
-    let abs = (value - reference).abs();
-    if abs == 0.0 {
-        0.0
-    } else {
-        abs / reference.abs()
-    }
-}
-
 impl<T: Training> Lane for AuditedLane<T> {
     fn step(&mut self, plan: &StepPlan, reference: &RecordedStep) -> StepRow {
         let mut comparator = Comparator::new(reference, plan.step, &mut self.stats);
@@ -117,7 +108,7 @@ impl<T: Training> Lane for AuditedLane<T> {
         let reference_loss = reference.loss.hi;
         // NaN stays NaN and inf stays inf, as in abs_drift; the maximum counts either as inf.
         let rel_drift = if loss.is_finite() {
-            relative(loss, reference_loss)
+            relative_difference(loss, reference_loss)
         } else if loss.is_nan() {
             f64::NAN
         } else {
@@ -211,6 +202,7 @@ impl<T: Training> Lane for AuditedLane<T> {
             ops: self.stats.ops.clone(),
             first_events,
             constants,
+            row_terms: self.training.row_terms(),
             flow: self.flow,
             scales: self.scales,
             exponents,

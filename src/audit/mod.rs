@@ -5,13 +5,16 @@ mod compare;
 pub mod exponents;
 mod fail_on;
 mod lane;
+pub mod rows;
 pub mod stats;
 mod verdict;
 
 pub use compare::measure;
 pub use exponents::{Bin, Exponents, ValueRole};
 pub use fail_on::{FailOn, FailOnList};
-pub use stats::{ErrorStats, EventCounts, EventKind, FirstEvent, Flow, OpStats};
+pub use stats::{
+    ErrorStats, EventCounts, EventKind, FirstEvent, Flow, OpStats, relative_difference,
+};
 pub use verdict::verdict;
 
 use rug::Float;
@@ -197,6 +200,8 @@ pub struct FormatReport {
     /// Where activations, gradients and updates sat in the exponent range over the run, by
     /// role (in [`ValueRole::ALL`] order) and format.
     pub exponents: Vec<Exponents>,
+    /// Each row's loss term over the whole data set at the end.
+    pub row_terms: Vec<f64>,
     /// The parameters at the end.
     pub final_params: ParamSet,
 }
@@ -241,6 +246,10 @@ pub struct AuditResult {
     pub reference_check: Option<ReferenceCheck>,
     /// The reference's loss over the whole data set after training.
     pub reference_full_loss: f64,
+    /// The reference's loss term of every row of the data set after training.
+    pub reference_row_terms: Vec<f64>,
+    /// The few rows that carry almost all of the reference's loss, if there are such rows.
+    pub dominant_rows: Option<rows::Dominance>,
     /// The reference's parameters at the end.
     pub reference_params: ParamSet,
 }
@@ -348,6 +357,7 @@ fn run_with<R: Scalar>(
         sink.rows(&rows)?;
         progress(plan.step, total);
     }
+    let reference_row_terms = reference.row_terms();
     let reference_check = check.map(|check| ReferenceCheck {
         bits: config.reference.bits(),
         check_bits,
@@ -361,6 +371,17 @@ fn run_with<R: Scalar>(
         formats: lanes.into_iter().map(|l| l.finish()).collect(),
         reference_check,
         reference_full_loss: reference.full_loss().to_f64(),
+        dominant_rows: rows::dominance(
+            &reference_row_terms,
+            config.data.targets.as_slice().unwrap_or_default(),
+            config
+                .train
+                .loss
+                .constants()
+                .find(|(name, _)| *name == "eps")
+                .map(|(_, eps)| eps.to_f64()),
+        ),
+        reference_row_terms,
         reference_params: reference.mlp().to_params(),
     })
 }

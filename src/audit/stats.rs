@@ -225,6 +225,17 @@ fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
+/// |value − reference| / |reference|: 0 when the two are equal (two zeros included), inf when
+/// only the reference is 0, NaN when either is NaN.
+pub fn relative_difference(value: f64, reference: f64) -> f64 {
+    let difference = (value - reference).abs();
+    if difference == 0.0 {
+        0.0
+    } else {
+        difference / reference.abs()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,6 +157,14 @@ pub struct LossCache<S> {
     values: Values<S>,
 }
 
+impl<S> LossCache<S> {
+    /// Each element's loss term, before the reduction (the batch × 1 tensor the mean or sum
+    /// reduces).
+    pub fn terms(&self) -> &Tensor<S> {
+        self.values.root()
+    }
+}
+
 impl Loss {
     /// A built-in loss; `constant` gives named constants (`eps`, `delta`) that are not the
     /// preset's defaults.

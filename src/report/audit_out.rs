@@ -49,6 +49,7 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> Value {
         "advice": study_report::advice().json(advice),
         "reference_check": reference_check,
         "verdicts": verdicts,
+        "dominant_rows": result.dominant_rows.map(|d| d.sentence()),
     })
 }
 
@@ -109,6 +110,11 @@ pub fn write_csv_dir(
         .flat_map(|plan| tables::schedule_rows(&plan).collect::<Vec<_>>())
         .collect();
     dir.table("schedule.csv", &tables::schedule(), &schedule)?;
+    dir.table(
+        "rows.csv",
+        &tables::rows(),
+        &tables::row_terms(config, result),
+    )?;
     let lanes = result
         .formats
         .iter()

@@ -5,8 +5,8 @@
 use ndarray::ArrayView1;
 
 use crate::audit::{
-    AuditConfig, Bin, ConstantReport, ErrorStats, EventCounts, EventKind, Exponents, FirstEvent,
-    Flow, FormatReport, OpStats, StepRow,
+    AuditConfig, AuditResult, Bin, ConstantReport, ErrorStats, EventCounts, EventKind, Exponents,
+    FirstEvent, Flow, FormatReport, OpStats, StepRow, relative_difference,
 };
 use crate::data::Dataset;
 use crate::format::Decimal;
@@ -689,4 +689,96 @@ pub fn schedule_rows(plan: &StepPlan) -> impl Iterator<Item = ScheduleRow> + '_ 
             position,
             row,
         })
+}
+
+/// A row of `rows.csv`: one data row's loss term in one lane and in the reference, at the end.
+pub struct RowTerm<'a> {
+    /// The lane.
+    pub lane: &'a FormatReport,
+    /// 0-based, as in data.csv's data lines.
+    pub row: usize,
+    /// The row's target.
+    pub target: f64,
+    /// The reference's loss term.
+    pub reference: f64,
+    /// The lane's.
+    pub term: f64,
+    /// The loss's eps, when it has one: what makes a target small.
+    pub eps: Option<f64>,
+}
+
+/// `rows.csv`: which rows make the loss, and where the lanes lose it: every data row's loss
+/// term over the whole data set after training, per lane, against the reference's.
+pub fn rows<'a>() -> Schema<'a, RowTerm<'a>> {
+    Schema::new(vec![
+        Column::new("format", "format", "", Style::Plain, |r: &RowTerm| {
+            r.lane.lane.to_string()
+        }),
+        Column::new("row", "row", "", Style::Plain, |r: &RowTerm| r.row),
+        Column::new("target", "target", "", Style::Plain, |r: &RowTerm| r.target),
+        Column::new(
+            "reference_term",
+            "reference",
+            "loss",
+            Style::Sci,
+            |r: &RowTerm| r.reference,
+        ),
+        Column::new("term", "term", "loss", Style::Sci, |r: &RowTerm| r.term),
+        Column::new(
+            "rel_error",
+            "rel error",
+            "relative",
+            Style::Sci,
+            |r: &RowTerm| relative_difference(r.term, r.reference),
+        ),
+        Column::new("zero_target", "y = 0", "", Style::Plain, |r: &RowTerm| {
+            r.target == 0.0
+        }),
+        Column::new(
+            "small_target",
+            "|y| < 10·eps",
+            "",
+            Style::Plain,
+            |r: &RowTerm| {
+                r.eps
+                    .map(|eps| r.target != 0.0 && r.target.abs() < 10.0 * eps)
+            },
+        ),
+        Column::new(
+            "nonfinite",
+            "non-finite",
+            "",
+            Style::Plain,
+            |r: &RowTerm| !r.term.is_finite(),
+        ),
+    ])
+}
+
+/// The rows of `rows.csv`, lane by lane.
+pub fn row_terms<'a>(config: &AuditConfig, result: &'a AuditResult) -> Vec<RowTerm<'a>> {
+    let eps = config
+        .train
+        .loss
+        .constants()
+        .find(|(name, _)| *name == "eps")
+        .map(|(_, eps)| eps.to_f64());
+    result
+        .formats
+        .iter()
+        .flat_map(|lane| {
+            lane.row_terms
+                .iter()
+                .zip(&result.reference_row_terms)
+                .zip(config.data.targets.iter())
+                .enumerate()
+                .map(move |(row, ((&term, &reference), &target))| RowTerm {
+                    lane,
+                    row,
+                    target,
+                    reference,
+                    term,
+                    eps,
+                })
+        })
+        .collect()
 }

@@ -91,6 +91,9 @@ pub fn render(result: &AuditResult) -> String {
     }
 
     let _ = writeln!(out, "\nVerdict:");
+    if let Some(rows) = &result.dominant_rows {
+        let _ = writeln!(out, "  rows: {}.", rows.sentence());
+    }
     for f in &result.formats {
         let _ = writeln!(out, "  {}", verdict(f, &result.formats));
     }

@@ -40,6 +40,7 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("exponents.csv", audit::exponents().documented()),
         ("constants.csv", audit::constants().documented()),
         ("schedule.csv", audit::schedule().documented()),
+        ("rows.csv", audit::rows().documented()),
         ("advice.csv", study::advice().documented()),
         ("config.csv", audit::config().documented()),
         ("sweep.csv", study::sweep().documented()),

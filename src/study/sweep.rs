@@ -1,7 +1,7 @@
 //! Seed sweeps: the same audit for N seeds, final losses per seed and format, paired with the
 //! reference's, in parallel across seeds and bit-identical for any thread count.
 
-use crate::audit::AuditConfig;
+use crate::audit::{AuditConfig, relative_difference};
 use crate::format::{ReferenceFn, Scalar};
 use crate::kernel::Unobserved;
 use crate::model::glorot_uniform;
@@ -140,11 +140,7 @@ pub fn run_seed(config: &AuditConfig) -> SeedRun {
                 final_loss,
                 first_nonfinite_step,
                 drift,
-                rel_drift: if drift == 0.0 {
-                    0.0
-                } else {
-                    drift.abs() / reference_loss.abs()
-                },
+                rel_drift: relative_difference(final_loss, reference_loss),
             }
         })
         .collect();

@@ -15,7 +15,7 @@ use super::{Constant, TrainConfig};
 use crate::data::Dataset;
 use crate::format::Scalar;
 use crate::kernel::{Binary, Engine, Observer, OpKind, Reduction, Tensor};
-use crate::model::{Gradients, Loss, Mlp, ParamSet};
+use crate::model::{Gradients, Loss, LossCache, Mlp, ParamSet};
 
 /// What one step of a mixed lane did besides computing a loss.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -89,18 +89,28 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
 
     /// The loss over the whole data set, computed as a step computes it, without dropout.
     pub fn full_loss(&self) -> M {
+        self.evaluate().0
+    }
+
+    /// Each row's loss term over the whole data set, as f64.
+    pub fn row_terms(&self) -> Vec<f64> {
+        self.evaluate().1.terms().iter().map(M::to_f64).collect()
+    }
+
+    /// The loss over the whole data set and its terms, computed as a step computes them.
+    fn evaluate(&self) -> (M, LossCache<M>) {
         let mut compute = Engine::<C>::new((), self.reduction);
         let network = self.master.cast(&mut compute);
         let (prediction, _) = network.forward(&mut compute, &self.features, Vec::new());
         let mut engine = Engine::<M>::new((), self.reduction);
         let prediction = engine.cast("cast.output", network.output_op(), &widen(&prediction));
-        let (loss, _) = self.loss.forward(
+        let (loss, cache) = self.loss.forward(
             &mut engine,
             &prediction,
             &self.targets,
             &self.loss_constants,
         );
-        loss[[0, 0]].clone()
+        (loss[[0, 0]].clone(), cache)
     }
 
     /// One step; returns the batch loss (in `M`, before the update) and what the scaler did.

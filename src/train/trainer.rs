@@ -8,7 +8,7 @@ use super::schedule::StepPlan;
 use crate::data::Dataset;
 use crate::format::Scalar;
 use crate::kernel::{Engine, Observer, Reduction, Tensor};
-use crate::model::{Architecture, Loss, Mlp, ParamSet};
+use crate::model::{Architecture, Loss, LossCache, Mlp, ParamSet};
 
 /// Everything that defines a training run, shared by every format.
 #[derive(Clone, Debug, PartialEq)]
@@ -101,15 +101,26 @@ impl<S: Scalar> Trainer<S> {
     /// The loss over the whole data set with the current parameters, without dropout: the
     /// quantity a seed sweep compares.
     pub fn full_loss(&self) -> S {
+        self.evaluate().0
+    }
+
+    /// Each row's loss term over the whole data set with the current parameters, without
+    /// dropout, as f64 (exact for the formats, rounded for the reference).
+    pub fn row_terms(&self) -> Vec<f64> {
+        self.evaluate().1.terms().iter().map(S::to_f64).collect()
+    }
+
+    /// The loss over the whole data set, and its terms.
+    fn evaluate(&self) -> (S, LossCache<S>) {
         let mut engine = Engine::new(self.ctx.clone(), self.reduction);
         let (prediction, _) = self.mlp.forward(&mut engine, &self.features, Vec::new());
-        let (loss, _) = self.loss.forward(
+        let (loss, cache) = self.loss.forward(
             &mut engine,
             &prediction,
             &self.targets,
             &self.loss_constants,
         );
-        loss[[0, 0]].clone()
+        (loss[[0, 0]].clone(), cache)
     }
 
     /// One step: forward, loss, backward, update. Returns the batch loss before the update.

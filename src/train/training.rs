@@ -38,6 +38,9 @@ pub trait Training: Send + 'static {
 
     /// The loss over the whole data set, without dropout.
     fn full_loss(&self) -> Self::Master;
+
+    /// Each row's loss term over the whole data set, without dropout, as f64.
+    fn row_terms(&self) -> Vec<f64>;
 }
 
 impl<S: Native> Training for Trainer<S> {
@@ -68,6 +71,10 @@ impl<S: Native> Training for Trainer<S> {
     fn full_loss(&self) -> S {
         Trainer::full_loss(self)
     }
+
+    fn row_terms(&self) -> Vec<f64> {
+        Trainer::row_terms(self)
+    }
 }
 
 impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
@@ -96,6 +103,10 @@ impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
 
     fn full_loss(&self) -> M {
         MixedTrainer::full_loss(self)
+    }
+
+    fn row_terms(&self) -> Vec<f64> {
+        MixedTrainer::row_terms(self)
     }
 }
 

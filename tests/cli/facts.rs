@@ -269,7 +269,7 @@ fn thread_count_changes_no_byte() {
     let one = files("1");
     let two = files("2");
     let five = files("5");
-    assert_eq!(one.len(), 22, "16 CSV files and 6 safetensors files");
+    assert_eq!(one.len(), 23, "17 CSV files and 6 safetensors files");
     for (name, text) in &one {
         assert!(two[name] == *text, "{name}: --threads 1 and 2 differ");
         assert!(five[name] == *text, "{name}: --threads 1 and 5 differ");
@@ -475,5 +475,59 @@ fn json_keeps_non_finite_values_apart() {
     assert_eq!(
         f16["max_rel_drift"], "inf",
         "the maximum counts NaN as inf: {f16}"
+    );
+}
+
+/// Issue 12's attribution: with eps = 1e-8 the relative loss is about the rows whose target is
+/// zero or tiny, and rows.csv and the verdict say so.
+#[test]
+fn the_relative_loss_is_carried_by_near_zero_targets_and_rows_csv_names_them() {
+    let job = default_job();
+    let rows = job.table("rows.csv");
+    let f64_rows: Vec<_> = rows.rows_where("format", "f64").collect();
+    assert_eq!(f64_rows.len(), 100, "one row per data row and lane");
+    let zero = f64_rows
+        .iter()
+        .filter(|r| r.get("zero_target") == "true")
+        .count();
+    let small = f64_rows
+        .iter()
+        .filter(|r| r.get("small_target") == "true")
+        .count();
+    assert_eq!((zero, small), (13, 22));
+    // A zero target's term is |p| / eps: above every ordinary row's.
+    let term = |flag: &str| -> f64 {
+        f64_rows
+            .iter()
+            .filter(|r| r.get(flag) == "true")
+            .map(|r| r.f64("reference_term"))
+            .fold(f64::INFINITY, f64::min)
+    };
+    let ordinary_max = f64_rows
+        .iter()
+        .filter(|r| r.get("zero_target") == "false" && r.get("small_target") == "false")
+        .map(|r| r.f64("reference_term"))
+        .fold(0.0, f64::max);
+    assert!(
+        term("zero_target") > 1e3 * ordinary_max,
+        "{} vs {ordinary_max}",
+        term("zero_target")
+    );
+    // f16 flushes eps to zero: its zero-target terms are not finite.
+    assert!(
+        rows.rows_where("format", "f16")
+            .filter(|r| r.get("zero_target") == "true")
+            .all(|r| r.get("nonfinite") == "true")
+    );
+    let verdict = job
+        .outcome
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("rows: "));
+    let verdict = verdict.expect("a line on the rows that carry the loss");
+    assert!(verdict.contains("35 of 100 rows"), "{verdict}");
+    assert!(
+        verdict.contains("13 with y = 0, 22 with 0 < |y| < 10·eps"),
+        "{verdict}"
     );
 }
