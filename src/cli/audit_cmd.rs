@@ -1,4 +1,8 @@
-//! The audit and `check`: run, write `--csv`, print, decide the exit code.
+//! The audit and `check`: run, stage `--csv`, print, commit the files, decide the exit code.
+//!
+//! The report is printed before the `--csv` files are committed: when stdout cannot be written
+//! (a full disk, `>/dev/full`), the run exits 2 and leaves no result set behind that would pass
+//! for a successful one.
 
 use std::io::Write;
 
@@ -13,14 +17,22 @@ use crate::report::audit_tables::config_rows;
 use crate::report::baseline::{self, Baseline};
 use crate::study::{EpsAdvice, advice};
 
-/// What an audit produced.
+/// What an audit produced: its results and, with `--csv`, its files, staged but not committed.
 struct Audited {
     config: AuditConfig,
     result: AuditResult,
     advice: Vec<EpsAdvice>,
+    files: Option<CsvDir>,
 }
 
-/// Validates the flags, runs the audit and writes `--csv` if asked.
+impl Audited {
+    /// Puts the staged `--csv` files in place.
+    fn commit(self) -> Result<(), Error> {
+        self.files.map_or(Ok(()), CsvDir::commit)
+    }
+}
+
+/// Validates the flags, runs the audit and stages `--csv` if asked.
 fn execute(args: &AuditArgs) -> Result<Audited, Error> {
     let config = audit_config(args)?;
     let advice = advice(&config);
@@ -36,13 +48,17 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
     });
     progress.finish();
     let result = result?;
-    if let (Some(dir), Some(steps)) = (dir, steps) {
-        audit_out::write_csv_dir(dir, steps, &config, &result, &advice)?;
-    }
+    let files = match (dir, steps) {
+        (Some(dir), Some(steps)) => Some(audit_out::stage_csv_dir(
+            dir, steps, &config, &result, &advice,
+        )?),
+        _ => None,
+    };
     Ok(Audited {
         config,
         result,
         advice,
+        files,
     })
 }
 
@@ -50,11 +66,13 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
 pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     // Parsed before the run, so that a typo is reported at once.
     let fail_on: FailOnList = args.fail_on.as_deref().unwrap_or_default().parse()?;
-    let Audited { result, advice, .. } = execute(args)?;
-    print(stdout, &audit_out::render(args.output, &result, &advice))?;
-    let failed = fail_on.failures(&result);
+    let audited = execute(args)?;
+    let (result, advice) = (&audited.result, &audited.advice);
+    print(stdout, &audit_out::render(args.output, result, advice))?;
+    let failed = fail_on.failures(result);
+    audited.commit()?;
     for line in &failed {
-        eprintln!("precision-audit: --fail-on: {line}");
+        super::warn(&format!("--fail-on: {line}"));
     }
     Ok(if failed.is_empty() { 0 } else { FINDING })
 }
@@ -68,6 +86,7 @@ pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     baseline.same_config(&config_rows(&audited.config))?;
     let comparison = baseline.compare(&audited.result, args.tolerance)?;
     print(stdout, &comparison.render(args.tolerance, &args.baseline))?;
+    audited.commit()?;
     Ok(if comparison.moved.is_empty() {
         0
     } else {

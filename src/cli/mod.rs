@@ -22,7 +22,8 @@ const BAD_INPUT: u8 = 2;
 /// Exit code when a finding was asked to fail the run (`--fail-on`, a `check` regression).
 const FINDING: u8 = 3;
 
-/// Prints `text`; a closed pipe (`| head`) is not an error.
+/// Prints `text`; a closed pipe (`| head`) is not an error, any other failed write is (exit 2),
+/// so that a report that did not reach its reader never passes for one that did.
 fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
@@ -33,14 +34,41 @@ fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     }
 }
 
+/// Writes a line to stderr. A failed write is ignored: a message that cannot be shown must not
+/// change the exit code (`eprintln!` would panic, and the panic would turn exit 2 into 101).
+fn warn(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "precision-audit: {line}");
+}
+
+/// Parses the command line. `--help` and `--version` print to stdout and fail (exit 2) when that
+/// write fails; usage errors print to stderr (ignoring a failed write) and exit 2.
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|error| {
+        let printed = error.print();
+        if error.use_stderr() {
+            return ExitCode::from(BAD_INPUT);
+        }
+        match printed {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                warn(&format!("error: <stdout>: {e}"));
+                ExitCode::from(BAD_INPUT)
+            }
+            _ => ExitCode::SUCCESS,
+        }
+    })
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(code) => code,
         // The panic hook has already printed the message and location.
         Err(_) => {
-            eprintln!("precision-audit: internal error; please report it with the command line");
+            warn("internal error; please report it with the command line");
             ExitCode::from(INTERNAL)
         }
     }
@@ -63,7 +91,7 @@ fn run(cli: &Cli) -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("precision-audit: error: {error}");
+            warn(&format!("error: {error}"));
             ExitCode::from(BAD_INPUT)
         }
     }

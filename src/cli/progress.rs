@@ -1,6 +1,6 @@
 //! "step k of n" on stderr while an audit runs, when stderr is a terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Shows "step k of n" on stderr when it is a terminal and the run lasts more than a moment.
@@ -35,17 +35,22 @@ impl Progress {
         self.last = Some(Instant::now());
         let width = 30;
         let filled = (done * width / total.max(1)) as usize;
-        eprint!(
+        draw(&format!(
             "\r[{}{}] step {done}/{total}",
             "#".repeat(filled),
             " ".repeat(width as usize - filled)
-        );
+        ));
     }
 
     /// Clears the bar.
     pub fn finish(&self) {
         if self.last.is_some() {
-            eprint!("\r{}\r", " ".repeat(60));
+            draw(&format!("\r{}\r", " ".repeat(60)));
         }
     }
+}
+
+/// Writes to stderr; a bar that cannot be drawn is not an error.
+fn draw(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

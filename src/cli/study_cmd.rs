@@ -1,9 +1,11 @@
 //! `--seeds N` and `--orders K`: the studies that say whether a drift is larger than the noise.
+//! As in the audit, the report is printed before the `--csv` files are committed.
 
 use std::io::Write;
 
 use crate::error::Error;
 use crate::flags::{AuditArgs, audit_config};
+use crate::report::CsvDir;
 use crate::report::study_report as report;
 use crate::study::orders::{outcomes, run_orders, summarize_orders};
 use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
@@ -14,12 +16,18 @@ pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8,
     let redraw_init = args.init_params.is_none();
     let runs = run_sweep(&config, seeds as usize, redraw_init, config.threads);
     let formats = summarize_sweep(&runs);
-    if let Some(dir) = &args.csv {
-        report::write_sweep(dir, &runs, &formats)?;
-    }
+    let files = match &args.csv {
+        Some(dir) => {
+            let mut files = CsvDir::create(dir)?;
+            report::stage_sweep(&mut files, &runs, &formats)?;
+            Some(files)
+        }
+        None => None,
+    };
     let reference = config.reference.name();
     let text = report::render_sweep(args.output, &reference, &runs, &formats);
     super::print(stdout, &text)?;
+    files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
 }
 
@@ -29,10 +37,16 @@ pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u
     let results = run_orders(&config, u64::from(orders), config.threads)?;
     let (formats, ops) = summarize_orders(&results);
     let outcomes = outcomes(&results);
-    if let Some(dir) = &args.csv {
-        report::write_orders(dir, &outcomes, &formats, &ops)?;
-    }
+    let files = match &args.csv {
+        Some(dir) => {
+            let mut files = CsvDir::create(dir)?;
+            report::stage_orders(&mut files, &outcomes, &formats, &ops)?;
+            Some(files)
+        }
+        None => None,
+    };
     let text = report::render_orders(args.output, u64::from(orders), &outcomes, &formats, &ops);
     super::print(stdout, &text)?;
+    files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
 }

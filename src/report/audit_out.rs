@@ -67,14 +67,15 @@ impl StepSink for StepsFile {
     }
 }
 
-/// Writes every file of the audit's `--csv` directory, `steps.csv` included, all or none.
-pub fn write_csv_dir(
+/// Stages every file of the audit's `--csv` directory, `steps.csv` included; the caller commits
+/// them, all or none.
+pub fn stage_csv_dir(
     mut dir: CsvDir,
     steps: StepsFile,
     config: &AuditConfig,
     result: &AuditResult,
     advice: &[EpsAdvice],
-) -> crate::Result<()> {
+) -> crate::Result<CsvDir> {
     dir.table("summary.csv", &tables::summary(), &result.formats)?;
     dir.table("ops.csv", &tables::ops(), &tables::op_rows(&result.formats))?;
     dir.table(
@@ -109,5 +110,5 @@ pub fn write_csv_dir(
         dir.params(&format!("params_{}.csv", f.lane), &f.final_params)?;
     }
     dir.add(steps.0);
-    dir.commit()
+    Ok(dir)
 }

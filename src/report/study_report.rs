@@ -3,7 +3,6 @@
 //! epsilon advisor (`advice.csv`) — and their terminal reports.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use serde_json::json;
 
@@ -523,12 +522,14 @@ pub fn render_sweep(
     }
 }
 
-/// Writes `sweep.csv` and `sweep_summary.csv` into `dir`, both or neither.
-pub fn write_sweep(dir: &Path, runs: &[SeedRun], formats: &[FormatSweep]) -> Result<(), Error> {
-    let mut files = CsvDir::create(dir)?;
+/// Stages `sweep.csv` and `sweep_summary.csv`; the caller commits them, both or neither.
+pub fn stage_sweep(
+    files: &mut CsvDir,
+    runs: &[SeedRun],
+    formats: &[FormatSweep],
+) -> Result<(), Error> {
     files.table("sweep.csv", &sweep(), &sweep_rows(runs))?;
-    files.table("sweep_summary.csv", &sweep_summary(), formats)?;
-    files.commit()
+    files.table("sweep_summary.csv", &sweep_summary(), formats)
 }
 
 /// The order study as `--output` asks for it.
@@ -550,16 +551,15 @@ pub fn render_orders(
     }
 }
 
-/// Writes `orders.csv`, `orders_summary.csv` and `orders_ops.csv` into `dir`, all or none.
-pub fn write_orders(
-    dir: &Path,
+/// Stages `orders.csv`, `orders_summary.csv` and `orders_ops.csv`; the caller commits them, all
+/// or none.
+pub fn stage_orders(
+    files: &mut CsvDir,
     outcomes: &[OrderOutcome],
     formats: &[FormatOrders],
     ops: &[OpOrders],
 ) -> Result<(), Error> {
-    let mut files = CsvDir::create(dir)?;
     files.table("orders.csv", &orders(), outcomes)?;
     files.table("orders_summary.csv", &orders_summary(), formats)?;
-    files.table("orders_ops.csv", &orders_ops(), ops)?;
-    files.commit()
+    files.table("orders_ops.csv", &orders_ops(), ops)
 }

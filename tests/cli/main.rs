@@ -21,6 +21,7 @@ mod consistency;
 mod facts;
 mod help;
 mod mixed;
+mod reliability;
 mod snapshots;
 mod update_rounding;
 

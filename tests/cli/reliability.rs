@@ -1,0 +1,99 @@
+//! Issue 15, reliability: what the binary does when its environment fails it — an output that
+//! cannot be written, a signal mid-run, another run into the same directory, sizes that do not
+//! fit — pinned with real processes.
+
+use std::fs::File;
+use std::process::{Command, Stdio};
+
+use crate::support::{Scratch, entries};
+
+/// Where a stream of the child goes.
+#[derive(Clone, Copy)]
+enum Stream {
+    /// A pipe, read by the test.
+    Piped,
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+}
+
+impl Stream {
+    fn stdio(self) -> Stdio {
+        match self {
+            Stream::Piped => Stdio::piped(),
+            Stream::Full => File::create("/dev/full").expect("/dev/full").into(),
+        }
+    }
+}
+
+/// The binary with `args`, run from the crate root.
+fn binary(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_precision-audit"));
+    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// Runs `args` with stdout and stderr as given; returns the exit code and what was read.
+fn run_with(args: &[&str], stdout: Stream, stderr: Stream) -> (Option<i32>, String) {
+    let output = binary(args)
+        .stdout(stdout.stdio())
+        .stderr(stderr.stdio())
+        .output()
+        .expect("the binary starts");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+// ---- item 7: an unwritable stderr or stdout ----
+
+/// `eprintln!` panics when stderr cannot be written, and the panic turned exit 2 into 101.
+#[test]
+fn an_unwritable_stderr_keeps_the_exit_code_of_bad_input() {
+    let (code, _) = run_with(&["--epochs", "0"], Stream::Piped, Stream::Full);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn an_unwritable_stderr_keeps_the_exit_code_of_a_finding() {
+    let args = ["--epochs", "1", "--formats", "f32", "--fail-on", "drift=0"];
+    let (code, _) = run_with(&args, Stream::Piped, Stream::Full);
+    assert_eq!(code, Some(3));
+}
+
+/// A report that cannot be printed fails the run, and its `--csv` files are not committed: a
+/// complete result set beside a failed run would pass for a successful one.
+#[test]
+fn a_full_stdout_fails_the_run_and_commits_no_file() {
+    let dir = Scratch::dir("full-stdout");
+    let path = dir.arg();
+    let args = ["--epochs", "1", "--formats", "f32", "--csv", &path];
+    let (code, stderr) = run_with(&args, Stream::Full, Stream::Piped);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("<stdout>"), "{stderr}");
+    assert_eq!(entries(&dir.path), Vec::<String>::new());
+}
+
+#[test]
+fn a_full_stdout_fails_a_study_and_commits_no_file() {
+    let dir = Scratch::dir("full-stdout-study");
+    let path = dir.arg();
+    let args = [
+        "--epochs",
+        "1",
+        "--formats",
+        "f32",
+        "--seeds",
+        "2",
+        "--csv",
+        &path,
+    ];
+    let (code, stderr) = run_with(&args, Stream::Full, Stream::Piped);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(entries(&dir.path), Vec::<String>::new());
+}
+
+#[test]
+fn help_into_a_full_stdout_fails() {
+    let (code, text) = run_with(&["--help"], Stream::Full, Stream::Piped);
+    assert_eq!(code, Some(2), "{text}");
+}
