@@ -33,13 +33,7 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let width = 30;
-        let filled = (done * width / total.max(1)) as usize;
-        draw(&format!(
-            "\r[{}{}] step {done}/{total}",
-            "#".repeat(filled),
-            " ".repeat(width as usize - filled)
-        ));
+        draw(&bar(done, total));
     }
 
     /// Clears the bar.
@@ -50,7 +44,41 @@ impl Progress {
     }
 }
 
+/// "[####      ] step k/n", 30 characters of bar. Computed in u128 and capped at full, so no
+/// count overflows or leaves the bar, whatever `done` and `total` are.
+fn bar(done: u64, total: u64) -> String {
+    const WIDTH: u128 = 30;
+    let filled = (u128::from(done) * WIDTH / u128::from(total.max(1))).min(WIDTH) as usize;
+    format!(
+        "\r[{}{}] step {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(WIDTH as usize - filled)
+    )
+}
+
 /// Writes to stderr; a bar that cannot be drawn is not an error.
 fn draw(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar;
+
+    #[test]
+    fn the_bar_stays_30_wide_for_any_count() {
+        assert_eq!(bar(0, 4), format!("\r[{}] step 0/4", " ".repeat(30)));
+        assert_eq!(
+            bar(2, 4),
+            format!("\r[{}{}] step 2/4", "#".repeat(15), " ".repeat(15))
+        );
+        // A total that wrapped to 0 once made `done * 30` exceed the bar: `30 - filled`
+        // underflowed and `repeat` panicked with a capacity overflow.
+        assert_eq!(bar(7, 0), format!("\r[{}] step 7/0", "#".repeat(30)));
+        let huge = bar(u64::MAX, u64::MAX);
+        assert!(
+            huge.starts_with(&format!("\r[{}]", "#".repeat(30))),
+            "{huge}"
+        );
+    }
 }

@@ -97,3 +97,56 @@ fn help_into_a_full_stdout_fails() {
     let (code, text) = run_with(&["--help"], Stream::Full, Stream::Piped);
     assert_eq!(code, Some(2), "{text}");
 }
+
+// ---- item 6: counts derived from flags ----
+
+/// Runs `args` (stdout and stderr piped), killing the child if it has not finished within
+/// `seconds`: a regression here would otherwise hang the suite. `None` when it was killed.
+fn run_within(args: &[&str], seconds: u64) -> Option<(Option<i32>, String)> {
+    let mut child = binary(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().expect("wait").is_some() {
+            let output = child.wait_with_output().expect("output");
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            return Some((output.status.code(), stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Refused at once with exit 2 and a message naming `flag`.
+fn assert_refused_naming(args: &[&str], flag: &str) {
+    let (code, stderr) = run_within(args, 30)
+        .unwrap_or_else(|| panic!("`{}` is refused at once, not run", args.join(" ")));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(flag), "names {flag}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// 2^62 epochs of 4 batches wrapped the step count to 0 in release builds; the progress bar
+/// then panicked with a capacity overflow (and without a terminal the run never ended).
+#[test]
+fn an_epoch_count_whose_steps_overflow_is_refused() {
+    assert_refused_naming(&["--epochs", "4611686018427387904"], "--epochs");
+}
+
+#[test]
+fn a_built_in_data_set_too_large_to_hold_is_refused() {
+    assert_refused_naming(
+        &["--samples", "4611686018427387904", "--features", "4"],
+        "--samples",
+    );
+}
+
+#[test]
+fn a_network_too_large_to_hold_is_refused() {
+    assert_refused_naming(&["--layers", "65536,65536"], "--layers");
+}
