@@ -58,8 +58,36 @@ fn parse() -> Result<Cli, ExitCode> {
     })
 }
 
+/// On SIGINT or SIGTERM: removes the staged `--csv` files (waiting for a commit in progress
+/// to finish) and exits 128 + the signal's number, 130 or 143, as a shell reports it.
+#[cfg(unix)]
+fn handle_interrupts() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        // Without the handler the signal ends the process as by default; the next run into
+        // the directory removes what it staged.
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            warn(&format!("interrupted by {name}"));
+            let _held = crate::data::staging::discard_all();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn handle_interrupts() {}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
+    handle_interrupts();
     let cli = match parse() {
         Ok(cli) => cli,
         Err(code) => return code,

@@ -95,9 +95,20 @@ pub fn commit_all(files: Vec<StagedFile>) -> Result<(), Error> {
 }
 
 impl StagedFile {
-    /// Starts writing `path`: creates the temporary file now, so an unwritable destination is
-    /// an error before any work is done.
+    /// Starts writing `path`: creates the temporary file now, beside `path`, so an unwritable
+    /// destination is an error before any work is done.
     pub fn create(path: &Path) -> Result<StagedFile, Error> {
+        StagedFile::create_in(path, None)
+    }
+
+    /// Starts writing `path` with the temporary file in `staging` (a directory on the same
+    /// file system as `path`, e.g. a [`StagingDir`](crate::data::StagingDir) inside its
+    /// directory) instead of beside it.
+    pub fn staged_in(path: &Path, staging: &Path) -> Result<StagedFile, Error> {
+        StagedFile::create_in(path, Some(staging))
+    }
+
+    fn create_in(path: &Path, staging: Option<&Path>) -> Result<StagedFile, Error> {
         let io_error = |source: io::Error| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -118,7 +129,8 @@ impl StagedFile {
                 "is a directory, not a file that can be replaced",
             )));
         }
-        let (file, temporary) = create_temporary(directory, name).map_err(io_error)?;
+        let (file, temporary) =
+            create_temporary(staging.unwrap_or(directory), name).map_err(io_error)?;
         Ok(StagedFile {
             path: path.to_path_buf(),
             directory: directory.to_path_buf(),

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
 pub mod params;
+pub mod staging;
 
 use ndarray::Array2;
 
@@ -14,6 +15,7 @@ pub use atomic::{StagedFile, commit_all, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
 pub use params::{read_params, write_params};
+pub use staging::StagingDir;
 
 /// A regression dataset: `n` samples of `d` features and one target, all finite f64.
 ///

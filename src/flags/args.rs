@@ -18,8 +18,9 @@ const AFTER_HELP: &str = "Examples:
   precision-audit formats                            precision and range of every format
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
 
-Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
-3 a --fail-on condition was met.";
+Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage,
+or an output that could not be written; 3 a --fail-on condition was met, or check found a
+regression; 130, 143 interrupted by SIGINT, SIGTERM.";
 
 /// The arithmetic of the reference trajectory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

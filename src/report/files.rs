@@ -1,10 +1,12 @@
-//! A `--csv` directory: every file is staged beside its destination and all are committed
-//! together, so the directory never holds a half-written file or a mix of two runs' files.
+//! A `--csv` directory: every file is staged in a private staging directory inside it and all
+//! are committed together, so the directory never holds a half-written file or a mix of two
+//! runs' files; an interrupted run leaves at most its staging directory, which a signal handler
+//! or the next run into the directory removes.
 
 use std::path::{Path, PathBuf};
 
 use crate::data::params::write_params_to;
-use crate::data::{StagedFile, commit_all};
+use crate::data::{StagedFile, StagingDir, commit_all};
 use crate::error::Error;
 use crate::model::ParamSet;
 use crate::report::schema::Schema;
@@ -13,10 +15,13 @@ use crate::report::schema::Schema;
 pub struct CsvDir {
     dir: PathBuf,
     staged: Vec<StagedFile>,
+    // Declared after `staged`, so that the files are dropped before their directory.
+    staging: StagingDir,
 }
 
 impl CsvDir {
-    /// Starts a report into `dir` (created if missing).
+    /// Starts a report into `dir` (created if missing): creates its staging directory, after
+    /// removing those of processes that died before they could.
     pub fn create(dir: &Path) -> Result<CsvDir, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -25,11 +30,12 @@ impl CsvDir {
         Ok(CsvDir {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
+            staging: StagingDir::create(dir)?,
         })
     }
 
     fn stage(&self, name: &str) -> Result<StagedFile, Error> {
-        StagedFile::create(&self.dir.join(name))
+        StagedFile::staged_in(&self.dir.join(name), self.staging.path())
     }
 
     /// Stages the table `name` with these rows.
@@ -70,9 +76,16 @@ impl CsvDir {
         self.staged.push(stream.file);
     }
 
-    /// Puts every staged file in place, or none.
+    /// Puts every staged file in place, or none, and removes the staging directory. A SIGINT
+    /// or SIGTERM that arrives meanwhile is acted on once the commit is done.
     pub fn commit(self) -> Result<(), Error> {
-        commit_all(self.staged)
+        let CsvDir {
+            staged, staging, ..
+        } = self;
+        let held = staging.hold();
+        let committed = commit_all(staged);
+        drop(held);
+        committed
     }
 }
 

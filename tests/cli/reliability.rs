@@ -150,3 +150,81 @@ fn a_built_in_data_set_too_large_to_hold_is_refused() {
 fn a_network_too_large_to_hold_is_refused() {
     assert_refused_naming(&["--layers", "65536,65536"], "--layers");
 }
+
+// ---- item 1: interrupted runs ----
+
+/// A run long enough to be interrupted, writing into `dir`.
+fn long_run(dir: &Scratch) -> std::process::Child {
+    let path = dir.arg();
+    binary(&["--epochs", "1000000", "--formats", "f32", "--csv", &path])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Waits until the run has staged something in `dir` (a hidden entry).
+fn wait_for_staging(dir: &Scratch, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !entries(&dir.path).iter().any(|name| name.starts_with('.')) {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the run ended early"
+        );
+        assert!(std::time::Instant::now() < deadline, "nothing was staged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Let it write some steps.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+}
+
+fn signal(child: &std::process::Child, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // SAFETY: sends a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "the signal is sent");
+}
+
+/// SIGINT and SIGTERM mid-run left `.steps.csv.<pid>.0.tmp` in the `--csv` directory forever;
+/// now the staged files are removed and the exit code says which signal ended the run.
+#[test]
+fn an_interrupted_run_leaves_no_file_and_exits_128_plus_the_signal() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = Scratch::dir("interrupted");
+        let mut child = long_run(&dir);
+        wait_for_staging(&dir, &mut child);
+        signal(&child, sig);
+        let output = child.wait_with_output().expect("the run ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "signal {sig}: {stderr}");
+        assert!(stderr.contains("interrupted"), "{stderr}");
+        assert_eq!(entries(&dir.path), Vec::<String>::new(), "signal {sig}");
+    }
+}
+
+/// SIGKILL cannot be handled: the next run into the directory removes what the killed one
+/// staged, and writes its complete result set.
+#[test]
+fn the_next_run_removes_what_a_killed_run_staged() {
+    let dir = Scratch::dir("killed");
+    let mut child = long_run(&dir);
+    wait_for_staging(&dir, &mut child);
+    signal(&child, libc::SIGKILL);
+    let status = child.wait().expect("the run ends");
+    assert_eq!(status.code(), None, "killed by the signal");
+    let left = entries(&dir.path);
+    assert!(left.iter().any(|n| n.starts_with('.')), "{left:?}");
+
+    let path = dir.arg();
+    let (code, stderr) = run_with(
+        &["--epochs", "1", "--formats", "f32", "--csv", &path],
+        Stream::Piped,
+        Stream::Piped,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let hidden: Vec<String> = entries(&dir.path)
+        .into_iter()
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert_eq!(hidden, Vec::<String>::new(), "nothing stale is left");
+    assert!(dir.join("steps.csv").is_file());
+}
