@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Error;
+use crate::data::digest::{Digest, Hashing};
 
 /// Distinguishes temporary files of concurrent writes from one process.
 static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
@@ -64,7 +65,7 @@ pub fn write_atomically(
 pub struct StagedFile {
     path: PathBuf,
     directory: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Hashing<File>>,
     temporary: Temporary,
 }
 
@@ -134,7 +135,7 @@ impl StagedFile {
         Ok(StagedFile {
             path: path.to_path_buf(),
             directory: directory.to_path_buf(),
-            out: BufWriter::new(file),
+            out: BufWriter::new(Hashing::new(file)),
             temporary,
         })
     }
@@ -142,6 +143,17 @@ impl StagedFile {
     /// Where the content goes.
     pub fn writer(&mut self) -> &mut dyn Write {
         &mut self.out
+    }
+
+    /// The destination.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size and checksum of everything written so far (flushed to the file first).
+    pub fn digest(&mut self) -> Result<Digest, Error> {
+        self.out.flush().map_err(|e| self.error(e))?;
+        Ok(self.out.get_ref().digest())
     }
 
     /// An I/O failure, named by the destination.
@@ -171,7 +183,7 @@ impl StagedFile {
             source,
         };
         let file = out.into_inner().map_err(|err| io_error(err.into_error()))?;
-        file.sync_all().map_err(io_error)?;
+        file.get_ref().sync_all().map_err(io_error)?;
         Ok((path, directory, temporary))
     }
 }

@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
+pub mod digest;
 pub mod params;
 pub mod staging;
 

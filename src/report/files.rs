@@ -9,6 +9,7 @@ use crate::data::params::write_params_to;
 use crate::data::{StagedFile, StagingDir, commit_all};
 use crate::error::Error;
 use crate::model::ParamSet;
+use crate::report::saved::{MANIFEST, ManifestRow, manifest};
 use crate::report::schema::Schema;
 
 /// The files of one report, staged until [`CsvDir::commit`].
@@ -76,9 +77,20 @@ impl CsvDir {
         self.staged.push(stream.file);
     }
 
-    /// Puts every staged file in place, or none, and removes the staging directory. A SIGINT
+    /// Puts every staged file in place, or none, and removes the staging directory. The last
+    /// file put in place is `manifest.csv`, the size and checksum of every other one. A SIGINT
     /// or SIGTERM that arrives meanwhile is acted on once the commit is done.
-    pub fn commit(self) -> Result<(), Error> {
+    pub fn commit(mut self) -> Result<(), Error> {
+        let mut listed: Vec<ManifestRow> = Vec::with_capacity(self.staged.len());
+        for file in &mut self.staged {
+            let name = file
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            listed.push((name, file.digest()?));
+        }
+        self.table(MANIFEST, &manifest(), &listed)?;
         let CsvDir {
             staged, staging, ..
         } = self;

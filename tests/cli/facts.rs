@@ -269,7 +269,7 @@ fn thread_count_changes_no_byte() {
     let one = files("1");
     let two = files("2");
     let five = files("5");
-    assert_eq!(one.len(), 15);
+    assert_eq!(one.len(), 16);
     for (name, text) in &one {
         assert!(two[name] == *text, "{name}: --threads 1 and 2 differ");
         assert!(five[name] == *text, "{name}: --threads 1 and 5 differ");
