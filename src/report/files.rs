@@ -1,15 +1,17 @@
 //! A `--csv` directory: every file is staged in a private staging directory inside it and all
-//! are committed together, so the directory never holds a half-written file or a mix of two
-//! runs' files; an interrupted run leaves at most its staging directory, which a signal handler
-//! or the next run into the directory removes.
+//! are committed together, under a lock, replacing the previous result set whole (its
+//! `manifest.csv` says what it was), so the directory never holds a half-written file or a mix
+//! of two runs' files; an interrupted run leaves at most its staging directory, which a signal
+//! handler or the next run into the directory removes.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::data::params::write_params_to;
 use crate::data::{StagedFile, StagingDir, commit_all};
 use crate::error::Error;
 use crate::model::ParamSet;
-use crate::report::saved::{MANIFEST, ManifestRow, manifest};
+use crate::report::saved::{MANIFEST, Manifest, ManifestRow, manifest};
 use crate::report::schema::Schema;
 
 /// The files of one report, staged until [`CsvDir::commit`].
@@ -77,9 +79,12 @@ impl CsvDir {
         self.staged.push(stream.file);
     }
 
-    /// Puts every staged file in place, or none, and removes the staging directory. The last
-    /// file put in place is `manifest.csv`, the size and checksum of every other one. A SIGINT
-    /// or SIGTERM that arrives meanwhile is acted on once the commit is done.
+    /// Puts every staged file in place, or none, and removes the staging directory: the new
+    /// result set replaces the previous one whole. Under an advisory lock on the directory (so
+    /// that two runs commit one after the other, never interleaved), the data files are put in
+    /// place, the files the previous `manifest.csv` lists that this set does not write are
+    /// removed, and the new `manifest.csv`, the size and checksum of every other file, comes
+    /// last. A SIGINT or SIGTERM that arrives meanwhile is acted on once the commit is done.
     pub fn commit(mut self) -> Result<(), Error> {
         let mut listed: Vec<ManifestRow> = Vec::with_capacity(self.staged.len());
         for file in &mut self.staged {
@@ -90,14 +95,54 @@ impl CsvDir {
                 .unwrap_or_default();
             listed.push((name, file.digest()?));
         }
-        self.table(MANIFEST, &manifest(), &listed)?;
+        let mut manifest_file = self.stage(MANIFEST)?;
+        manifest()
+            .write_csv(manifest_file.writer(), &listed)
+            .map_err(|e| manifest_file.error(e))?;
         let CsvDir {
-            staged, staging, ..
+            dir,
+            staged,
+            staging,
         } = self;
+        let _lock = lock(&dir)?;
+        // A previous manifest that cannot be read names nothing to remove.
+        let previous: Vec<String> = Manifest::read(&dir)
+            .map(|m| m.files().map(str::to_string).collect())
+            .unwrap_or_default();
         let held = staging.hold();
-        let committed = commit_all(staged);
+        let committed = commit_all(staged).and_then(|()| {
+            for name in previous {
+                if !listed.iter().any(|(file, _)| *file == name) {
+                    remove_stale(&dir.join(name))?;
+                }
+            }
+            manifest_file.commit()
+        });
         drop(held);
         committed
+    }
+}
+
+/// Takes an exclusive advisory lock (flock) on the directory itself, waiting for another
+/// run's commit to finish; released when the handle is dropped or the process ends.
+fn lock(dir: &Path) -> Result<File, Error> {
+    let io_error = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let handle = File::open(dir).map_err(io_error)?;
+    handle.lock().map_err(io_error)?;
+    Ok(handle)
+}
+
+/// Removes a file of the previous result set; one already gone is fine.
+fn remove_stale(path: &Path) -> Result<(), Error> {
+    match std::fs::remove_file(path) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -228,3 +228,91 @@ fn the_next_run_removes_what_a_killed_run_staged() {
     assert_eq!(hidden, Vec::<String>::new(), "nothing stale is left");
     assert!(dir.join("steps.csv").is_file());
 }
+
+// ---- item 8: one result set per directory ----
+
+/// Runs `args` plus `--csv dir`, expecting success.
+fn write_into(dir: &Scratch, args: &[&str]) {
+    let path = dir.arg();
+    let (code, text) = run_with(
+        &[args, &["--csv", &path]].concat(),
+        Stream::Piped,
+        Stream::Piped,
+    );
+    assert_eq!(code, Some(0), "{text}");
+}
+
+/// The files of `dir` besides the manifest, and the files its manifest lists.
+fn files_and_manifest(dir: &Scratch) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(dir.join("manifest.csv")).expect("a manifest");
+    let mut listed: Vec<String> =
+        crate::support::Table::parse("manifest.csv", &text).column_values("file");
+    listed.sort();
+    let files = entries(&dir.path)
+        .into_iter()
+        .filter(|name| name != "manifest.csv")
+        .collect();
+    (files, listed)
+}
+
+/// `--formats f16,f32` and then `--formats f32` into one directory kept params_f16.csv, a file
+/// of another run beside the new set; a study after an audit kept the audit's files.
+#[test]
+fn a_new_result_set_replaces_the_previous_one_whole() {
+    let dir = Scratch::dir("replace");
+    write_into(&dir, &["--epochs", "1", "--formats", "f16,f32"]);
+    assert!(dir.join("params_f16.csv").is_file());
+    std::fs::write(dir.join("notes.txt"), "mine\n").unwrap();
+
+    write_into(&dir, &["--epochs", "1", "--formats", "f32"]);
+    assert!(
+        !dir.join("params_f16.csv").exists(),
+        "{:?}",
+        entries(&dir.path)
+    );
+    let (mut files, listed) = files_and_manifest(&dir);
+    files.retain(|name| name != "notes.txt");
+    assert_eq!(files, listed);
+
+    write_into(&dir, &["--epochs", "1", "--formats", "f32", "--seeds", "2"]);
+    let (files, listed) = files_and_manifest(&dir);
+    assert_eq!(listed, ["sweep.csv", "sweep_summary.csv"]);
+    assert_eq!(
+        files,
+        ["notes.txt", "sweep.csv", "sweep_summary.csv"],
+        "not ours: kept"
+    );
+}
+
+/// While another process holds the directory's lock, a run stages its files but does not
+/// commit them: two commits never interleave.
+#[test]
+fn a_commit_waits_for_the_directory_lock() {
+    let dir = Scratch::dir("locked");
+    let lock = File::open(&dir.path).expect("the directory opens");
+    lock.lock().expect("the lock is taken");
+    let path = dir.arg();
+    let mut child = binary(&["--epochs", "1", "--formats", "f32", "--csv", &path])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the run finished while the directory was locked"
+    );
+    assert!(
+        !dir.join("summary.csv").exists(),
+        "nothing committed under the lock"
+    );
+    lock.unlock().expect("unlocked");
+    let output = child.wait_with_output().expect("the run ends");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.join("summary.csv").is_file());
+}
