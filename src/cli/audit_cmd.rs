@@ -19,7 +19,6 @@ use crate::study::{EpsAdvice, advice};
 
 /// What an audit produced: its results and, with `--csv`, its files, staged but not committed.
 struct Audited {
-    config: AuditConfig,
     result: AuditResult,
     advice: Vec<EpsAdvice>,
     files: Option<CsvDir>,
@@ -32,9 +31,8 @@ impl Audited {
     }
 }
 
-/// Validates the flags, runs the audit and stages `--csv` if asked.
-fn execute(args: &AuditArgs) -> Result<Audited, Error> {
-    let config = audit_config(args)?;
+/// Runs the audit of the validated `config` and stages `--csv` if asked.
+fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
     let advice = advice(&config);
     let dir = args.csv.as_deref().map(CsvDir::create).transpose()?;
     let mut steps = dir.as_ref().map(StepsFile::create).transpose()?;
@@ -55,7 +53,6 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
         _ => None,
     };
     Ok(Audited {
-        config,
         result,
         advice,
         files,
@@ -66,7 +63,7 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
 pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     // Parsed before the run, so that a typo is reported at once.
     let fail_on: FailOnList = args.fail_on.as_deref().unwrap_or_default().parse()?;
-    let audited = execute(args)?;
+    let audited = execute(args, audit_config(args)?)?;
     let (result, advice) = (&audited.result, &audited.advice);
     print(stdout, &audit_out::render(args.output, result, advice))?;
     let failed = fail_on.failures(result);
@@ -80,10 +77,15 @@ pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
 /// Runs the audit and compares it with the baseline; returns the process exit code.
 pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     baseline::check_tolerance(args.tolerance)?;
-    // Read the baseline before the run, so a bad directory fails at once.
+    // Everything that can be refused is refused before the run: a damaged baseline, an output
+    // into it, another configuration.
     let baseline = Baseline::read(&args.baseline)?;
-    let audited = execute(&args.audit)?;
-    baseline.same_config(&config_rows(&audited.config))?;
+    if let Some(csv) = &args.audit.csv {
+        baseline.refuse_output(csv)?;
+    }
+    let config = audit_config(&args.audit)?;
+    baseline.same_config(&config_rows(&config))?;
+    let audited = execute(&args.audit, config)?;
     let comparison = baseline.compare(&audited.result, args.tolerance)?;
     print(stdout, &comparison.render(args.tolerance, &args.baseline))?;
     audited.commit()?;

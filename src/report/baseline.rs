@@ -3,7 +3,7 @@
 //! every row of the new audit present) or is refused.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::audit::AuditResult;
 use crate::error::Error;
@@ -104,6 +104,8 @@ fn grew(baseline: f64, current: f64, tolerance: f64) -> bool {
 /// every compared cell parses, every format of its configuration has its rows, and every file
 /// is the one its manifest records.
 pub struct Baseline {
+    /// The directory, canonical.
+    dir: PathBuf,
     config: Table,
     /// The lanes the baseline audited (its config.csv `formats`).
     formats: Vec<String>,
@@ -167,12 +169,33 @@ impl Baseline {
         }
         Manifest::read(dir)?.verify(&["config.csv", "summary.csv", "ops.csv"])?;
         Ok(Baseline {
+            dir: dir.canonicalize().map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?,
             config,
             formats,
             summary,
             ops,
             op_rows,
         })
+    }
+
+    /// Refuses `--csv` at the baseline or inside it (after resolving symbolic links, `..` and
+    /// relative paths): `check` never writes into its baseline.
+    pub fn refuse_output(&self, csv: &Path) -> Result<(), Error> {
+        if resolved(csv).starts_with(&self.dir) {
+            return Err(Error::InvalidFlag {
+                flag: "--csv".into(),
+                message: format!(
+                    "{} is the baseline {} or inside it; check never writes into its baseline: \
+                     write the new files elsewhere",
+                    csv.display(),
+                    self.dir.display()
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Refuses a baseline made with another configuration: comparing those would report
@@ -310,6 +333,26 @@ impl Baseline {
                 "has no row for {row}, which this audit has: the baseline is incomplete or was \
                  written by another version of precision-audit"
             ),
+        }
+    }
+}
+
+/// `path` made absolute with its longest existing ancestor canonical: where a directory that
+/// does not exist yet would be created.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut tail = Vec::new();
+    let mut head = absolute.as_path();
+    loop {
+        if let Ok(canonical) = head.canonicalize() {
+            return tail.iter().rev().fold(canonical, |p, c| p.join(c));
+        }
+        match (head.parent(), head.file_name()) {
+            (Some(parent), Some(name)) => {
+                tail.push(name.to_os_string());
+                head = parent;
+            }
+            _ => return absolute,
         }
     }
 }

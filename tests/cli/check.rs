@@ -295,3 +295,39 @@ fn a_format_the_baseline_lacks_is_refused() {
     // Fewer formats than the baseline's are checked.
     assert_eq!(check(&dir, &["--formats", "f32"]).code, Some(0));
 }
+
+// ---- issue 15, item 3: check validates first and never writes into its baseline ----
+
+/// `check --baseline base --csv base` with another configuration exited 2 after the run had
+/// overwritten base/; with the same one it replaced the baseline it compared against.
+#[test]
+fn check_never_writes_into_its_baseline() {
+    let dir = baseline();
+    let before = contents(&dir);
+    let path = dir.arg();
+    for extra in [&["--csv", &path][..], &["--csv", &path, "--seed", "7"]] {
+        let out = check(&dir, extra);
+        assert_refused(&out, &["--csv", "baseline"]);
+        assert!(contents(&dir) == before, "the baseline is untouched");
+    }
+    // Another spelling of the same directory, and a directory inside it.
+    let parent = dir.path.parent().unwrap().to_string_lossy().into_owned();
+    let name = dir.path.file_name().unwrap().to_string_lossy().into_owned();
+    let dotted = format!("{parent}/./{name}/");
+    let inside = format!("{path}/new");
+    for csv in [&dotted, &inside] {
+        assert_refused(&check(&dir, &["--csv", csv]), &["--csv"]);
+    }
+    assert!(contents(&dir) == before, "the baseline is untouched");
+}
+
+/// A configuration mismatch is refused before the audit runs: the run's --csv directory is not
+/// even created.
+#[test]
+fn a_configuration_mismatch_is_refused_before_the_run() {
+    let dir = baseline();
+    let out_dir = Scratch::path("check-out");
+    let out = check(&dir, &["--seed", "7", "--csv", &out_dir.arg()]);
+    assert_refused(&out, &["seed is 42 there and 7 here"]);
+    assert!(!out_dir.path.exists(), "{:?}", entries(&out_dir.path));
+}
