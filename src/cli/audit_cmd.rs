@@ -66,17 +66,25 @@ pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     let audited = execute(args, audit_config(args)?)?;
     let (result, advice) = (&audited.result, &audited.advice);
     print(stdout, &audit_out::render(args.output, result, advice))?;
-    let failed = fail_on.failures(result);
+    let failed = failed(&fail_on, result);
     audited.commit()?;
-    for line in &failed {
+    Ok(if failed { FINDING } else { 0 })
+}
+
+/// Reports on stderr each `--fail-on` condition that holds in `result`; whether any does.
+fn failed(fail_on: &FailOnList, result: &AuditResult) -> bool {
+    let failures = fail_on.failures(result);
+    for line in &failures {
         super::warn(&format!("--fail-on: {line}"));
     }
-    Ok(if failed.is_empty() { 0 } else { FINDING })
+    !failures.is_empty()
 }
 
 /// Runs the audit and compares it with the baseline; returns the process exit code.
 pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     baseline::check_tolerance(args.tolerance)?;
+    refuse_studies(&args.audit)?;
+    let fail_on: FailOnList = args.audit.fail_on.as_deref().unwrap_or_default().parse()?;
     // Everything that can be refused is refused before the run: a damaged baseline, an output
     // into it, another configuration.
     let baseline = Baseline::read(&args.baseline)?;
@@ -87,11 +95,26 @@ pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     baseline.same_config(&config_rows(&config))?;
     let audited = execute(&args.audit, config)?;
     let comparison = baseline.compare(&audited.result, args.tolerance)?;
-    print(stdout, &comparison.render(args.tolerance, &args.baseline))?;
+    let text = comparison.render(args.audit.output, args.tolerance, &args.baseline);
+    print(stdout, &text)?;
+    let failed = failed(&fail_on, &audited.result);
     audited.commit()?;
-    Ok(if comparison.moved.is_empty() {
+    Ok(if comparison.moved.is_empty() && !failed {
         0
     } else {
         FINDING
+    })
+}
+
+/// `check` compares one audit with its baseline: the studies' flags have nothing to compare.
+fn refuse_studies(args: &AuditArgs) -> Result<(), Error> {
+    let flag = match (args.seeds, args.orders) {
+        (Some(_), _) => "--seeds",
+        (_, Some(_)) => "--orders",
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidFlag {
+        flag: flag.into(),
+        message: "check compares one audit with its baseline and does not run studies".into(),
     })
 }

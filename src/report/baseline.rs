@@ -5,11 +5,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
 use crate::audit::AuditResult;
 use crate::error::Error;
+use crate::report::Output;
 use crate::report::audit_tables::{self as tables, ConfigRow};
 use crate::report::saved::{Manifest, Row, Table, read_table};
-use crate::report::schema::{Cell, Schema};
+use crate::report::schema::{Cell, Column, Schema, Style, json_text};
 
 /// Columns of summary.csv that must not grow.
 const SUMMARY_COLUMNS: &[&str] = &["loss_rel_drift", "max_rel_drift", "param_rel_drift"];
@@ -62,9 +65,39 @@ pub fn check_tolerance(tolerance: f64) -> Result<(), Error> {
     }
 }
 
+/// The values that moved, one table for the terminal, CSV and JSON.
+fn moved() -> Schema<'static, Moved> {
+    let text = |name: &'static str, title: &'static str, cell: fn(&Moved) -> String| {
+        Column::new(name, title, "", Style::Plain, move |m: &Moved| cell(m))
+    };
+    Schema::new(vec![
+        text("file", "file", |m| m.file.to_string()),
+        text("format", "format", |m| m.format.clone()),
+        text("op", "op", |m| m.op.clone()),
+        text("column", "column", |m| m.column.clone()),
+        text("baseline", "baseline", |m| m.baseline.clone()),
+        text("current", "now", |m| m.current.clone()),
+    ])
+}
+
 impl Comparison {
-    /// The outcome as the terminal shows it: a line, and the values that moved.
-    pub fn render(&self, tolerance: f64, baseline: &Path) -> String {
+    /// The outcome as `--output` asks for it: on the terminal a line and the values that
+    /// moved; as CSV the values that moved; as JSON everything.
+    pub fn render(&self, output: Output, tolerance: f64, baseline: &Path) -> String {
+        match output {
+            Output::Table => self.text(tolerance, baseline),
+            Output::Csv => moved().csv_text(&self.moved),
+            Output::Json => json_text(&json!({
+                "baseline": baseline.display().to_string(),
+                "tolerance": Cell::Number(tolerance).json(),
+                "checked": self.checked,
+                "regression": !self.moved.is_empty(),
+                "moved": moved().json(&self.moved),
+            })),
+        }
+    }
+
+    fn text(&self, tolerance: f64, baseline: &Path) -> String {
         if self.moved.is_empty() {
             format!(
                 "no regression: {} values within a relative tolerance of {tolerance} of {}\n",
@@ -72,17 +105,12 @@ impl Comparison {
                 baseline.display()
             )
         } else {
-            let mut table =
-                crate::report::Table::new(["file", "format", "op", "column", "baseline", "now"]);
-            for m in &self.moved {
-                table.row([m.file, &m.format, &m.op, &m.column, &m.baseline, &m.current]);
-            }
             format!(
                 "regression: {} of {} values grew by more than a relative {tolerance} against {}\n\n{}",
                 self.moved.len(),
                 self.checked,
                 baseline.display(),
-                table.render()
+                moved().table(&self.moved).render()
             )
         }
     }

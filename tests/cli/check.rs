@@ -331,3 +331,51 @@ fn a_configuration_mismatch_is_refused_before_the_run() {
     assert_refused(&out, &["seed is 42 there and 7 here"]);
     assert!(!out_dir.path.exists(), "{:?}", entries(&out_dir.path));
 }
+
+// ---- issue 15, item 4: check's flags do what its help says ----
+
+/// `check --seeds 3` ran one audit and ignored the flag; the studies are refused, and the help
+/// says so.
+#[test]
+fn check_refuses_the_studies() {
+    let dir = baseline();
+    for (flag, value) in [("--seeds", "3"), ("--orders", "2")] {
+        assert_refused(
+            &check(&dir, &[flag, value]),
+            &[flag, "does not run studies"],
+        );
+    }
+    let help = run(&["check", "--help"]).stdout;
+    assert!(
+        help.contains("--seeds, --orders   refused (exit 2)"),
+        "{help}"
+    );
+    assert!(!help.contains("--seeds <N>"), "not offered: {help}");
+}
+
+/// `check --fail-on drift=0` passed (exit 0) although every lane drifts.
+#[test]
+fn check_applies_fail_on_to_the_new_audit() {
+    let dir = baseline();
+    let out = check(&dir, &["--fail-on", "drift=0"]);
+    assert_eq!(out.code, Some(3), "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("no regression"), "{}", out.stdout);
+    assert!(out.stderr.contains("--fail-on: "), "{}", out.stderr);
+    assert_refused(&check(&dir, &["--fail-on", "nonsense"]), &["--fail-on"]);
+}
+
+/// `check --output json` printed the text report.
+#[test]
+fn check_prints_the_comparison_as_output_asks() {
+    let dir = baseline();
+    let out = check(&dir, &["--output", "json"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(json["regression"], false);
+    assert_eq!(json["moved"], serde_json::json!([]));
+    assert!(json["checked"].as_u64().unwrap() > 100, "{json}");
+
+    let out = check(&dir, &["--output", "csv"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "file,format,op,column,baseline,current\n");
+}
