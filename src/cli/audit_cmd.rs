@@ -35,6 +35,9 @@ impl Audited {
 fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
     let advice = advice(&config);
     let dir = args.csv.as_deref().map(CsvDir::create).transpose()?;
+    if let Some(dir) = &dir {
+        dir.expect(&audit_out::file_names(&config))?;
+    }
     let mut steps = dir.as_ref().map(StepsFile::create).transpose()?;
     let sink: &mut dyn StepSink = match steps.as_mut() {
         Some(file) => file,

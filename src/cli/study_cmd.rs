@@ -1,5 +1,6 @@
 //! `--seeds N` and `--orders K`: the studies that say whether a drift is larger than the noise.
-//! As in the audit, the report is printed before the `--csv` files are committed.
+//! As in the audit, the `--csv` directory is checked before the study starts, and the report is
+//! printed before the files are committed.
 
 use std::io::Write;
 
@@ -13,17 +14,13 @@ use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
 /// Runs a seed sweep of `seeds` seeds.
 pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
     let config = audit_config(args)?;
+    let mut files = output(args, &report::SWEEP_FILES)?;
     let redraw_init = args.init_params.is_none();
     let runs = run_sweep(&config, seeds as usize, redraw_init, config.threads);
     let formats = summarize_sweep(&runs);
-    let files = match &args.csv {
-        Some(dir) => {
-            let mut files = CsvDir::create(dir)?;
-            report::stage_sweep(&mut files, &runs, &formats)?;
-            Some(files)
-        }
-        None => None,
-    };
+    if let Some(files) = files.as_mut() {
+        report::stage_sweep(files, &runs, &formats)?;
+    }
     let reference = config.reference.name();
     let text = report::render_sweep(args.output, &reference, &runs, &formats);
     super::print(stdout, &text)?;
@@ -34,19 +31,26 @@ pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8,
 /// Runs the order study with `orders` summation orders.
 pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
     let config = audit_config(args)?;
+    let mut files = output(args, &report::ORDERS_FILES)?;
     let results = run_orders(&config, u64::from(orders), config.threads)?;
     let (formats, ops) = summarize_orders(&results);
     let outcomes = outcomes(&results);
-    let files = match &args.csv {
-        Some(dir) => {
-            let mut files = CsvDir::create(dir)?;
-            report::stage_orders(&mut files, &outcomes, &formats, &ops)?;
-            Some(files)
-        }
-        None => None,
-    };
+    if let Some(files) = files.as_mut() {
+        report::stage_orders(files, &outcomes, &formats, &ops)?;
+    }
     let text = report::render_orders(args.output, u64::from(orders), &outcomes, &formats, &ops);
     super::print(stdout, &text)?;
     files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
+}
+
+/// The `--csv` directory, checked with the files it will get before the study starts: a bad
+/// path fails at once, not after the whole study.
+fn output(args: &AuditArgs, names: &[&str]) -> Result<Option<CsvDir>, Error> {
+    let Some(dir) = &args.csv else {
+        return Ok(None);
+    };
+    let files = CsvDir::create(dir)?;
+    files.expect(names)?;
+    Ok(Some(files))
 }

@@ -69,6 +69,21 @@ pub struct StagedFile {
     temporary: Temporary,
 }
 
+/// Refuses a destination that a rename cannot replace: a directory is in the way. Checked when
+/// a file is staged, and by a report before its work starts.
+pub fn replaceable(path: &Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory, not a file that can be replaced",
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Commits staged files together: every file is flushed and synced before any is renamed, and
 /// if a rename fails, the files already renamed are removed again, so that either all of them
 /// are in place or none is.
@@ -124,12 +139,7 @@ impl StagedFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        if path.is_dir() {
-            return Err(io_error(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "is a directory, not a file that can be replaced",
-            )));
-        }
+        replaceable(path)?;
         let (file, temporary) =
             create_temporary(staging.unwrap_or(directory), name).map_err(io_error)?;
         Ok(StagedFile {

@@ -12,7 +12,7 @@ use ndarray::Array2;
 
 use crate::Error;
 
-pub use atomic::{StagedFile, commit_all, write_atomically};
+pub use atomic::{StagedFile, commit_all, replaceable, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
 pub use params::{read_params, write_params};

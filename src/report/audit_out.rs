@@ -9,6 +9,7 @@ use crate::report::files::{CsvDir, Stream};
 use crate::report::schema::{Cell, json_text};
 use crate::report::{Output, audit_text, study_report};
 use crate::study::EpsAdvice;
+use crate::train::LaneSpec;
 
 /// The audit as `--output` asks for it.
 pub fn render(output: Output, result: &AuditResult, advice: &[EpsAdvice]) -> String {
@@ -67,6 +68,32 @@ impl StepSink for StepsFile {
     }
 }
 
+/// The files [`stage_csv_dir`] writes for `config`, for [`CsvDir::expect`] before the run.
+pub fn file_names(config: &AuditConfig) -> Vec<String> {
+    let mut names: Vec<String> = [
+        "summary.csv",
+        "ops.csv",
+        "events.csv",
+        "constants.csv",
+        "config.csv",
+        "advice.csv",
+        "data.csv",
+        "schedule.csv",
+        "params_initial.csv",
+        "params_reference.csv",
+        "steps.csv",
+    ]
+    .map(String::from)
+    .to_vec();
+    names.extend(config.formats.iter().map(|&lane| params_file(lane)));
+    names
+}
+
+/// The final parameters of `lane`.
+fn params_file(lane: LaneSpec) -> String {
+    format!("params_{lane}.csv")
+}
+
 /// Stages every file of the audit's `--csv` directory, `steps.csv` included; the caller commits
 /// them, all or none.
 pub fn stage_csv_dir(
@@ -107,7 +134,7 @@ pub fn stage_csv_dir(
     dir.params("params_initial.csv", &config.init)?;
     dir.params("params_reference.csv", &result.reference_params)?;
     for f in &result.formats {
-        dir.params(&format!("params_{}.csv", f.lane), &f.final_params)?;
+        dir.params(&params_file(f.lane), &f.final_params)?;
     }
     dir.add(steps.0);
     Ok(dir)

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::data::params::write_params_to;
-use crate::data::{StagedFile, StagingDir, commit_all};
+use crate::data::{StagedFile, StagingDir, commit_all, replaceable};
 use crate::error::Error;
 use crate::model::ParamSet;
 use crate::report::saved::{MANIFEST, Manifest, ManifestRow, manifest};
@@ -24,17 +24,28 @@ pub struct CsvDir {
 
 impl CsvDir {
     /// Starts a report into `dir` (created if missing): creates its staging directory, after
-    /// removing those of processes that died before they could.
+    /// removing those of processes that died before they could. A `dir` that is a file or a
+    /// symbolic link to nothing is refused with a message that says so.
     pub fn create(dir: &Path) -> Result<CsvDir, Error> {
+        refuse_non_directory(dir)?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
+        replaceable(&dir.join(MANIFEST))?;
         Ok(CsvDir {
             dir: dir.to_path_buf(),
             staged: Vec::new(),
             staging: StagingDir::create(dir)?,
         })
+    }
+
+    /// Checks, before the work starts, that the files `names` can be put in place (no
+    /// directory is in the way), so that a report does not fail only once it is complete.
+    pub fn expect<S: AsRef<str>>(&self, names: &[S]) -> Result<(), Error> {
+        names
+            .iter()
+            .try_for_each(|name| replaceable(&self.dir.join(name.as_ref())))
     }
 
     fn stage(&self, name: &str) -> Result<StagedFile, Error> {
@@ -120,6 +131,33 @@ impl CsvDir {
         });
         drop(held);
         committed
+    }
+}
+
+/// Refuses an output directory that exists as something else than a directory, or is a
+/// symbolic link to nothing (which `create_dir_all` reports only as "File exists").
+fn refuse_non_directory(dir: &Path) -> Result<(), Error> {
+    let Ok(link) = std::fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    let refuse = |what: String| {
+        Err(Error::InvalidFlag {
+            flag: "--csv".into(),
+            message: format!("{} {what}: it must be a directory", dir.display()),
+        })
+    };
+    match std::fs::metadata(dir) {
+        Ok(target) if target.is_dir() => Ok(()),
+        Ok(target) if target.is_file() => refuse("is a regular file".into()),
+        Ok(_) => refuse("is not a directory".into()),
+        Err(_) if link.file_type().is_symlink() => {
+            let target = std::fs::read_link(dir).unwrap_or_default();
+            refuse(format!(
+                "is a symbolic link to {}, which does not exist",
+                target.display()
+            ))
+        }
+        Err(_) => Ok(()),
     }
 }
 

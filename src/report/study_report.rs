@@ -528,9 +528,16 @@ pub fn stage_sweep(
     runs: &[SeedRun],
     formats: &[FormatSweep],
 ) -> Result<(), Error> {
-    files.table("sweep.csv", &sweep(), &sweep_rows(runs))?;
-    files.table("sweep_summary.csv", &sweep_summary(), formats)
+    let [runs_file, summary_file] = SWEEP_FILES;
+    files.table(runs_file, &sweep(), &sweep_rows(runs))?;
+    files.table(summary_file, &sweep_summary(), formats)
 }
+
+/// The files [`stage_sweep`] writes.
+pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep_summary.csv"];
+
+/// The files [`stage_orders`] writes.
+pub const ORDERS_FILES: [&str; 3] = ["orders.csv", "orders_summary.csv", "orders_ops.csv"];
 
 /// The order study as `--output` asks for it.
 pub fn render_orders(
@@ -559,7 +566,8 @@ pub fn stage_orders(
     formats: &[FormatOrders],
     ops: &[OpOrders],
 ) -> Result<(), Error> {
-    files.table("orders.csv", &orders(), outcomes)?;
-    files.table("orders_summary.csv", &orders_summary(), formats)?;
-    files.table("orders_ops.csv", &orders_ops(), ops)
+    let [outcomes_file, summary_file, ops_file] = ORDERS_FILES;
+    files.table(outcomes_file, &orders(), outcomes)?;
+    files.table(summary_file, &orders_summary(), formats)?;
+    files.table(ops_file, &orders_ops(), ops)
 }

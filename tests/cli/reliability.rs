@@ -316,3 +316,71 @@ fn a_commit_waits_for_the_directory_lock() {
     );
     assert!(dir.join("summary.csv").is_file());
 }
+
+// ---- item 10: output paths are checked before the work starts ----
+
+/// A run that would take minutes, with `--csv` at `csv`: it must be refused within seconds.
+fn refused_at_once(extra: &[&str], csv: &str) -> String {
+    let args = [
+        &["--epochs", "100000", "--formats", "f32"],
+        extra,
+        &["--csv", csv],
+    ]
+    .concat();
+    let (code, stderr) = run_within(&args, 30)
+        .unwrap_or_else(|| panic!("`{}` is refused before the work", args.join(" ")));
+    assert_eq!(code, Some(2), "{stderr}");
+    stderr
+}
+
+/// The studies created their `--csv` directory only after the whole study.
+#[test]
+fn a_study_checks_its_csv_directory_first() {
+    let file = Scratch::path("study-csv-file");
+    std::fs::write(&file.path, "keep\n").unwrap();
+    for study in [["--seeds", "2"], ["--orders", "2"]] {
+        let stderr = refused_at_once(&study, &file.arg());
+        assert!(stderr.contains("is a regular file"), "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&file.path).unwrap(), "keep\n");
+}
+
+/// A file or a dangling symbolic link at `--csv` said only "File exists (os error 17)".
+#[test]
+fn a_csv_path_that_is_no_directory_is_named_clearly() {
+    let file = Scratch::path("csv-file");
+    std::fs::write(&file.path, "keep\n").unwrap();
+    let stderr = refused_at_once(&[], &file.arg());
+    assert!(
+        stderr.contains(&format!("--csv: {} is a regular file", file.arg())),
+        "{stderr}"
+    );
+
+    let link = Scratch::path("csv-dangling");
+    let target = Scratch::path("csv-dangling-target");
+    std::os::unix::fs::symlink(&target.path, &link.path).unwrap();
+    let stderr = refused_at_once(&[], &link.arg());
+    assert!(stderr.contains("is a symbolic link to"), "{stderr}");
+    assert!(stderr.contains("which does not exist"), "{stderr}");
+    assert!(!stderr.contains("os error 17"), "{stderr}");
+    assert!(!target.path.exists(), "nothing is created through the link");
+}
+
+/// A directory in the way of a result file (here ops.csv, params_f32.csv, sweep.csv) failed
+/// the run only once the audit or the study was complete.
+#[test]
+fn a_blocked_result_file_is_refused_before_the_work() {
+    for (blocked, extra) in [
+        ("ops.csv", &[][..]),
+        ("params_f32.csv", &[][..]),
+        ("sweep.csv", &["--seeds", "2"][..]),
+        ("manifest.csv", &[][..]),
+    ] {
+        let dir = Scratch::dir("blocked-early");
+        std::fs::create_dir(dir.join(blocked)).unwrap();
+        let stderr = refused_at_once(extra, &dir.arg());
+        assert!(stderr.contains(blocked), "{stderr}");
+        assert!(stderr.contains("is a directory"), "{stderr}");
+        assert_eq!(entries(&dir.path), [blocked], "nothing else is left");
+    }
+}
