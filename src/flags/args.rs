@@ -299,8 +299,9 @@ pub struct AuditArgs {
     /// What to print: a table report, the summary as CSV, or everything as JSON.
     #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
     pub output: Output,
-    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv and parameter
-    /// files into this directory (created if missing).
+    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv, parameter files
+    /// and manifest.csv into this directory (created if missing), replacing the result set
+    /// there whole.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub csv: Option<PathBuf>,
     /// Exit with code 3 when a finding occurs: comma-separated nan, inf, overflow, underflow,
