@@ -20,6 +20,7 @@ pub use verdict::verdict;
 use rug::Float;
 
 use crate::data::Dataset;
+use crate::data::digest::Fnv1a;
 pub use crate::format::Reference;
 use crate::format::{Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
@@ -422,13 +423,11 @@ fn step_lanes(
 
 /// FNV-1a over the bits of `values`: a fingerprint that changes when any value does.
 fn fingerprint<'a>(values: impl Iterator<Item = &'a f64>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = Fnv1a::new();
     for value in values {
-        for byte in value.to_bits().to_le_bytes() {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash.update(&value.to_bits().to_le_bytes());
     }
-    format!("{hash:016x}")
+    hash.hex()
 }
 
 /// |a − b| / |b|, computed in MPFR at the wider precision of the two.

@@ -1,4 +1,8 @@
-//! The audit and `check`: run, write `--csv`, print, decide the exit code.
+//! The audit and `check`: run, stage `--csv`, print, commit the files, decide the exit code.
+//!
+//! The report is printed before the `--csv` files are committed: when stdout cannot be written
+//! (a full disk, `>/dev/full`), the run exits 2 and leaves no result set behind that would pass
+//! for a successful one.
 
 use std::io::Write;
 
@@ -14,18 +18,27 @@ use crate::report::audit_tables::config_rows;
 use crate::report::baseline::{self, Baseline};
 use crate::study::{EpsAdvice, advice};
 
-/// What an audit produced.
+/// What an audit produced: its results and, with `--csv`, its files, staged but not committed.
 struct Audited {
-    config: AuditConfig,
     result: AuditResult,
     advice: Vec<EpsAdvice>,
+    files: Option<CsvDir>,
 }
 
-/// Validates the flags, runs the audit and writes `--csv` if asked.
-fn execute(args: &AuditArgs) -> Result<Audited, Error> {
-    let config = audit_config(args)?;
+impl Audited {
+    /// Puts the staged `--csv` files in place.
+    fn commit(self) -> Result<(), Error> {
+        self.files.map_or(Ok(()), CsvDir::commit)
+    }
+}
+
+/// Runs the audit of the validated `config` and stages `--csv` if asked.
+fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
     let advice = advice(&config);
     let dir = args.csv.as_deref().map(CsvDir::create).transpose()?;
+    if let Some(dir) = &dir {
+        dir.expect(&audit_out::file_names(&config))?;
+    }
     let mut steps = dir.as_ref().map(StepsFile::create).transpose()?;
     let sink: &mut dyn StepSink = match steps.as_mut() {
         Some(file) => file,
@@ -41,16 +54,21 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
     progress.finish();
     let result = result?;
     let step_records = std::mem::take(&mut kept.records);
-    if let (Some(mut dir), Some(steps)) = (dir, steps) {
-        if args.plot {
-            plot::stage(&mut dir, &Run::from_audit(&config, &result, step_records)?)?;
+    let files = match (dir, steps) {
+        (Some(mut dir), Some(steps)) => {
+            if args.plot {
+                plot::stage(&mut dir, &Run::from_audit(&config, &result, step_records)?)?;
+            }
+            Some(audit_out::stage_csv_dir(
+                dir, steps, &config, &result, &advice,
+            )?)
         }
-        audit_out::write_csv_dir(dir, steps, &config, &result, &advice)?;
-    }
+        _ => None,
+    };
     Ok(Audited {
-        config,
         result,
         advice,
+        files,
     })
 }
 
@@ -58,27 +76,58 @@ fn execute(args: &AuditArgs) -> Result<Audited, Error> {
 pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     // Parsed before the run, so that a typo is reported at once.
     let fail_on: FailOnList = args.fail_on.as_deref().unwrap_or_default().parse()?;
-    let Audited { result, advice, .. } = execute(args)?;
-    print(stdout, &audit_out::render(args.output, &result, &advice))?;
-    let failed = fail_on.failures(&result);
-    for line in &failed {
-        eprintln!("precision-audit: --fail-on: {line}");
+    let audited = execute(args, audit_config(args)?)?;
+    let (result, advice) = (&audited.result, &audited.advice);
+    print(stdout, &audit_out::render(args.output, result, advice))?;
+    let failed = failed(&fail_on, result);
+    audited.commit()?;
+    Ok(if failed { FINDING } else { 0 })
+}
+
+/// Reports on stderr each `--fail-on` condition that holds in `result`; whether any does.
+fn failed(fail_on: &FailOnList, result: &AuditResult) -> bool {
+    let failures = fail_on.failures(result);
+    for line in &failures {
+        super::warn(&format!("--fail-on: {line}"));
     }
-    Ok(if failed.is_empty() { 0 } else { FINDING })
+    !failures.is_empty()
 }
 
 /// Runs the audit and compares it with the baseline; returns the process exit code.
 pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     baseline::check_tolerance(args.tolerance)?;
-    // Read the baseline before the run, so a bad directory fails at once.
+    refuse_studies(&args.audit)?;
+    let fail_on: FailOnList = args.audit.fail_on.as_deref().unwrap_or_default().parse()?;
+    // Everything that can be refused is refused before the run: a damaged baseline, an output
+    // into it, another configuration.
     let baseline = Baseline::read(&args.baseline)?;
-    let audited = execute(&args.audit)?;
-    baseline.same_config(&config_rows(&audited.config))?;
+    if let Some(csv) = &args.audit.csv {
+        baseline.refuse_output(csv)?;
+    }
+    let config = audit_config(&args.audit)?;
+    baseline.same_config(&config_rows(&config))?;
+    let audited = execute(&args.audit, config)?;
     let comparison = baseline.compare(&audited.result, args.tolerance)?;
-    print(stdout, &comparison.render(args.tolerance, &args.baseline))?;
-    Ok(if comparison.moved.is_empty() {
+    let text = comparison.render(args.audit.output, args.tolerance, &args.baseline);
+    print(stdout, &text)?;
+    let failed = failed(&fail_on, &audited.result);
+    audited.commit()?;
+    Ok(if comparison.moved.is_empty() && !failed {
         0
     } else {
         FINDING
+    })
+}
+
+/// `check` compares one audit with its baseline: the studies' flags have nothing to compare.
+fn refuse_studies(args: &AuditArgs) -> Result<(), Error> {
+    let flag = match (args.seeds, args.orders) {
+        (Some(_), _) => "--seeds",
+        (_, Some(_)) => "--orders",
+        _ => return Ok(()),
+    };
+    Err(Error::InvalidFlag {
+        flag: flag.into(),
+        message: "check compares one audit with its baseline and does not run studies".into(),
     })
 }

@@ -23,7 +23,8 @@ const BAD_INPUT: u8 = 2;
 /// Exit code when a finding was asked to fail the run (`--fail-on`, a `check` regression).
 const FINDING: u8 = 3;
 
-/// Prints `text`; a closed pipe (`| head`) is not an error.
+/// Prints `text`; a closed pipe (`| head`) is not an error, any other failed write is (exit 2),
+/// so that a report that did not reach its reader never passes for one that did.
 fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Io {
@@ -34,14 +35,69 @@ fn print(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     }
 }
 
+/// Writes a line to stderr. A failed write is ignored: a message that cannot be shown must not
+/// change the exit code (`eprintln!` would panic, and the panic would turn exit 2 into 101).
+fn warn(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "precision-audit: {line}");
+}
+
+/// Parses the command line. `--help` and `--version` print to stdout and fail (exit 2) when that
+/// write fails; usage errors print to stderr (ignoring a failed write) and exit 2.
+fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|error| {
+        let printed = error.print();
+        if error.use_stderr() {
+            return ExitCode::from(BAD_INPUT);
+        }
+        match printed {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                warn(&format!("error: <stdout>: {e}"));
+                ExitCode::from(BAD_INPUT)
+            }
+            _ => ExitCode::SUCCESS,
+        }
+    })
+}
+
+/// On SIGINT or SIGTERM: removes the staged `--csv` files (waiting for a commit in progress
+/// to finish) and exits 128 + the signal's number, 130 or 143, as a shell reports it.
+#[cfg(unix)]
+fn handle_interrupts() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        // Without the handler the signal ends the process as by default; the next run into
+        // the directory removes what it staged.
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            warn(&format!("interrupted by {name}"));
+            let _held = crate::data::staging::discard_all();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn handle_interrupts() {}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    handle_interrupts();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(code) => code,
         // The panic hook has already printed the message and location.
         Err(_) => {
-            eprintln!("precision-audit: internal error; please report it with the command line");
+            warn("internal error; please report it with the command line");
             ExitCode::from(INTERNAL)
         }
     }
@@ -65,7 +121,7 @@ fn run(cli: &Cli) -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("precision-audit: error: {error}");
+            warn(&format!("error: {error}"));
             ExitCode::from(BAD_INPUT)
         }
     }

@@ -17,9 +17,10 @@ pub fn plot(args: &PlotArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     let out = args.out.as_deref().unwrap_or(&args.dir);
     let mut dir = CsvDir::create(out)?;
     let names = plot::stage(&mut dir, &run)?;
-    dir.commit()?;
+    // Beside the result set it was drawn from: a plot adds pictures and replaces nothing.
+    dir.commit_beside()?;
     if run.exponents.is_none() {
-        eprintln!("precision-audit: {MISSING_EXPONENTS}");
+        super::warn(MISSING_EXPONENTS);
     }
     let listing: String = names
         .iter()

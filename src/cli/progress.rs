@@ -1,7 +1,7 @@
 //! "step k of n", the rate and the time left, on stderr while an audit runs, when stderr is a
 //! terminal (never in a pipe or a log file).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 /// Shows a bar, the steps done, steps per second and an estimate of the time left on stderr
@@ -41,13 +41,13 @@ impl Progress {
         // Pad over a longer line drawn before.
         let pad = self.shown.saturating_sub(text.chars().count());
         self.shown = text.chars().count();
-        eprint!("\r{text}{}", " ".repeat(pad));
+        draw(&format!("\r{text}{}", " ".repeat(pad)));
     }
 
     /// Clears the line.
     pub fn finish(&self) {
         if self.last.is_some() {
-            eprint!("\r{}\r", " ".repeat(self.shown));
+            draw(&format!("\r{}\r", " ".repeat(self.shown)));
         }
     }
 }
@@ -55,8 +55,10 @@ impl Progress {
 /// The progress line after `done` of `total` steps in `elapsed`: the bar, the steps, the rate
 /// so far and the time left at that rate.
 fn line(done: u64, total: u64, elapsed: Duration) -> String {
-    const WIDTH: u64 = 30;
-    let filled = (done.min(total) * WIDTH / total.max(1)) as usize;
+    // In u128 and capped at full, so no count overflows or leaves the bar, whatever `done` and
+    // `total` are.
+    const WIDTH: u128 = 30;
+    let filled = (u128::from(done) * WIDTH / u128::from(total.max(1))).min(WIDTH) as usize;
     let seconds = elapsed.as_secs_f64();
     let rate = if seconds > 0.0 {
         done as f64 / seconds
@@ -74,6 +76,11 @@ fn line(done: u64, total: u64, elapsed: Duration) -> String {
         " ".repeat(WIDTH as usize - filled),
         rate_text(rate)
     )
+}
+
+/// Writes to stderr; a line that cannot be drawn is not an error.
+fn draw(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// A rate with three significant digits or so: `0.52`, `8.3`, `412`.
@@ -113,6 +120,16 @@ mod tests {
             "[##############################] step 400/400  500 steps/s  ETA 0s"
         );
         assert!(line(0, 400, Duration::ZERO).ends_with("0.00 steps/s  ETA ?"));
+    }
+
+    #[test]
+    fn the_bar_stays_30_wide_for_any_count() {
+        // A total that wrapped to 0 once made `done * 30` exceed the bar: `30 - filled`
+        // underflowed and `repeat` panicked with a capacity overflow.
+        let full = format!("[{}]", "#".repeat(30));
+        assert!(line(7, 0, Duration::from_secs(1)).starts_with(&full));
+        let huge = line(u64::MAX, u64::MAX, Duration::from_secs(1));
+        assert!(huge.starts_with(&full), "{huge}");
     }
 
     #[test]

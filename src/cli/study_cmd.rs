@@ -1,9 +1,12 @@
 //! `--seeds N` and `--orders K`: the studies that say whether a drift is larger than the noise.
+//! As in the audit, the `--csv` directory is checked before the study starts, and the report is
+//! printed before the files are committed.
 
 use std::io::Write;
 
 use crate::error::Error;
 use crate::flags::{AuditArgs, audit_config};
+use crate::report::CsvDir;
 use crate::report::study_report as report;
 use crate::study::orders::{outcomes, run_orders, summarize_orders};
 use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
@@ -11,28 +14,43 @@ use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
 /// Runs a seed sweep of `seeds` seeds.
 pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
     let config = audit_config(args)?;
+    let mut files = output(args, &report::SWEEP_FILES)?;
     let redraw_init = args.init_params.is_none();
     let runs = run_sweep(&config, seeds as usize, redraw_init, config.threads);
     let formats = summarize_sweep(&runs);
-    if let Some(dir) = &args.csv {
-        report::write_sweep(dir, &runs, &formats)?;
+    if let Some(files) = files.as_mut() {
+        report::stage_sweep(files, &runs, &formats)?;
     }
     let reference = config.reference.name();
     let text = report::render_sweep(args.output, &reference, &runs, &formats);
     super::print(stdout, &text)?;
+    files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
 }
 
 /// Runs the order study with `orders` summation orders.
 pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
     let config = audit_config(args)?;
+    let mut files = output(args, &report::ORDERS_FILES)?;
     let results = run_orders(&config, u64::from(orders), config.threads)?;
     let (formats, ops) = summarize_orders(&results);
     let outcomes = outcomes(&results);
-    if let Some(dir) = &args.csv {
-        report::write_orders(dir, &outcomes, &formats, &ops)?;
+    if let Some(files) = files.as_mut() {
+        report::stage_orders(files, &outcomes, &formats, &ops)?;
     }
     let text = report::render_orders(args.output, u64::from(orders), &outcomes, &formats, &ops);
     super::print(stdout, &text)?;
+    files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
+}
+
+/// The `--csv` directory, checked with the files it will get before the study starts: a bad
+/// path fails at once, not after the whole study.
+fn output(args: &AuditArgs, names: &[&str]) -> Result<Option<CsvDir>, Error> {
+    let Some(dir) = &args.csv else {
+        return Ok(None);
+    };
+    let files = CsvDir::create(dir)?;
+    files.expect(names)?;
+    Ok(Some(files))
 }

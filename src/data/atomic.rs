@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Error;
+use crate::data::digest::{Digest, Hashing};
 
 /// Distinguishes temporary files of concurrent writes from one process.
 static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
@@ -64,8 +65,23 @@ pub fn write_atomically(
 pub struct StagedFile {
     path: PathBuf,
     directory: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Hashing<File>>,
     temporary: Temporary,
+}
+
+/// Refuses a destination that a rename cannot replace: a directory is in the way. Checked when
+/// a file is staged, and by a report before its work starts.
+pub fn replaceable(path: &Path) -> Result<(), Error> {
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory, not a file that can be replaced",
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Commits staged files together: every file is flushed and synced before any is renamed, and
@@ -95,9 +111,20 @@ pub fn commit_all(files: Vec<StagedFile>) -> Result<(), Error> {
 }
 
 impl StagedFile {
-    /// Starts writing `path`: creates the temporary file now, so an unwritable destination is
-    /// an error before any work is done.
+    /// Starts writing `path`: creates the temporary file now, beside `path`, so an unwritable
+    /// destination is an error before any work is done.
     pub fn create(path: &Path) -> Result<StagedFile, Error> {
+        StagedFile::create_in(path, None)
+    }
+
+    /// Starts writing `path` with the temporary file in `staging` (a directory on the same
+    /// file system as `path`, e.g. a [`StagingDir`](crate::data::StagingDir) inside its
+    /// directory) instead of beside it.
+    pub fn staged_in(path: &Path, staging: &Path) -> Result<StagedFile, Error> {
+        StagedFile::create_in(path, Some(staging))
+    }
+
+    fn create_in(path: &Path, staging: Option<&Path>) -> Result<StagedFile, Error> {
         let io_error = |source: io::Error| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -112,17 +139,13 @@ impl StagedFile {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        if path.is_dir() {
-            return Err(io_error(io::Error::new(
-                io::ErrorKind::IsADirectory,
-                "is a directory, not a file that can be replaced",
-            )));
-        }
-        let (file, temporary) = create_temporary(directory, name).map_err(io_error)?;
+        replaceable(path)?;
+        let (file, temporary) =
+            create_temporary(staging.unwrap_or(directory), name).map_err(io_error)?;
         Ok(StagedFile {
             path: path.to_path_buf(),
             directory: directory.to_path_buf(),
-            out: BufWriter::new(file),
+            out: BufWriter::new(Hashing::new(file)),
             temporary,
         })
     }
@@ -130,6 +153,17 @@ impl StagedFile {
     /// Where the content goes.
     pub fn writer(&mut self) -> &mut dyn Write {
         &mut self.out
+    }
+
+    /// The destination.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The size and checksum of everything written so far (flushed to the file first).
+    pub fn digest(&mut self) -> Result<Digest, Error> {
+        self.out.flush().map_err(|e| self.error(e))?;
+        Ok(self.out.get_ref().digest())
     }
 
     /// An I/O failure, named by the destination.
@@ -159,7 +193,7 @@ impl StagedFile {
             source,
         };
         let file = out.into_inner().map_err(|err| io_error(err.into_error()))?;
-        file.sync_all().map_err(io_error)?;
+        file.get_ref().sync_all().map_err(io_error)?;
         Ok((path, directory, temporary))
     }
 }

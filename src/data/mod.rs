@@ -6,11 +6,13 @@ pub mod array_data;
 pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
+pub mod digest;
 pub mod model_file;
 pub mod npy;
 pub mod npz;
 pub mod params;
 pub mod safetensors;
+pub mod staging;
 pub mod tensors;
 
 use std::path::Path;
@@ -20,11 +22,12 @@ use ndarray::Array2;
 use crate::Error;
 
 pub use array_data::{load_npy, load_npz};
-pub use atomic::{StagedFile, commit_all, write_atomically};
+pub use atomic::{StagedFile, commit_all, replaceable, write_atomically};
 pub use builtin::builtin;
 pub use csv_file::load_csv;
 pub use model_file::{ModelFile, read_model_file, write_model_safetensors};
 pub use params::{read_params, write_params};
+pub use staging::StagingDir;
 
 /// Reads the dataset in `path`, choosing the format by its extension: `.npz` and `.npy`
 /// ([`array_data`]), and otherwise CSV ([`load_csv`]). `target` picks the target: a CSV

@@ -21,8 +21,22 @@ const AFTER_HELP: &str = "Examples:
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
   precision-audit plot out/                          draw out/ as SVG files and report.html
 
-Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage;
-3 a --fail-on condition was met.";
+Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage,
+or an output that could not be written; 3 a --fail-on condition was met, or check found a
+regression; 130, 143 interrupted by SIGINT, SIGTERM.";
+
+const CHECK_AFTER_HELP: &str =
+    "In check, the audit's flags mean what they mean in an audit, except:
+  --output   prints the comparison: table, csv (the values that grew) or json (everything)
+  --fail-on  applies to the new audit, as in an audit: exit 3 when a condition is met
+  --csv      writes the new audit's files; never the baseline directory or one inside it
+  --seeds, --orders   refused (exit 2): check compares one audit with its baseline
+
+The baseline must be complete: its manifest.csv verified, every compared cell a number, a row
+for every format and op of the new audit. Anything else is refused with exit 2 before the run.
+
+Exit codes: 0 no regression; 2 bad input, a damaged baseline or another configuration; 3 a
+regression, or a --fail-on condition was met.";
 
 /// The arithmetic of the reference trajectory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -56,6 +70,8 @@ pub enum Command {
     Round(RoundArgs),
     /// Run an audit and compare it with a saved --csv directory: exit 3 when any format's loss
     /// or parameter drift, or any op's error, grew beyond --tolerance.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    #[command(mut_arg("seeds", |a| a.hide(true)), mut_arg("orders", |a| a.hide(true)))]
     Check(Box<CheckArgs>),
     /// Draw a --csv directory: drift.svg, loss.svg, ops.svg, exponents.svg and report.html
     /// (every picture inline, with the summary and, given --json, the verdicts).
@@ -333,8 +349,9 @@ pub struct AuditArgs {
     /// What to print: a table report, the summary as CSV, or everything as JSON.
     #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
     pub output: Output,
-    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv and parameter
-    /// files into this directory (created if missing).
+    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv, parameter files
+    /// and manifest.csv into this directory (created if missing), replacing the result set
+    /// there whole.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub csv: Option<PathBuf>,
     /// With --csv: also draw drift.svg, loss.svg, ops.svg, exponents.svg and report.html into

@@ -63,6 +63,52 @@ pub fn hidden_widths(text: &str) -> Result<Vec<usize>, Error> {
         .collect()
 }
 
+/// The most elements any one tensor may hold (the data, a weight matrix, a batch's
+/// activations): 2^28, 2 GiB of f64 per lane before the reference's MPFR copies. Larger sizes
+/// cannot train in any reasonable time against an MPFR reference, and their products could
+/// overflow the counts derived from them.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// `rows × columns` when it is at most [`MAX_ELEMENTS`]; otherwise a refusal naming `flag`.
+fn elements(flag: &str, what: &str, rows: usize, columns: usize) -> Result<usize, Error> {
+    match rows.checked_mul(columns) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => Err(invalid(
+            flag,
+            format!(
+                "{what} of {rows} × {columns} is more than {MAX_ELEMENTS} elements (2^28), too large to audit"
+            ),
+        )),
+    }
+}
+
+/// The steps of the run, `epochs × ⌈samples / batch size⌉`, when they can be counted.
+fn total_steps(epochs: usize, samples: usize, batch_size: usize) -> Result<u64, Error> {
+    let batches = samples.div_ceil(batch_size);
+    epochs
+        .checked_mul(batches)
+        .and_then(|steps| u64::try_from(steps).ok())
+        .ok_or_else(|| {
+            invalid(
+                "--epochs",
+                format!(
+                    "{epochs} epochs of {batches} batches are more steps than can be counted (2^64)"
+                ),
+            )
+        })
+}
+
+/// Refuses a network or a batch too large to hold: every weight matrix and a batch's widest
+/// activations must fit [`MAX_ELEMENTS`].
+fn check_sizes(widths: &[usize], batch_rows: usize) -> Result<(), Error> {
+    for pair in widths.windows(2) {
+        elements("--layers", "a weight matrix", pair[0], pair[1])?;
+    }
+    let widest = widths.iter().copied().max().unwrap_or(1);
+    elements("--batch-size", "a batch's activations", batch_rows, widest)?;
+    Ok(())
+}
+
 fn positive(flag: &str, value: usize) -> Result<usize, Error> {
     if value == 0 {
         Err(invalid(flag, "must be at least 1"))
@@ -114,12 +160,16 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let batch_size = positive("--batch-size", args.batch_size)?;
     let data: Dataset = match &args.data {
         Some(path) => data::load_data(path, args.target.as_deref())?,
-        None => data::builtin(
-            positive("--samples", args.samples)?,
-            positive("--features", args.features)?,
-            args.data_seed,
-        ),
+        None => {
+            let (samples, features) = (
+                positive("--samples", args.samples)?,
+                positive("--features", args.features)?,
+            );
+            elements("--samples", "the built-in data set", samples, features)?;
+            data::builtin(samples, features, args.data_seed)
+        }
     };
+    total_steps(epochs, data.samples(), batch_size)?;
     let model_file = args
         .init_params
         .as_deref()
@@ -145,6 +195,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let mut widths = vec![data.feature_count()];
     widths.extend(&hidden);
     widths.push(1);
+    check_sizes(&widths, batch_size.min(data.samples()))?;
     let architecture = Architecture {
         widths,
         activation,

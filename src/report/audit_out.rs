@@ -9,6 +9,7 @@ use crate::report::files::{CsvDir, Stream};
 use crate::report::schema::{Cell, json_text};
 use crate::report::{Output, audit_text, study_report};
 use crate::study::EpsAdvice;
+use crate::train::LaneSpec;
 
 /// The audit as `--output` asks for it.
 pub fn render(output: Output, result: &AuditResult, advice: &[EpsAdvice]) -> String {
@@ -69,67 +70,87 @@ impl StepSink for StepsFile {
     }
 }
 
-/// Writes every file of the audit's `--csv` directory, `steps.csv` included, all or none.
-pub fn write_csv_dir(
+/// The tables an audit's `--csv` directory holds, besides `steps.csv` and the parameters.
+const TABLES: [&str; 10] = [
+    "summary.csv",
+    "ops.csv",
+    "events.csv",
+    "exponents.csv",
+    "constants.csv",
+    "config.csv",
+    "advice.csv",
+    "data.csv",
+    "schedule.csv",
+    "rows.csv",
+];
+
+/// The stems of the parameter files: `initial`, `reference` and every lane.
+fn params_stems(config: &AuditConfig) -> Vec<String> {
+    ["initial".to_string(), "reference".to_string()]
+        .into_iter()
+        .chain(config.formats.iter().map(LaneSpec::to_string))
+        .collect()
+}
+
+/// The files [`stage_csv_dir`] writes for `config`, for [`CsvDir::expect`] before the run.
+pub fn file_names(config: &AuditConfig) -> Vec<String> {
+    let mut names: Vec<String> = TABLES.map(String::from).to_vec();
+    names.push("steps.csv".into());
+    for stem in params_stems(config) {
+        names.push(format!("params_{stem}.csv"));
+        names.push(format!("params_{stem}.safetensors"));
+    }
+    names
+}
+
+/// Stages every file of the audit's `--csv` directory, `steps.csv` included; the caller commits
+/// them, all or none.
+pub fn stage_csv_dir(
     mut dir: CsvDir,
     steps: StepsFile,
     config: &AuditConfig,
     result: &AuditResult,
     advice: &[EpsAdvice],
-) -> crate::Result<()> {
-    dir.table("summary.csv", &tables::summary(), &result.formats)?;
-    dir.table("ops.csv", &tables::ops(), &tables::op_rows(&result.formats))?;
-    dir.table(
-        "events.csv",
-        &tables::events(),
-        &tables::event_rows(&result.formats),
-    )?;
-    dir.table(
-        "exponents.csv",
-        &tables::exponents(),
-        &tables::exponent_rows(&result.formats),
-    )?;
-    dir.table(
-        "constants.csv",
-        &tables::constants(),
-        tables::constant_rows(&result.formats),
-    )?;
-    dir.table(
-        "config.csv",
-        &tables::config(),
-        &tables::config_rows(config),
-    )?;
-    dir.table("advice.csv", &study_report::advice(), advice)?;
-    dir.table(
-        "data.csv",
-        &tables::data(&config.data),
-        &tables::data_rows(&config.data),
-    )?;
-    let schedule: Vec<_> = config
-        .schedule()
-        .flat_map(|plan| tables::schedule_rows(&plan).collect::<Vec<_>>())
-        .collect();
-    dir.table("schedule.csv", &tables::schedule(), &schedule)?;
-    dir.table(
-        "rows.csv",
-        &tables::rows(),
-        &tables::row_terms(config, result),
-    )?;
-    let lanes = result
-        .formats
-        .iter()
-        .map(|f| (f.lane.to_string(), &f.final_params));
+) -> crate::Result<CsvDir> {
+    let formats = &result.formats;
+    for name in TABLES {
+        match name {
+            "summary.csv" => dir.table(name, &tables::summary(), formats)?,
+            "ops.csv" => dir.table(name, &tables::ops(), &tables::op_rows(formats))?,
+            "events.csv" => dir.table(name, &tables::events(), &tables::event_rows(formats))?,
+            "exponents.csv" => {
+                dir.table(name, &tables::exponents(), &tables::exponent_rows(formats))?
+            }
+            "constants.csv" => {
+                dir.table(name, &tables::constants(), tables::constant_rows(formats))?
+            }
+            "config.csv" => dir.table(name, &tables::config(), &tables::config_rows(config))?,
+            "advice.csv" => dir.table(name, &study_report::advice(), advice)?,
+            "data.csv" => dir.table(
+                name,
+                &tables::data(&config.data),
+                &tables::data_rows(&config.data),
+            )?,
+            "schedule.csv" => {
+                let schedule: Vec<_> = config
+                    .schedule()
+                    .flat_map(|plan| tables::schedule_rows(&plan).collect::<Vec<_>>())
+                    .collect();
+                dir.table(name, &tables::schedule(), &schedule)?
+            }
+            "rows.csv" => dir.table(name, &tables::rows(), &tables::row_terms(config, result))?,
+            other => unreachable!("{other} is in TABLES without a writer"),
+        }
+    }
+    let finals = formats.iter().map(|f| &f.final_params);
     let activation = config.train.architecture.activation;
-    for (stem, params) in [
-        ("initial".to_string(), &config.init),
-        ("reference".to_string(), &result.reference_params),
-    ]
-    .into_iter()
-    .chain(lanes)
-    {
+    let params = [&config.init, &result.reference_params]
+        .into_iter()
+        .chain(finals);
+    for (stem, params) in params_stems(config).into_iter().zip(params) {
         dir.params(&format!("params_{stem}.csv"), params)?;
         dir.safetensors(&format!("params_{stem}.safetensors"), params, activation)?;
     }
     dir.add(steps.0);
-    dir.commit()
+    Ok(dir)
 }

@@ -8,6 +8,7 @@ pub mod audit_text;
 pub mod baseline;
 pub mod files;
 pub mod format_tables;
+pub mod saved;
 pub mod schema;
 pub mod study_report;
 pub mod table;
@@ -48,6 +49,7 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("orders.csv", study::orders().documented()),
         ("orders_summary.csv", study::orders_summary().documented()),
         ("orders_ops.csv", study::orders_ops().documented()),
+        ("manifest.csv", saved::manifest().documented()),
     ]
 }
 

@@ -3,7 +3,6 @@
 //! epsilon advisor (`advice.csv`) — and their terminal reports.
 
 use std::fmt::Write;
-use std::path::Path;
 
 use serde_json::json;
 
@@ -523,13 +522,22 @@ pub fn render_sweep(
     }
 }
 
-/// Writes `sweep.csv` and `sweep_summary.csv` into `dir`, both or neither.
-pub fn write_sweep(dir: &Path, runs: &[SeedRun], formats: &[FormatSweep]) -> Result<(), Error> {
-    let mut files = CsvDir::create(dir)?;
-    files.table("sweep.csv", &sweep(), &sweep_rows(runs))?;
-    files.table("sweep_summary.csv", &sweep_summary(), formats)?;
-    files.commit()
+/// Stages `sweep.csv` and `sweep_summary.csv`; the caller commits them, both or neither.
+pub fn stage_sweep(
+    files: &mut CsvDir,
+    runs: &[SeedRun],
+    formats: &[FormatSweep],
+) -> Result<(), Error> {
+    let [runs_file, summary_file] = SWEEP_FILES;
+    files.table(runs_file, &sweep(), &sweep_rows(runs))?;
+    files.table(summary_file, &sweep_summary(), formats)
 }
+
+/// The files [`stage_sweep`] writes.
+pub const SWEEP_FILES: [&str; 2] = ["sweep.csv", "sweep_summary.csv"];
+
+/// The files [`stage_orders`] writes.
+pub const ORDERS_FILES: [&str; 3] = ["orders.csv", "orders_summary.csv", "orders_ops.csv"];
 
 /// The order study as `--output` asks for it.
 pub fn render_orders(
@@ -550,16 +558,16 @@ pub fn render_orders(
     }
 }
 
-/// Writes `orders.csv`, `orders_summary.csv` and `orders_ops.csv` into `dir`, all or none.
-pub fn write_orders(
-    dir: &Path,
+/// Stages `orders.csv`, `orders_summary.csv` and `orders_ops.csv`; the caller commits them, all
+/// or none.
+pub fn stage_orders(
+    files: &mut CsvDir,
     outcomes: &[OrderOutcome],
     formats: &[FormatOrders],
     ops: &[OpOrders],
 ) -> Result<(), Error> {
-    let mut files = CsvDir::create(dir)?;
-    files.table("orders.csv", &orders(), outcomes)?;
-    files.table("orders_summary.csv", &orders_summary(), formats)?;
-    files.table("orders_ops.csv", &orders_ops(), ops)?;
-    files.commit()
+    let [outcomes_file, summary_file, ops_file] = ORDERS_FILES;
+    files.table(outcomes_file, &orders(), outcomes)?;
+    files.table(summary_file, &orders_summary(), formats)?;
+    files.table(ops_file, &orders_ops(), ops)
 }

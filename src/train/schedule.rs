@@ -61,9 +61,11 @@ impl Schedule {
         }
     }
 
-    /// The number of steps the schedule yields.
+    /// The number of steps the schedule yields (saturating at `u64::MAX`, which no schedule
+    /// the command line accepts comes near).
     pub fn total_steps(&self) -> u64 {
-        (self.epochs * self.samples.div_ceil(self.batch_size)) as u64
+        let batches = self.samples.div_ceil(self.batch_size) as u64;
+        (self.epochs as u64).saturating_mul(batches)
     }
 }
 

@@ -2,6 +2,8 @@
 //! agree across summary, ops, steps and events, every format ran the same ops on the same
 //! batches, and the ops are the ones the flags ask for.
 
+use precision_audit::data::digest::Fnv1a;
+
 use crate::common::{Audit, EVENT_KINDS, flag};
 use crate::support::{FORMATS, Table, prec};
 
@@ -163,6 +165,7 @@ pub fn check(audit: &Audit, expected: &Expected) {
         "data.csv",
         "events.csv",
         "exponents.csv",
+        "manifest.csv",
         "ops.csv",
         "params_bf16.csv",
         "params_bf16.safetensors",
@@ -187,6 +190,19 @@ pub fn check(audit: &Audit, expected: &Expected) {
         names,
         "`{command}` writes these files and no temporary ones"
     );
+    // The manifest records every other file, byte for byte.
+    let manifest = audit.table("manifest.csv");
+    let mut listed = manifest.column_values("file");
+    listed.push("manifest.csv".into());
+    listed.sort();
+    assert_eq!(listed, names, "manifest.csv lists every other file");
+    for row in manifest.rows() {
+        let bytes = &audit.files[row.get("file")];
+        let mut hash = Fnv1a::new();
+        hash.update(bytes);
+        assert_eq!(row.u64("bytes"), bytes.len() as u64, "{}", row.get("file"));
+        assert_eq!(row.get("fnv1a_64"), hash.hex(), "{}", row.get("file"));
+    }
 
     let summary = audit.table("summary.csv");
     let ops = audit.table("ops.csv");

@@ -269,7 +269,11 @@ fn thread_count_changes_no_byte() {
     let one = files("1");
     let two = files("2");
     let five = files("5");
-    assert_eq!(one.len(), 23, "17 CSV files and 6 safetensors files");
+    assert_eq!(
+        one.len(),
+        24,
+        "18 CSV files (manifest.csv included) and 6 safetensors files"
+    );
     for (name, text) in &one {
         assert!(two[name] == *text, "{name}: --threads 1 and 2 differ");
         assert!(five[name] == *text, "{name}: --threads 1 and 5 differ");

@@ -24,6 +24,7 @@ mod loss_expr;
 mod mixed;
 mod model_files;
 mod plot;
+mod reliability;
 mod snapshots;
 mod update_rounding;
 
