@@ -99,7 +99,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub baseline: PathBuf,
     /// Relative growth allowed before a value counts as a regression (0.05 = 5%).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.05)]
     pub tolerance: f64,
     /// The audit to run, with the same flags as the baseline's.
     #[command(flatten)]
@@ -113,7 +113,7 @@ pub struct FormatsArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,
     /// Precision of the MPFR reference row, in bits.
-    #[arg(long, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536))]
+    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536))]
     pub reference_bits: u32,
 }
 
@@ -159,7 +159,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "S", help_heading = "Formats")]
     pub scale_init: Option<f32>,
     /// Dynamic loss scaling: consecutive finite steps before the scale grows.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Formats")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Formats")]
     pub scale_growth_interval: Option<u32>,
     /// Dynamic loss scaling: the factor the scale grows by (> 1).
     #[arg(long, value_name = "F", help_heading = "Formats")]
@@ -172,7 +172,7 @@ pub struct AuditArgs {
     #[arg(long, value_enum, default_value = "mpfr", help_heading = "Formats")]
     pub reference: ReferenceArg,
     /// Precision of the MPFR reference in bits (64 to 65536).
-    #[arg(long, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536), help_heading = "Formats")]
+    #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536), help_heading = "Formats")]
     pub reference_bits: u32,
     /// Also run an MPFR reference at twice the reference's bits and report how closely the two
     /// agree.
@@ -293,13 +293,28 @@ pub struct AuditArgs {
     #[arg(long, default_value = "nearest", help_heading = "Training")]
     pub update_rounding: String,
     /// Passes over the data.
-    #[arg(long, default_value_t = 100, help_heading = "Training")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 100,
+        help_heading = "Training"
+    )]
     pub epochs: usize,
     /// Rows per batch.
-    #[arg(long, default_value_t = 32, help_heading = "Training")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 32,
+        help_heading = "Training"
+    )]
     pub batch_size: usize,
     /// Seed of the initial weights, the shuffles, the dropout masks and stochastic rounding.
-    #[arg(long, default_value_t = 42, help_heading = "Training")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        default_value_t = 42,
+        help_heading = "Training"
+    )]
     pub seed: u64,
 
     /// A data set instead of the built-in one: CSV (header row, numeric columns), .npz (arrays
@@ -313,6 +328,7 @@ pub struct AuditArgs {
     /// Rows of the built-in data set.
     #[arg(
         long,
+        allow_negative_numbers = true,
         default_value_t = 100,
         conflicts_with = "data",
         help_heading = "Data"
@@ -321,6 +337,7 @@ pub struct AuditArgs {
     /// Features of the built-in data set.
     #[arg(
         long,
+        allow_negative_numbers = true,
         default_value_t = 2,
         conflicts_with = "data",
         help_heading = "Data"
@@ -329,6 +346,7 @@ pub struct AuditArgs {
     /// Seed of the built-in data set (kept apart from --seed so the data stay fixed).
     #[arg(
         long,
+        allow_negative_numbers = true,
         default_value_t = 0,
         conflicts_with = "data",
         help_heading = "Data"
@@ -338,12 +356,12 @@ pub struct AuditArgs {
     /// Seed sweep: run N seeds (from --seed on; each changes initial weights, shuffles and
     /// dropout masks, the data stay fixed) and report whether each format's drift is larger than
     /// the seed-to-seed noise. Writes sweep.csv and sweep_summary.csv with --csv.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["orders", "fail_on", "verify_reference"], help_heading = "Studies")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["orders", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub seeds: Option<u32>,
     /// Order study: repeat the audit with K seeded summation orders of every reduction and
     /// report how much results spread. Writes orders.csv, orders_summary.csv and
     /// orders_ops.csv with --csv.
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["order", "fail_on", "verify_reference"], help_heading = "Studies")]
+    #[arg(long, allow_negative_numbers = true, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["order", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub orders: Option<u32>,
 
     /// What to print: a table report, the summary as CSV, or everything as JSON.
@@ -364,6 +382,6 @@ pub struct AuditArgs {
     #[arg(long, value_name = "LIST", help_heading = "Output")]
     pub fail_on: Option<String>,
     /// Worker threads, across formats (results are bit-identical for any value).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Output")]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Output")]
     pub threads: u32,
 }

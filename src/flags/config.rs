@@ -21,22 +21,47 @@ fn invalid(flag: &str, message: impl Into<String>) -> Error {
 }
 
 /// A decimal flag value, finite and within `[low, high)` (or `[low, high]` when `inclusive`).
-fn decimal(
-    flag: &str,
-    text: &str,
-    low: f64,
-    high: f64,
-    inclusive: bool,
-    what: &str,
-) -> Result<Decimal, Error> {
+fn decimal(flag: &str, text: &str, bounds: Bounds) -> Result<Decimal, Error> {
     let value =
         Decimal::from_str(text).map_err(|_| invalid(flag, format!("`{text}` is not a number")))?;
-    let x = value.to_f64();
-    let in_range = x.is_finite() && x >= low && (x < high || (inclusive && x == high));
+    // The exact value decides, not its f64 rounding: 1e-310 is > 0 and 0.99999999999999999999
+    // is below 1.
+    let x = value.exact();
+    let in_range = x.is_finite()
+        && match bounds {
+            Bounds::Finite => true,
+            Bounds::NonNegative => *x >= 0,
+            Bounds::Positive => *x > 0,
+            Bounds::Probability => *x >= 0 && *x < 1,
+        };
     if in_range {
         Ok(value)
     } else {
-        Err(invalid(flag, format!("must be {what}, got {text}")))
+        Err(invalid(
+            flag,
+            format!("must be {}, got {text}", bounds.what()),
+        ))
+    }
+}
+
+/// Where a decimal flag's exact value must lie.
+#[derive(Clone, Copy)]
+enum Bounds {
+    Finite,
+    NonNegative,
+    Positive,
+    /// [0, 1).
+    Probability,
+}
+
+impl Bounds {
+    fn what(self) -> &'static str {
+        match self {
+            Bounds::Finite => "a finite number",
+            Bounds::NonNegative => "a finite number ≥ 0",
+            Bounds::Positive => "a finite number > 0",
+            Bounds::Probability => "in [0, 1)",
+        }
     }
 }
 
@@ -109,6 +134,20 @@ fn check_sizes(widths: &[usize], batch_rows: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The dropout probability, held as the f64 nearest the decimal: below 1 exactly and after
+/// that rounding (a probability that rounds to 1 would keep no unit).
+fn dropout(text: &str) -> Result<f64, Error> {
+    let p = decimal("--dropout", text, Bounds::Probability)?.to_f64();
+    if p < 1.0 {
+        Ok(p)
+    } else {
+        Err(invalid(
+            "--dropout",
+            format!("{text} is below 1 but rounds to 1 as an f64, where the probability is held"),
+        ))
+    }
+}
+
 fn positive(flag: &str, value: usize) -> Result<usize, Error> {
     if value == 0 {
         Err(invalid(flag, "must be at least 1"))
@@ -132,28 +171,14 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         accumulate: parse::<Accumulate>(&args.accumulate)?,
     };
     let loss = loss(args)?;
-    let dropout = decimal("--dropout", &args.dropout, 0.0, 1.0, false, "in [0, 1)")?.to_f64();
+    let dropout = dropout(&args.dropout)?;
     let optimizer = OptimizerConfig {
         kind: parse::<Optimizer>(&args.optimizer)?,
-        lr: decimal(
-            "--lr",
-            &args.lr,
-            f64::MIN_POSITIVE,
-            f64::INFINITY,
-            false,
-            "a finite number > 0",
-        )?,
-        momentum: decimal("--momentum", &args.momentum, 0.0, 1.0, false, "in [0, 1)")?,
-        beta1: decimal("--beta1", &args.beta1, 0.0, 1.0, false, "in [0, 1)")?,
-        beta2: decimal("--beta2", &args.beta2, 0.0, 1.0, false, "in [0, 1)")?,
-        adam_eps: decimal(
-            "--adam-eps",
-            &args.adam_eps,
-            0.0,
-            f64::INFINITY,
-            false,
-            "a finite number ≥ 0",
-        )?,
+        lr: decimal("--lr", &args.lr, Bounds::Positive)?,
+        momentum: decimal("--momentum", &args.momentum, Bounds::Probability)?,
+        beta1: decimal("--beta1", &args.beta1, Bounds::Probability)?,
+        beta2: decimal("--beta2", &args.beta2, Bounds::Probability)?,
+        adam_eps: decimal("--adam-eps", &args.adam_eps, Bounds::NonNegative)?,
         update_rounding: parse::<UpdateRounding>(&args.update_rounding)?,
     };
     let epochs = positive("--epochs", args.epochs)?;
@@ -241,14 +266,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
 /// from `--eps` unless `--const eps=…` gives it, the others from `--const`. A `--const` the
 /// loss does not use is refused, so that a typo cannot go unnoticed.
 fn loss(args: &AuditArgs) -> Result<Loss, Error> {
-    let eps = decimal(
-        "--eps",
-        &args.eps,
-        0.0,
-        f64::INFINITY,
-        false,
-        "a finite number ≥ 0",
-    )?;
+    let eps = decimal("--eps", &args.eps, Bounds::NonNegative)?;
     let mut given: Vec<(String, Decimal)> = Vec::new();
     for text in &args.consts {
         let (name, value) = named_constant(text)?;
@@ -296,14 +314,7 @@ fn named_constant(text: &str) -> Result<(String, Decimal), Error> {
             format!("`{name}` is not a constant's name (letters, digits and _; not y or p)"),
         ));
     }
-    let value = decimal(
-        "--const",
-        value,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        false,
-        "a finite number",
-    )?;
+    let value = decimal("--const", value, Bounds::Finite)?;
     Ok((name.to_string(), value))
 }
 

@@ -62,10 +62,46 @@ impl Stored {
 /// `text` (a decimal, `inf` or `nan`) as `format` stores it: rounded once, correctly.
 pub fn store(format: Format, text: &str) -> Result<Stored, Error> {
     let exact = parse_exact(text)?;
-    format.dispatch(Store {
+    let stored = format.dispatch(Store {
         text,
         exact: &exact,
-    })
+    })?;
+    Ok(beyond_mpfr(text, &exact).map_or(stored, |beyond| Stored {
+        rel_error: beyond.rel_error,
+        overflow: beyond.overflow,
+        underflow: !beyond.overflow,
+        ..stored
+    }))
+}
+
+/// A decimal whose exponent is beyond even MPFR's range (`1e1000000000`, `1e-1000000000`)
+/// parses to an infinity or a zero that it is not: its storage is an overflow (relative error
+/// inf) or an underflow to zero (relative error 1), not an exact value.
+struct Beyond {
+    overflow: bool,
+    rel_error: f64,
+}
+
+fn beyond_mpfr(text: &str, exact: &Float) -> Option<Beyond> {
+    let unsigned = text
+        .trim()
+        .trim_start_matches(['+', '-'])
+        .to_ascii_lowercase();
+    let mantissa = unsigned.split(['e', '@']).next().unwrap_or("");
+    let written_zero = !mantissa.chars().any(|c| ('1'..='9').contains(&c));
+    if exact.is_infinite() && !unsigned.starts_with("inf") && !unsigned.contains("@inf@") {
+        Some(Beyond {
+            overflow: true,
+            rel_error: f64::INFINITY,
+        })
+    } else if exact.is_zero() && !written_zero {
+        Some(Beyond {
+            overflow: false,
+            rel_error: 1.0,
+        })
+    } else {
+        None
+    }
 }
 
 struct Store<'a> {
@@ -103,6 +139,18 @@ mod tests {
         let s = f16_of("65520");
         assert_eq!((s.class, s.rel_error), (Class::Infinite, f64::INFINITY));
         assert!(s.overflow && !s.underflow);
+    }
+
+    #[test]
+    fn decimals_beyond_mpfrs_range_overflow_or_underflow() {
+        let huge = store(Format::F64, "1e1000000000").unwrap();
+        assert!(huge.overflow && huge.rel_error.is_infinite());
+        let tiny = store(Format::F16, "-1e-1000000000").unwrap();
+        assert!(tiny.underflow && tiny.rel_error == 1.0 && tiny.class == Class::Zero);
+        let zero = store(Format::F16, "0.000e5").unwrap();
+        assert!(!zero.underflow && zero.rel_error == 0.0);
+        let inf = store(Format::F16, "-inf").unwrap();
+        assert!(!inf.overflow && inf.rel_error == 0.0);
     }
 
     #[test]

@@ -349,3 +349,35 @@ fn round_output_json_is_json_or_refused() {
         assert_mentions(&out.stderr, &["--output"]);
     }
 }
+
+/// Issue 15, item 9: a refusal never contradicts the value it refuses, and an accepted value is
+/// judged by what was typed, not by its f64 rounding.
+#[test]
+fn messages_agree_with_the_value_refused() {
+    // 1e-310 is > 0 (an f64 subnormal): accepted.
+    let out = run(&["--lr", "1e-310", "--epochs", "1", "--formats", "f64"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Below 1, but 1 once held as an f64: refused for that reason, not as "not in [0, 1)".
+    let stderr = refused(&["--dropout", "0.99999999999999999999"]);
+    assert_mentions(&stderr, &["--dropout", "rounds to 1"]);
+    // Negative values of counts name their flag.
+    for flag in ["--epochs", "--seed", "--samples", "--batch-size"] {
+        let stderr = refused(&[flag, "-1"]);
+        assert_mentions(&stderr, &[flag, "-1"]);
+    }
+    // A decimal beyond even MPFR's exponent range overflows; it is not "exact".
+    let out = run(&[
+        "round",
+        "--output",
+        "csv",
+        "--formats",
+        "f64",
+        "1e1000000000",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(",inf,inf,infinite,inf,true,false"),
+        "{}",
+        out.stdout
+    );
+}
