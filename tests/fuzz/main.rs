@@ -209,7 +209,7 @@ fn arguments() -> impl Strategy<Value = Vec<String>> {
 fn small(args: &[String]) -> bool {
     let too_big = |flag: &str, limit: u64| {
         args.windows(2)
-            .any(|w| w[0] == flag && w[1].parse::<u64>().map_or(false, |n| n > limit))
+            .any(|w| w[0] == flag && w[1].parse::<u64>().is_ok_and(|n| n > limit))
     };
     !too_big("--samples", 10_000)
         && !too_big("--features", 1_000)
@@ -252,10 +252,11 @@ proptest! {
     fn the_flag_parser_and_validation_answer_every_command_line(args in arguments()) {
         let outcome = std::panic::catch_unwind(|| {
             let cli = Cli::try_parse_from(std::iter::once("precision-audit".to_string()).chain(args.clone()));
-            if let Ok(cli) = cli {
-                if cli.command.is_none() && small(&args) {
-                    let _ = audit_config(&cli.audit);
-                }
+            if let Ok(cli) = cli
+                && cli.command.is_none()
+                && small(&args)
+            {
+                let _ = audit_config(&cli.audit);
             }
         });
         prop_assert!(outcome.is_ok(), "panicked on {args:?}");
