@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use rug::Float;
 use rug::float::Round;
 
-use super::facts::{Overflow, Spec, Specials, pow2};
+use super::facts::{Overflow, Spec, pow2};
 
 /// Rounds `x` to the nearest value of `spec` (ties to even), with gradual underflow and
 /// `spec`'s own overflow rule (±inf for the IEEE formats), and returns that value held exactly in
@@ -37,8 +37,9 @@ pub struct Rounded {
 /// [`round_f64_to`] with the overflow rule `overflow` (which must [fit](Overflow::fits) `spec`).
 pub fn round_f64_with(x: f64, spec: &Spec, overflow: Overflow) -> Rounded {
     if !x.is_finite() || x == 0.0 {
-        let value = if x.is_infinite() && spec.specials != Specials::Ieee {
-            // No infinities: the rule says what an infinite input becomes.
+        // An infinite input is beyond the largest finite value: the rule decides (as CUDA's
+        // SATFINITE saturates infinities too); ±inf stays ±inf under IEEE's.
+        let value = if x.is_infinite() {
             overflowed(x, spec, overflow)
         } else {
             x
