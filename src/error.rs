@@ -5,8 +5,10 @@ use std::path::PathBuf;
 /// Everything precision-audit reports as bad input or a failed write.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A format name that is not one of f16, bf16, f32, f64.
-    #[error("unknown format `{name}`: expected one of f16, bf16, f32, f64")]
+    /// A format name that is not one of f16, bf16, f32, f64 and the named narrow formats.
+    #[error(
+        "unknown format `{name}`: expected one of f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, e2m3, e2m1"
+    )]
     UnknownFormat {
         /// What the user wrote.
         name: String,

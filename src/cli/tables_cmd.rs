@@ -12,7 +12,10 @@ use crate::report::schema::json_text;
 /// all in one table); only those asked for with `--formats`.
 pub fn formats(args: &FormatsArgs) -> String {
     let (lanes, narrow): (Vec<Spec>, Vec<Spec>) = if args.formats.is_empty() {
-        let lanes = Format::ALL.iter().map(|f| f.spec());
+        let lanes = Format::ALL
+            .iter()
+            .filter(|f| !f.is_narrow())
+            .map(|f| f.spec());
         (
             lanes
                 .chain([Spec::reference(args.reference_bits)])

@@ -16,11 +16,34 @@ pub enum Format {
     F32,
     /// IEEE 754 binary64.
     F64,
+    /// TensorFloat-32 (e8m10), see [`NARROW`].
+    Tf32,
+    /// OCP FP8 E5M2.
+    E5m2,
+    /// OCP FP8 E4M3FN.
+    E4m3,
+    /// OCP FP6 E3M2.
+    E3m2,
+    /// OCP FP6 E2M3.
+    E2m3,
+    /// OCP FP4 E2M1.
+    E2m1,
 }
 
 impl Format {
-    /// Every format, narrowest first.
-    pub const ALL: [Format; 4] = [Format::F16, Format::Bf16, Format::F32, Format::F64];
+    /// Every format: the IEEE ones, then the narrow ones of [`NARROW`].
+    pub const ALL: [Format; 10] = [
+        Format::F16,
+        Format::Bf16,
+        Format::F32,
+        Format::F64,
+        Format::Tf32,
+        Format::E5m2,
+        Format::E4m3,
+        Format::E3m2,
+        Format::E2m3,
+        Format::E2m1,
+    ];
 
     /// The name used on the command line and in every report.
     pub fn name(self) -> &'static str {
@@ -34,7 +57,18 @@ impl Format {
             Format::Bf16 => Spec::ieee("bf16", 8, 127),
             Format::F32 => Spec::ieee("f32", 24, 127),
             Format::F64 => Spec::ieee("f64", 53, 1023),
+            Format::Tf32 => NARROW[0],
+            Format::E5m2 => NARROW[1],
+            Format::E4m3 => NARROW[2],
+            Format::E3m2 => NARROW[3],
+            Format::E2m3 => NARROW[4],
+            Format::E2m1 => NARROW[5],
         }
+    }
+
+    /// Whether the format is one of [`NARROW`] (its values and overflow rule given as data).
+    pub fn is_narrow(self) -> bool {
+        NARROW.contains(&self.spec())
     }
 }
 

@@ -5,6 +5,7 @@ mod double_double;
 mod elementary;
 mod facts;
 mod ieee;
+pub mod minifloat;
 mod reference;
 pub mod round;
 mod stochastic;

@@ -124,11 +124,13 @@ impl Storage {
 impl FromStr for Storage {
     type Err = Error;
     fn from_str(text: &str) -> Result<Storage, Error> {
-        match text.parse() {
-            Ok(format) => Ok(Storage::Lane(format)),
-            Err(_) => Spec::parse_narrow(text)
-                .map(Storage::Narrow)
-                .ok_or_else(|| Error::UnknownStorage {
+        // Narrow formats first: their overflow rule is data, which `round` can override.
+        match Spec::parse_narrow(text) {
+            Some(spec) => Ok(Storage::Narrow(spec)),
+            None => text
+                .parse()
+                .map(Storage::Lane)
+                .map_err(|_| Error::UnknownStorage {
                     name: text.to_string(),
                 }),
         }
