@@ -127,9 +127,9 @@ pub struct RoundArgs {
 /// The audit's options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Lanes to audit, comma-separated: f16, bf16, f32, f64 train purely in that format;
-    /// mixed-f16 and mixed-bf16 compute in it with f32 master weights, optimizer state and
-    /// loss (see --policy).
+    /// Lanes to audit, comma-separated: f16, bf16, f32, f64 and the narrow tf32, e5m2, e4m3,
+    /// e3m2, e2m3, e2m1 train purely in that format; mixed-f16 and mixed-bf16 compute in it
+    /// with f32 master weights, optimizer state and loss (see --policy).
     #[arg(
         long,
         value_delimiter = ',',

@@ -19,7 +19,7 @@ fn formats() -> Vec<Spec> {
 
 /// The oracle's target with the format's range; its overflow threshold is IEEE's (the largest
 /// finite value with an all-ones significand), which e4m3 does not have: see [`expected`].
-fn target(spec: &Spec) -> Target {
+pub fn target(spec: &Spec) -> Target {
     Target {
         precision: spec.precision,
         emin: Some(spec.emin),
