@@ -318,6 +318,22 @@ fn narrow_lanes_train_and_find_what_their_formats_lose() {
         tf32.f64("final_loss").is_finite(),
         "tf32 trains the default job"
     );
+
+    // Past 464, e4m3 stores NaN: an overflow, not a NaN from NaN-free inputs.
+    let blown = Audit::run(&[
+        "--formats",
+        "e4m3",
+        "--epochs",
+        "3",
+        "--lr",
+        "200",
+        "--optimizer",
+        "sgd",
+    ]);
+    let summary = blown.assert_ok().table("summary.csv");
+    let e4m3 = summary.row_matching(&[("format", "e4m3")]);
+    assert!(e4m3.u64("overflow") > 0 && e4m3.u64("nan") == 0);
+    assert!(e4m3.f64("final_loss").is_nan());
 }
 
 // ---- determinism ----
