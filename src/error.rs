@@ -5,9 +5,20 @@ use std::path::PathBuf;
 /// Everything precision-audit reports as bad input or a failed write.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A format name that is not one of f16, bf16, f32, f64.
-    #[error("unknown format `{name}`: expected one of f16, bf16, f32, f64")]
+    /// A format name that is not one of f16, bf16, f32, f64 and the named narrow formats.
+    #[error(
+        "unknown format `{name}`: expected one of f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, e2m3, e2m1"
+    )]
     UnknownFormat {
+        /// What the user wrote.
+        name: String,
+    },
+    /// A format name that `round` and `formats` do not know.
+    #[error(
+        "unknown format `{name}`: expected one of f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
+         e2m3, e2m1, or eXmY with X in 2..=10 exponent bits and Y in 1..=50 fraction bits"
+    )]
+    UnknownStorage {
         /// What the user wrote.
         name: String,
     },

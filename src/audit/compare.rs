@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use super::exponents::{self, Exponents};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpStats};
-use crate::format::round::exponent;
-use crate::format::{Class, Native, Scalar, Spec, pow2};
+use crate::format::round::{exponent, round_f64_with};
+use crate::format::{Class, Native, Overflow, Scalar, Spec, pow2};
 use crate::kernel::{Binary, Observer, OpKind, OpRecord, Role, Tensor, eval_widened};
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
@@ -268,7 +268,13 @@ impl<S: Native> Observer<S> for Comparator<'_> {
             let mut events = EventSet::default();
             let class = x.classify();
             let exact_finite = exact.is_finite();
+            // Formats that overflow to NaN (e4m3) or saturate (FP6, FP4) overflow all the same.
+            // Their yardstick is f64, so `exact.hi` is the exact value.
+            let quiet_overflow = spec.overflow != Overflow::Ieee
+                && exact_finite
+                && round_f64_with(exact.hi, &spec, spec.overflow).overflow;
             match class {
+                _ if quiet_overflow => events.push(EventKind::Overflow),
                 Class::Nan if inputs_nan => events.push(EventKind::NanPropagated),
                 Class::Nan => events.push(EventKind::Nan),
                 Class::Infinite => {

@@ -5,7 +5,8 @@ crate::named_enum! {
     /// name in reports.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum EventKind {
-        /// The exact result is finite, the stored one infinite.
+        /// The exact result is finite, the stored one infinite (or, in a format whose overflow
+        /// rule is NaN or saturation, what that rule stored).
         Overflow = "overflow",
         /// The exact result is nonzero, the stored one zero.
         Underflow = "underflow",

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::format::{DEFAULT_REFERENCE_BITS, Format};
+use crate::format::{DEFAULT_REFERENCE_BITS, Overflow, Storage};
 use crate::report::Output;
 
 const ABOUT: &str = "Train one network in f16, bf16, f32 and f64 in lockstep with an MPFR \
@@ -115,6 +115,9 @@ pub struct FormatsArgs {
     /// Precision of the MPFR reference row, in bits.
     #[arg(long, allow_negative_numbers = true, default_value_t = DEFAULT_REFERENCE_BITS, value_parser = clap::value_parser!(u32).range(64..=65536))]
     pub reference_bits: u32,
+    /// Only these formats, comma-separated (any that `round --formats` takes, e.g. e5m7).
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Vec<Storage>,
 }
 
 /// `round` options.
@@ -124,9 +127,14 @@ pub struct RoundArgs {
     /// before them.
     #[arg(required = true, allow_negative_numbers = true)]
     pub values: Vec<String>,
-    /// Formats to round to, comma-separated.
+    /// Formats to round to, comma-separated: f16, bf16, f32, f64, the narrow tf32, e5m2, e4m3,
+    /// e3m2, e2m3, e2m1, or any IEEE-like eXmY (X = 2..10 exponent bits, Y = 1..50 fraction bits).
     #[arg(long, value_delimiter = ',', default_value = "f16,bf16,f32,f64")]
-    pub formats: Vec<Format>,
+    pub formats: Vec<Storage>,
+    /// What a value beyond the largest finite one becomes: ieee (±inf), saturate (±largest
+    /// finite), nan. Default: each format's own (see `precision-audit formats`).
+    #[arg(long)]
+    pub overflow: Option<Overflow>,
     /// What to print.
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,
@@ -135,9 +143,9 @@ pub struct RoundArgs {
 /// The audit's options.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Lanes to audit, comma-separated: f16, bf16, f32, f64 train purely in that format;
-    /// mixed-f16 and mixed-bf16 compute in it with f32 master weights, optimizer state and
-    /// loss (see --policy).
+    /// Lanes to audit, comma-separated: f16, bf16, f32, f64 and the narrow tf32, e5m2, e4m3,
+    /// e3m2, e2m3, e2m1 train purely in that format; mixed-f16 and mixed-bf16 compute in it
+    /// with f32 master weights, optimizer state and loss (see --policy).
     #[arg(
         long,
         value_delimiter = ',',

@@ -3,6 +3,7 @@
 
 use half::{bf16, f16};
 
+use super::minifloat::{E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
 use super::{DoubleDouble, Format, Scalar};
 
 /// A format a lane can train in: fixed (no run-time context), with the yardstick its local
@@ -21,7 +22,7 @@ macro_rules! measured_in_f64 {
     )*};
 }
 
-measured_in_f64!(f16, bf16, f32);
+measured_in_f64!(f16, bf16, f32, Tf32, E5m2, E4m3, E3m2, E2m3, E2m1);
 
 /// f64 is measured against double-double, whose errors are about 2^-50 times f64's.
 impl Native for f64 {
@@ -45,6 +46,12 @@ impl Format {
             Format::Bf16 => f.call::<bf16>(self),
             Format::F32 => f.call::<f32>(self),
             Format::F64 => f.call::<f64>(self),
+            Format::Tf32 => f.call::<Tf32>(self),
+            Format::E5m2 => f.call::<E5m2>(self),
+            Format::E4m3 => f.call::<E4m3>(self),
+            Format::E3m2 => f.call::<E3m2>(self),
+            Format::E2m3 => f.call::<E2m3>(self),
+            Format::E2m1 => f.call::<E2m1>(self),
         }
     }
 }

@@ -16,11 +16,34 @@ pub enum Format {
     F32,
     /// IEEE 754 binary64.
     F64,
+    /// TensorFloat-32 (e8m10), see [`NARROW`].
+    Tf32,
+    /// OCP FP8 E5M2.
+    E5m2,
+    /// OCP FP8 E4M3FN.
+    E4m3,
+    /// OCP FP6 E3M2.
+    E3m2,
+    /// OCP FP6 E2M3.
+    E2m3,
+    /// OCP FP4 E2M1.
+    E2m1,
 }
 
 impl Format {
-    /// Every format, narrowest first.
-    pub const ALL: [Format; 4] = [Format::F16, Format::Bf16, Format::F32, Format::F64];
+    /// Every format: the IEEE ones, then the narrow ones of [`NARROW`].
+    pub const ALL: [Format; 10] = [
+        Format::F16,
+        Format::Bf16,
+        Format::F32,
+        Format::F64,
+        Format::Tf32,
+        Format::E5m2,
+        Format::E4m3,
+        Format::E3m2,
+        Format::E2m3,
+        Format::E2m1,
+    ];
 
     /// The name used on the command line and in every report.
     pub fn name(self) -> &'static str {
@@ -34,7 +57,18 @@ impl Format {
             Format::Bf16 => Spec::ieee("bf16", 8, 127),
             Format::F32 => Spec::ieee("f32", 24, 127),
             Format::F64 => Spec::ieee("f64", 53, 1023),
+            Format::Tf32 => NARROW[0],
+            Format::E5m2 => NARROW[1],
+            Format::E4m3 => NARROW[2],
+            Format::E3m2 => NARROW[3],
+            Format::E2m3 => NARROW[4],
+            Format::E2m1 => NARROW[5],
         }
+    }
+
+    /// Whether the format is one of [`NARROW`] (its values and overflow rule given as data).
+    pub fn is_narrow(self) -> bool {
+        NARROW.contains(&self.spec())
     }
 }
 
@@ -72,7 +106,66 @@ pub struct Spec {
     pub emax: i32,
     /// Whether values below 2^emin are represented with reduced precision (IEEE) or not at all.
     pub has_subnormals: bool,
+    /// Which encodings are infinities and NaN.
+    pub specials: Specials,
+    /// What rounding does to values beyond the largest finite one, unless told otherwise.
+    pub overflow: Overflow,
 }
+
+crate::named_enum! {
+    /// Which encodings of a binary format are infinities and NaN.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Specials {
+        /// IEEE 754: the largest exponent field holds ±inf (fraction 0) and NaN (fraction ≠ 0).
+        Ieee = "ieee",
+        /// OCP "FN" (E4M3FN): no infinities; only S.1…1.1…1 is NaN, the rest of the largest
+        /// exponent field holds finite values.
+        NanAllOnes = "nan-all-ones",
+        /// OCP FP6/FP4: every encoding is a finite number.
+        FiniteOnly = "finite-only",
+    }
+}
+
+crate::named_enum! {
+    /// What rounding to nearest does with a value beyond the largest finite one (after
+    /// rounding with an unbounded exponent).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Overflow: parsed from "--overflow" as "overflow rule" {
+        /// IEEE 754: ±inf. Needs a format with infinities.
+        Ieee = "ieee",
+        /// ±the largest finite value (CUDA's SATFINITE).
+        Saturate = "saturate",
+        /// NaN. Needs a format with a NaN.
+        Nan = "nan",
+    }
+}
+
+impl Overflow {
+    /// Whether `spec` can represent what this rule stores on overflow.
+    pub fn fits(self, spec: &Spec) -> bool {
+        match self {
+            Overflow::Ieee => spec.specials == Specials::Ieee,
+            Overflow::Saturate => true,
+            Overflow::Nan => spec.specials != Specials::FiniteOnly,
+        }
+    }
+}
+
+/// The narrow formats known by name, narrowest last: each one line of data.
+pub const NARROW: [Spec; 6] = [
+    Spec::narrow("tf32", 8, 10, Specials::Ieee, Overflow::Ieee),
+    Spec::narrow("e5m2", 5, 2, Specials::Ieee, Overflow::Ieee),
+    Spec::narrow("e4m3", 4, 3, Specials::NanAllOnes, Overflow::Nan),
+    Spec::narrow("e3m2", 3, 2, Specials::FiniteOnly, Overflow::Saturate),
+    Spec::narrow("e2m3", 2, 3, Specials::FiniteOnly, Overflow::Saturate),
+    Spec::narrow("e2m1", 2, 1, Specials::FiniteOnly, Overflow::Saturate),
+];
+
+/// The exponent and significand field widths a user-typed `eXmY` may have: every value, its
+/// subnormals and its rounding boundaries are then f64 normals far from f64's limits.
+pub const NARROW_EXP_BITS: std::ops::RangeInclusive<u32> = 2..=10;
+/// See [`NARROW_EXP_BITS`]; 50 keeps t + 2 ≤ 53 for rounding through a round-to-odd f64.
+pub const NARROW_MAN_BITS: std::ops::RangeInclusive<u32> = 1..=50;
 
 impl Spec {
     const fn ieee(name: &'static str, precision: u32, emax: i32) -> Spec {
@@ -82,7 +175,63 @@ impl Spec {
             emin: 1 - emax,
             emax,
             has_subnormals: true,
+            specials: Specials::Ieee,
+            overflow: Overflow::Ieee,
         }
+    }
+
+    /// A binary format of `exp_bits` exponent and `man_bits` fraction bits (plus a sign bit),
+    /// bias 2^(exp_bits−1) − 1, subnormals, and `specials` taking what they take of the largest
+    /// exponent field.
+    pub const fn narrow(
+        name: &'static str,
+        exp_bits: u32,
+        man_bits: u32,
+        specials: Specials,
+        overflow: Overflow,
+    ) -> Spec {
+        let bias = (1 << (exp_bits - 1)) - 1;
+        let top = (1 << exp_bits) - 1 - bias;
+        Spec {
+            name,
+            precision: man_bits + 1,
+            emin: 1 - bias,
+            emax: match specials {
+                Specials::Ieee => top - 1,
+                Specials::NanAllOnes | Specials::FiniteOnly => top,
+            },
+            has_subnormals: true,
+            specials,
+            overflow,
+        }
+    }
+
+    /// A narrow format by name: one of [`NARROW`], or any IEEE-like `eXmY` (X exponent bits in
+    /// [`NARROW_EXP_BITS`], Y fraction bits in [`NARROW_MAN_BITS`]), e.g. `e5m7`.
+    pub fn parse_narrow(text: &str) -> Option<Spec> {
+        let name = text.trim().to_ascii_lowercase();
+        if let Some(spec) = NARROW.into_iter().find(|s| s.name == name) {
+            return Some(spec);
+        }
+        let (exp, man) = name.strip_prefix('e')?.split_once('m')?;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+        if !digits(exp) || !digits(man) {
+            return None;
+        }
+        let (exp, man) = (exp.parse().ok()?, man.parse().ok()?);
+        (NARROW_EXP_BITS.contains(&exp) && NARROW_MAN_BITS.contains(&man))
+            .then(|| Spec::narrow(leak_name(name), exp, man, Specials::Ieee, Overflow::Ieee))
+    }
+
+    /// Bits of the exponent field.
+    pub fn exp_bits(&self) -> u32 {
+        let codes = self.emax - self.emin + 2 + i32::from(self.specials == Specials::Ieee);
+        codes.ilog2()
+    }
+
+    /// The exponent bias.
+    pub fn bias(&self) -> i32 {
+        1 - self.emin
     }
 
     /// The MPFR reference at `precision` bits, with MPFR's default exponent range and no
@@ -95,6 +244,8 @@ impl Spec {
             emin: -(1 << 30) + 1,
             emax: (1 << 30) - 2,
             has_subnormals: false,
+            specials: Specials::Ieee,
+            overflow: Overflow::Ieee,
         }
     }
 
@@ -106,6 +257,8 @@ impl Spec {
             emin: -1022,
             emax: 1023,
             has_subnormals: false,
+            specials: Specials::Ieee,
+            overflow: Overflow::Ieee,
         }
     }
 
@@ -126,9 +279,16 @@ impl Spec {
         (self.has_subnormals && e >= -1074).then(|| pow2(e))
     }
 
-    /// (2 − 2^(1−t)) × 2^emax, or `None` where it is outside f64's range.
+    /// (2 − 2^(1−t)) × 2^emax, one step less where the all-ones encoding is NaN (448 for
+    /// e4m3), or `None` where it is outside f64's range.
     pub fn max_finite(&self) -> Option<f64> {
-        in_f64_range(self.emax).then(|| (2.0 - pow2(1 - self.precision as i32)) * pow2(self.emax))
+        let ulps = if self.specials == Specials::NanAllOnes {
+            2.0
+        } else {
+            1.0
+        };
+        in_f64_range(self.emax)
+            .then(|| (2.0 - ulps * pow2(1 - self.precision as i32)) * pow2(self.emax))
     }
 
     /// The class of `x`, a value of this format held exactly in an f64.
@@ -152,16 +312,24 @@ fn in_f64_range(e: i32) -> bool {
 }
 
 fn reference_name(precision: u32) -> &'static str {
-    use std::collections::HashMap;
+    leak_name(format!("mpfr{precision}"))
+}
+
+/// `name` as a `&'static str`, leaked once per distinct name so reports can borrow it.
+fn leak_name(name: String) -> &'static str {
+    use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
-    static NAMES: OnceLock<Mutex<HashMap<u32, &'static str>>> = OnceLock::new();
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut names = NAMES
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    names
-        .entry(precision)
-        .or_insert_with(|| Box::leak(format!("mpfr{precision}").into_boxed_str()))
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 /// 2^e as an f64, exactly, for -1074 <= e <= 1023 (subnormal powers included).

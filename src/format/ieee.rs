@@ -27,8 +27,9 @@ fn elementary_odd(function: Function, x: f64, prec: u32) -> Float {
     odd(function, &Float::with_val(53, x), prec)
 }
 
-/// The round-to-odd value of f(x) at 53 bits as an f64, ready for narrowing to f16 or bf16.
-fn elementary_for_narrowing(function: Function, x: f64) -> f64 {
+/// The round-to-odd value of f(x) at 53 bits as an f64, ready for narrowing to f16, bf16 or a
+/// narrow format.
+pub(super) fn elementary_for_narrowing(function: Function, x: f64) -> f64 {
     odd_to_f64_for_narrowing(&elementary_odd(function, x, 53))
 }
 

@@ -5,6 +5,7 @@ mod double_double;
 mod elementary;
 mod facts;
 mod ieee;
+pub mod minifloat;
 mod reference;
 pub mod round;
 mod stochastic;
@@ -14,9 +15,11 @@ pub mod text;
 pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub(crate) use facts::pow2;
-pub use facts::{Class, Format, Spec};
+pub use facts::{
+    Class, Format, NARROW, NARROW_EXP_BITS, NARROW_MAN_BITS, Overflow, Spec, Specials,
+};
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
-pub use stored::{Stored, store};
+pub use stored::{Storage, Stored, store, store_with};
 pub use text::Decimal;
 
 use std::fmt::Debug;

@@ -11,17 +11,43 @@ use std::cmp::Ordering;
 use rug::Float;
 use rug::float::Round;
 
-use super::facts::{Spec, pow2};
+use super::facts::{Overflow, Spec, pow2};
 
-/// Rounds `x` to the nearest value of `spec` (ties to even), with gradual underflow and overflow
-/// to ±inf, and returns that value held exactly in an f64.
+/// Rounds `x` to the nearest value of `spec` (ties to even), with gradual underflow and
+/// `spec`'s own overflow rule (±inf for the IEEE formats), and returns that value held exactly in
+/// an f64.
 ///
-/// `spec` must fit inside f64 (f16, bf16, f32): its values, including subnormals, are then f64
-/// normals or zero. The result is correct when `x` is exact, or is a round-to-odd value with at
-/// least `spec.precision + 2` bits.
+/// `spec` must fit inside f64 (f16, bf16, f32 and the narrow formats): its values, including
+/// subnormals, are then f64 normals or zero. The result is correct when `x` is exact, or is a
+/// round-to-odd value with at least `spec.precision + 2` bits.
 pub fn round_f64_to(x: f64, spec: &Spec) -> f64 {
+    round_f64_with(x, spec, spec.overflow).value
+}
+
+/// A value rounded to a format, and whether rounding overflowed: the value rounded with an
+/// unbounded exponent was beyond the format's largest finite value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rounded {
+    /// The stored value, exactly.
+    pub value: f64,
+    /// Whether the overflow rule decided it.
+    pub overflow: bool,
+}
+
+/// [`round_f64_to`] with the overflow rule `overflow` (which must [fit](Overflow::fits) `spec`).
+pub fn round_f64_with(x: f64, spec: &Spec, overflow: Overflow) -> Rounded {
     if !x.is_finite() || x == 0.0 {
-        return x;
+        // An infinite input is beyond the largest finite value: the rule decides (as CUDA's
+        // SATFINITE saturates infinities too); ±inf stays ±inf under IEEE's.
+        let value = if x.is_infinite() {
+            overflowed(x, spec, overflow)
+        } else {
+            x
+        };
+        return Rounded {
+            value,
+            overflow: false,
+        };
     }
     let t = spec.precision as i32;
     // The quantum: the weight of the last significand bit the result may keep.
@@ -29,13 +55,31 @@ pub fn round_f64_to(x: f64, spec: &Spec) -> f64 {
     // Scaling by powers of two is exact here: both factors and results stay normal f64s.
     let scaled = x * pow2(-quantum_exp);
     let rounded = scaled.round_ties_even() * pow2(quantum_exp);
-    let max = spec
-        .max_finite()
-        .expect("round_f64_to needs a format inside f64's range");
-    if rounded.abs() > max {
-        f64::INFINITY.copysign(x)
+    if rounded.abs() > max_finite(spec) {
+        Rounded {
+            value: overflowed(x, spec, overflow),
+            overflow: true,
+        }
     } else {
-        rounded
+        Rounded {
+            value: rounded,
+            overflow: false,
+        }
+    }
+}
+
+fn max_finite(spec: &Spec) -> f64 {
+    spec.max_finite()
+        .expect("round_f64_to needs a format inside f64's range")
+}
+
+/// What `overflow` stores for a value of `x`'s sign beyond `spec`'s range.
+pub(crate) fn overflowed(x: f64, spec: &Spec, overflow: Overflow) -> f64 {
+    debug_assert!(overflow.fits(spec), "{overflow} overflow in {}", spec.name);
+    match overflow {
+        Overflow::Ieee => f64::INFINITY.copysign(x),
+        Overflow::Saturate => max_finite(spec).copysign(x),
+        Overflow::Nan => f64::NAN,
     }
 }
 

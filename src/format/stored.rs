@@ -4,8 +4,11 @@
 
 use rug::Float;
 
-use super::text::parse_exact;
-use super::{Class, Decimal, Format, FormatFn, Native, Scalar, from_decimal};
+use std::str::FromStr;
+
+use super::round::{odd_to_f64_for_narrowing, overflowed, round_f64_with};
+use super::text::{parse_exact, parse_round_to_odd};
+use super::{Class, Decimal, Format, FormatFn, Native, Overflow, Scalar, Spec, from_decimal};
 use crate::error::Error;
 
 /// An exact value as one format stores it.
@@ -28,29 +31,47 @@ impl Stored {
     /// `stored`, the format's value for `exact`.
     pub fn new<S: Scalar>(stored: &S, exact: &Float) -> Stored {
         let class = stored.classify();
+        let finite = exact.is_finite();
+        Stored::measured(
+            stored.to_f64(),
+            class,
+            &stored.to_big(exact.prec()),
+            exact,
+            finite && class == Class::Infinite,
+        )
+    }
+
+    /// `value` (held exactly in `big` too) of class `class`, stored for `exact`; `overflow` when
+    /// the format's overflow rule decided it.
+    fn measured(value: f64, class: Class, big: &Float, exact: &Float, overflow: bool) -> Stored {
         let rel_error = if !exact.is_finite() || exact.is_zero() {
-            if stored.to_big(64) == *exact || (exact.is_nan() && stored.is_nan()) {
+            if *big == *exact || (exact.is_nan() && big.is_nan()) {
                 0.0
             } else {
                 f64::INFINITY
             }
-        } else if !stored.is_finite() {
+        } else if !big.is_finite() {
             f64::INFINITY
         } else {
-            let difference = Float::with_val(exact.prec(), stored.to_big(exact.prec()) - exact);
+            let difference = Float::with_val(exact.prec(), big - exact);
             Float::with_val(64, difference / exact).abs().to_f64()
         };
-        let finite = exact.is_finite();
         Stored {
-            value: stored.to_f64(),
+            value,
             class,
             rel_error,
-            overflow: finite && class == Class::Infinite,
-            underflow: finite
+            overflow,
+            underflow: exact.is_finite()
                 && !exact.is_zero()
                 && matches!(class, Class::Zero | Class::Subnormal)
                 && rel_error > 0.0,
         }
+    }
+
+    /// `value`, a value of `spec`, stored for `exact`.
+    fn of_value(value: f64, spec: &Spec, exact: &Float, overflow: bool) -> Stored {
+        let big = Float::with_val(exact.prec(), value);
+        Stored::measured(value, spec.classify_f64(value), &big, exact, overflow)
     }
 
     /// `decimal` rounded once to `S` and measured against its exact value.
@@ -114,6 +135,89 @@ impl FormatFn for Store<'_> {
     fn call<S: Native>(self, _: Format) -> Self::Output {
         let stored: S = from_decimal(self.text, &())?;
         Ok(Stored::new(&stored, self.exact))
+    }
+}
+
+/// A format values can be stored in: one the lanes train in, or a narrow one given as data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Storage {
+    /// f16, bf16, f32, f64.
+    Lane(Format),
+    /// A format of [`NARROW`](super::NARROW) or a user's `eXmY`: rounded by its [`Spec`].
+    Narrow(Spec),
+}
+
+impl Storage {
+    /// The facts of the format.
+    pub fn spec(&self) -> Spec {
+        match self {
+            Storage::Lane(format) => format.spec(),
+            Storage::Narrow(spec) => *spec,
+        }
+    }
+}
+
+impl FromStr for Storage {
+    type Err = Error;
+    fn from_str(text: &str) -> Result<Storage, Error> {
+        // Narrow formats first: their overflow rule is data, which `round` can override.
+        match Spec::parse_narrow(text) {
+            Some(spec) => Ok(Storage::Narrow(spec)),
+            None => text
+                .parse()
+                .map(Storage::Lane)
+                .map_err(|_| Error::UnknownStorage {
+                    name: text.to_string(),
+                }),
+        }
+    }
+}
+
+/// `text` as `storage` stores it, with the overflow rule `overflow` (the format's own when
+/// `None`), which must [fit](Overflow::fits) the format.
+pub fn store_with(
+    storage: Storage,
+    text: &str,
+    overflow: Option<Overflow>,
+) -> Result<Stored, Error> {
+    let spec = storage.spec();
+    let rule = overflow.unwrap_or(spec.overflow);
+    if !rule.fits(&spec) {
+        return Err(Error::InvalidFlag {
+            flag: "--overflow".into(),
+            message: format!(
+                "{} has no {}",
+                spec.name,
+                if rule == Overflow::Ieee {
+                    "infinities"
+                } else {
+                    "NaN"
+                }
+            ),
+        });
+    }
+    let exact = parse_exact(text)?;
+    match storage {
+        Storage::Lane(format) => {
+            let stored = store(format, text)?;
+            Ok(if stored.overflow && rule != Overflow::Ieee {
+                let value = overflowed(exact.to_f64(), &spec, rule);
+                Stored::of_value(value, &spec, &exact, true)
+            } else {
+                stored
+            })
+        }
+        Storage::Narrow(spec) => {
+            // Round to odd at 53 bits, then once to the format: t + 2 ≤ 53 bits (see round.rs).
+            let odd = parse_round_to_odd(text, 53)?;
+            let rounded = round_f64_with(odd_to_f64_for_narrowing(&odd), &spec, rule);
+            Ok(Stored::of_value(
+                rounded.value,
+                &spec,
+                &exact,
+                rounded.overflow,
+            ))
+        }
     }
 }
 

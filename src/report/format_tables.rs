@@ -2,7 +2,7 @@
 //! format stores for a decimal), each defined once.
 
 use crate::format::text::{hex, shortest};
-use crate::format::{Class, Format, Spec, Stored};
+use crate::format::{Class, Spec, Specials, Stored};
 use crate::report::schema::{Cell, Column, Schema, Style};
 
 /// `2^e` with its value where an f64 holds it: `6.103515625e-05 (2^-14)`.
@@ -15,7 +15,42 @@ fn power(x: Option<f64>, exponent: i32) -> String {
 
 /// The formats table: one row per format and the reference.
 pub fn formats<'s>() -> Schema<'s, Spec> {
-    Schema::new(vec![
+    Schema::new(fact_columns())
+}
+
+/// The narrow formats' table: the facts of [`formats`] and how the format encodes its specials.
+pub fn narrow<'s>() -> Schema<'s, Spec> {
+    let mut columns = fact_columns();
+    columns.extend([
+        Column::new("bias", "bias", "", Style::Plain, |s: &Spec| s.bias()),
+        Column::new("layout", "bits", "", Style::Plain, |s: &Spec| {
+            format!("1+{}+{}", s.exp_bits(), s.precision - 1)
+        }),
+        Column::new(
+            "specials",
+            "inf and NaN",
+            "",
+            Style::Plain,
+            |s: &Spec| match s.specials {
+                Specials::Ieee => "IEEE".to_string(),
+                Specials::NanAllOnes => format!(
+                    "no inf; NaN S.{}.{}",
+                    "1".repeat(s.exp_bits() as usize),
+                    "1".repeat(s.precision as usize - 1)
+                ),
+                Specials::FiniteOnly => "none".to_string(),
+            },
+        ),
+        Column::new("overflow", "overflow", "", Style::Plain, |s: &Spec| {
+            s.overflow.name()
+        }),
+    ]);
+    Schema::new(columns)
+}
+
+/// The columns every format has.
+fn fact_columns<'s>() -> Vec<Column<'s, Spec>> {
+    vec![
         Column::new("format", "format", "", Style::Plain, |s: &Spec| s.name),
         Column::new(
             "precision_bits",
@@ -96,7 +131,7 @@ pub fn formats<'s>() -> Schema<'s, Spec> {
             },
         )
         .terminal_only(),
-    ])
+    ]
 }
 
 /// The note under the terminal's formats table.
@@ -104,8 +139,13 @@ pub const FORMATS_NOTE: &str = "\nu = 2^-t is the largest relative error of one 
 rounded operation. The reference is MPFR: no subnormals,\nand an exponent range so wide that \
 nothing a network computes reaches its limits.\n";
 
+/// The note under the terminal's narrow formats table.
+pub const NARROW_NOTE: &str = "\nNarrow formats are rounded by `round --formats`; --overflow \
+overrides the overflow rule: ieee (±inf),\nsaturate (±largest finite) or nan. tf32, e5m2 and any \
+eXmY are IEEE-like; e4m3 is OCP E4M3FN, e3m2, e2m3 and\ne2m1 are OCP FP6/FP4 (no inf, no NaN).\n";
+
 /// A row of the rounding table: one value in one format.
-pub type RoundRow = (String, Format, Stored);
+pub type RoundRow = (String, Spec, Stored);
 
 /// What the terminal says of a stored value.
 fn note(s: &Stored) -> &'static str {
@@ -133,7 +173,7 @@ pub fn round<'s>() -> Schema<'s, RoundRow> {
             "format",
             "",
             Style::Plain,
-            |(_, f, _): &RoundRow| f.name(),
+            |(_, f, _): &RoundRow| f.name,
         ),
         Column::new(
             "stored",

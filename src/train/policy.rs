@@ -57,7 +57,8 @@ impl LaneSpec {
         let format: Format = format.parse().map_err(|_| Error::InvalidFlag {
             flag: "--formats".into(),
             message: format!(
-                "unknown lane `{text}`: expected f16, bf16, f32, f64, mixed-f16 or mixed-bf16"
+                "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
+                 e2m3, e2m1, mixed-f16 or mixed-bf16"
             ),
         })?;
         let half = matches!(format, Format::F16 | Format::Bf16);

@@ -237,6 +237,105 @@ fn formats_lists_precision_and_range() {
     assert!(table.contains("(2^-133)"), "bf16's");
 }
 
+#[test]
+fn round_and_formats_take_narrow_formats_and_an_overflow_rule() {
+    let cell = |args: &[&str], value: &str, format: &str| {
+        let out = run(&[&["round", "--output", "csv"], args].concat());
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let table = Table::parse("round", &out.stdout);
+        let row = table.row_matching(&[("value", value), ("format", format)]);
+        (row.f64("stored"), row.get("overflow").to_string())
+    };
+    let both = ["--formats", "e4m3,e5m2", "1e-8", "464", "480"];
+    assert_eq!(cell(&both, "1e-8", "e4m3").0, 0.0, "underflow");
+    assert_eq!(cell(&both, "464", "e4m3").0, 448.0, "ties to the even 448");
+    assert!(
+        cell(&both, "480", "e4m3").0.is_nan(),
+        "e4m3 overflows to NaN"
+    );
+    assert_eq!(cell(&both, "480", "e5m2").0, 512.0);
+    let saturated = cell(
+        &[&both[..], &["--overflow", "saturate"]].concat(),
+        "480",
+        "e4m3",
+    );
+    assert_eq!(saturated, (448.0, "true".to_string()));
+    assert_eq!(
+        cell(&["--formats", "e6m9", "0.1"], "0.1", "e6m9").0,
+        0.0999755859375
+    );
+
+    let refused = run(&["round", "1", "--formats", "e2m1", "--overflow", "nan"]);
+    assert_eq!(refused.code, Some(2));
+    assert!(
+        refused.stderr.contains("e2m1 has no NaN"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = run(&["round", "1", "--formats", "e12m3"]);
+    assert_eq!(unknown.code, Some(2));
+    assert!(unknown.stderr.contains("eXmY"), "{}", unknown.stderr);
+
+    let out = run(&["formats", "--formats", "e4m3,e5m7", "--output", "csv"]);
+    let table = Table::parse("formats", &out.stdout);
+    assert_eq!(
+        table.row_matching(&[("format", "e4m3")]).f64("max_finite"),
+        448.0
+    );
+    let e5m7 = table.row_matching(&[("format", "e5m7")]);
+    assert_eq!(
+        (e5m7.u64("precision_bits"), e5m7.f64("max_finite")),
+        (8, 65280.0)
+    );
+    let text = run(&["formats"]).stdout;
+    assert!(
+        text.contains("no inf; NaN S.1111.111"),
+        "e4m3's NaN encoding"
+    );
+}
+
+#[test]
+fn narrow_lanes_train_and_find_what_their_formats_lose() {
+    let job = Audit::run(&[
+        "--formats",
+        "tf32,e4m3",
+        "--loss",
+        "relative",
+        "--epochs",
+        "2",
+        "--optimizer",
+        "sgd",
+    ]);
+    let constants = job.assert_ok().table("constants.csv");
+    // eps = 1e-8 is far below e4m3's smallest subnormal 2^-9; tf32 has f32's range.
+    let e4m3 = constants.row_matching(&[("format", "e4m3"), ("constant", "eps")]);
+    assert_eq!((e4m3.f64("stored"), e4m3.get("class")), (0.0, "zero"));
+    let tf32 = constants.row_matching(&[("format", "tf32"), ("constant", "eps")]);
+    assert_eq!(tf32.f64("stored"), 9.997165761888027e-9);
+    let summary = job.table("summary.csv");
+    let tf32 = summary.row_matching(&[("format", "tf32")]);
+    assert!(
+        tf32.f64("final_loss").is_finite(),
+        "tf32 trains the default job"
+    );
+
+    // Past 464, e4m3 stores NaN: an overflow, not a NaN from NaN-free inputs.
+    let blown = Audit::run(&[
+        "--formats",
+        "e4m3",
+        "--epochs",
+        "3",
+        "--lr",
+        "200",
+        "--optimizer",
+        "sgd",
+    ]);
+    let summary = blown.assert_ok().table("summary.csv");
+    let e4m3 = summary.row_matching(&[("format", "e4m3")]);
+    assert!(e4m3.u64("overflow") > 0 && e4m3.u64("nan") == 0);
+    assert!(e4m3.f64("final_loss").is_nan());
+}
+
 // ---- determinism ----
 
 #[test]

@@ -2,6 +2,7 @@
 //! identities, exact conversions, correctly rounded arithmetic and elementary functions,
 //! IEEE 754-2019 maximum/minimum, classification and ordinals.
 
+use precision_audit::format::minifloat::{E5m2, Tf32};
 use precision_audit::format::{Class, Mpfr, Scalar};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -10,6 +11,7 @@ use rug::Float;
 use super::exhaustive::{
     reference_exp, reference_ln, reference_sigmoid, reference_sqrt, reference_tanh,
 };
+use super::narrow::target as narrow_target;
 use super::oracle::{
     BF16, F16, F32, F64, Tally, Target, big, exact_add, exact_mul, exact_mul_add, exact_sub, round,
     same, show, wide_div,
@@ -210,9 +212,11 @@ pub fn representable_values_convert_exactly<S: Scalar>(s: &Subject<S>) {
     values.extend([0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1.0, -2.5]);
     values.extend(s.edges().iter().map(Float::to_f64));
     if let Some(emin) = s.target.emin {
-        // Every subnormal spacing multiple below 2^emin with few bits.
+        // Every subnormal spacing multiple below 2^emin with few bits (all of them when the
+        // format has fewer than 64 subnormals, as e5m2).
         let quantum = 2f64.powi(emin - s.target.precision as i32 + 1);
-        values.extend((1..64).map(|k| k as f64 * quantum));
+        let below_emin = 1u32 << (s.target.precision - 1).min(6);
+        values.extend((1..below_emin).map(|k| f64::from(k) * quantum));
     }
     for v in values {
         let x = s.value(v);
@@ -639,3 +643,7 @@ format_tests!(bf16_tests, half::bf16, (), BF16.target());
 format_tests!(f32_tests, f32, (), F32.target());
 format_tests!(f64_tests, f64, (), F64.target());
 format_tests!(mpfr113_tests, Mpfr, 113, Target::unbounded(113));
+// The generic narrow type, in the two named formats whose overflow is IEEE's like the oracle's
+// (e4m3 and FP6/FP4 overflow by their own rules: tests/formats/narrow.rs).
+format_tests!(tf32_tests, Tf32, (), narrow_target(&Tf32::SPEC));
+format_tests!(e5m2_tests, E5m2, (), narrow_target(&E5m2::SPEC));

@@ -13,6 +13,7 @@ mod support;
 
 mod exhaustive;
 mod generic;
+mod narrow;
 mod oracle;
 mod random;
 mod regressions;
