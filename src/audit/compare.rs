@@ -466,6 +466,31 @@ mod tests {
     use crate::format::Format;
     use rug::Float;
 
+    /// A reference exactly on a midpoint of f16 as its f64 part, with the rest of its value in
+    /// the low part: the correct rounding is decided by the low part's sign, not by ties to
+    /// even (issue 15: inverting `rounded.to_f64() == hi` in `round_pair` passed every test).
+    #[test]
+    fn a_midpoint_reference_is_rounded_by_its_low_part() {
+        let spec = Format::F16.spec();
+        // 1 + 2^-11 lies halfway between 1 (even) and 1 + 2^-10 (odd).
+        let (below, above) = (f16::from_f64(1.0), f16::from_f64(1.0 + 2f64.powi(-10)));
+        let midpoint = 1.0 + 2f64.powi(-11);
+        let up = Pair {
+            hi: midpoint,
+            lo: 2f64.powi(-60),
+        };
+        let down = Pair {
+            hi: midpoint,
+            lo: -(2f64.powi(-60)),
+        };
+        // Against a reference just above the midpoint, `above` is the correct rounding (0 bits
+        // of error) and `below` one value off; just below, the other way round.
+        assert_eq!(measure(&above, up, &spec).bits, 0.0);
+        assert_eq!(measure(&below, up, &spec).bits, 1.0);
+        assert_eq!(measure(&below, down, &spec).bits, 0.0);
+        assert_eq!(measure(&above, down, &spec).bits, 1.0);
+    }
+
     #[test]
     fn one_ulp_off_in_f16() {
         let spec = Format::F16.spec();
