@@ -12,23 +12,7 @@ pub fn draw(run: &Run) -> Svg {
         .series
         .iter()
         .enumerate()
-        .map(|(index, s)| Line {
-            lane: s.lane.clone(),
-            label: s.lane.clone(),
-            note: note(s),
-            pen: Pen {
-                colour: lane_colour(&s.lane, index),
-                width: 1.5,
-                dash: lane_dash(&s.lane),
-            },
-            points: s
-                .steps
-                .iter()
-                .copied()
-                .zip(s.drift.iter().copied())
-                .collect(),
-            marks: marks(s, &s.drift),
-        })
+        .map(|(index, s)| lane_line(index, s, &s.drift, note(s)))
         .collect();
     Chart {
         title: format!(
@@ -42,6 +26,28 @@ pub fn draw(run: &Run) -> Svg {
 }
 
 /// Where the lane went non-finite, or its last drift.
+/// Lane `index`'s line of `values` (its drift, its loss) per step, with its legend `note` and
+/// the marks of its non-finite and skipped steps.
+pub fn lane_line(index: usize, s: &Series, values: &[f64], note: String) -> Line {
+    Line {
+        lane: s.lane.clone(),
+        label: s.lane.clone(),
+        note,
+        pen: Pen {
+            colour: lane_colour(&s.lane, index),
+            width: 1.5,
+            dash: lane_dash(&s.lane),
+        },
+        points: s
+            .steps
+            .iter()
+            .copied()
+            .zip(values.iter().copied())
+            .collect(),
+        marks: marks(s, values),
+    }
+}
+
 fn note(s: &Series) -> String {
     let first = s.steps.iter().zip(&s.drift).find(|(_, d)| !d.is_finite());
     match (first, s.drift.last()) {

@@ -1,9 +1,9 @@
 //! loss.svg: every lane's batch loss and the reference's, step by step, on a log axis.
 
-use super::drift::marks;
+use super::drift::lane_line;
 use super::input::{Run, Series};
 use super::series::{Chart, Line, Pen};
-use super::style::{REFERENCE, lane_colour, lane_dash};
+use super::style::REFERENCE;
 use super::svg::Svg;
 
 /// The chart.
@@ -25,23 +25,11 @@ pub fn draw(run: &Run) -> Svg {
             .collect(),
         marks: Vec::new(),
     });
-    let lanes = run.series.iter().enumerate().map(|(index, s)| Line {
-        lane: s.lane.clone(),
-        label: s.lane.clone(),
-        note: note(s),
-        pen: Pen {
-            colour: lane_colour(&s.lane, index),
-            width: 1.5,
-            dash: lane_dash(&s.lane),
-        },
-        points: s
-            .steps
-            .iter()
-            .copied()
-            .zip(s.loss.iter().copied())
-            .collect(),
-        marks: marks(s, &s.loss),
-    });
+    let lanes = run
+        .series
+        .iter()
+        .enumerate()
+        .map(|(index, s)| lane_line(index, s, &s.loss, note(s)));
     Chart {
         title: format!(
             "Batch loss per step: every lane and the reference ({})",
