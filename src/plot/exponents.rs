@@ -72,12 +72,7 @@ pub fn draw(run: &Run, bins: &[BinCount]) -> Svg {
     let height = TOP + ROW * run.lanes.len() as f64 + 30.0;
     let title = "Where values sit in each format: histograms of log2 |x| over the run";
     let mut svg = Svg::new(width, height, title);
-    svg.el("text")
-        .at("x", 10.0)
-        .at("y", 24.0)
-        .at("font-size", 15.0)
-        .at("font-weight", "bold")
-        .text(title);
+    svg.heading(10.0, title);
     legend(&mut svg);
     for (c, heading) in [
         "activations (forward outputs)",

@@ -36,12 +36,7 @@ pub fn draw(run: &Run) -> Svg {
     let height = grid_bottom + 120.0;
     let title = "Mean bits of error per op and lane";
     let mut svg = Svg::new(width, height, title);
-    svg.el("text")
-        .at("x", 10.0)
-        .at("y", 24.0)
-        .at("font-size", 15.0)
-        .at("font-weight", "bold")
-        .text(title);
+    svg.heading(10.0, title);
 
     for (i, op) in rows.iter().enumerate() {
         svg.el("text")

@@ -65,12 +65,7 @@ impl Chart {
         let strips_top = BOTTOM + 52.0;
         let height = strips_top + STRIP * strips as f64 + 30.0;
         let mut svg = Svg::new(WIDTH, height, &self.title);
-        svg.el("text")
-            .at("x", LEFT)
-            .at("y", 24.0)
-            .at("font-size", 15.0)
-            .at("font-weight", "bold")
-            .text(&self.title);
+        svg.heading(LEFT, &self.title);
 
         let last = self
             .lines

@@ -150,6 +150,16 @@ impl Svg {
         svg
     }
 
+    /// The picture's heading: `title` in bold at the top, from `x`.
+    pub fn heading(&mut self, x: f64, title: &str) {
+        self.el("text")
+            .at("x", x)
+            .at("y", 24.0)
+            .at("font-size", 15.0)
+            .at("font-weight", "bold")
+            .text(title);
+    }
+
     /// Starts the element `name`.
     pub fn el(&mut self, name: &'static str) -> Tag<'_> {
         for _ in 0..self.open.len() {
