@@ -270,6 +270,36 @@ impl StepSink for DiscardSteps {
     }
 }
 
+/// A sink that keeps every row it passes on to another (for outputs that need the steps after
+/// the run: pictures, JSON).
+pub struct KeepSteps<'a> {
+    inner: &'a mut dyn StepSink,
+    /// The rows so far.
+    pub rows: Vec<StepRow>,
+}
+
+impl<'a> KeepSteps<'a> {
+    /// Keeps the rows passed on to `inner`.
+    pub fn new(inner: &'a mut dyn StepSink) -> KeepSteps<'a> {
+        KeepSteps {
+            inner,
+            rows: Vec::new(),
+        }
+    }
+
+    /// The sink it passes rows on to, for a run that keeps nothing.
+    pub fn inner(&mut self) -> &mut dyn StepSink {
+        &mut *self.inner
+    }
+}
+
+impl StepSink for KeepSteps<'_> {
+    fn rows(&mut self, rows: &[StepRow]) -> crate::Result<()> {
+        self.rows.extend_from_slice(rows);
+        self.inner.rows(rows)
+    }
+}
+
 /// Runs the audit. `progress` is called after each step with (done, total).
 pub fn run(
     config: &AuditConfig,

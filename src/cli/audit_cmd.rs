@@ -8,12 +8,16 @@ use std::io::Write;
 
 use super::progress::Progress;
 use super::{FINDING, print};
-use crate::audit::{self, AuditConfig, AuditResult, DiscardSteps, FailOnList, StepSink};
+use crate::audit::{
+    self, AuditConfig, AuditResult, DiscardSteps, FailOnList, KeepSteps, StepRow, StepSink,
+};
 use crate::error::Error;
 use crate::flags::{AuditArgs, CheckArgs, audit_config};
-use crate::plot::{self, KeepSteps, Run};
+use crate::plot::{self, Run};
 use crate::report::CsvDir;
+use crate::report::Output;
 use crate::report::audit_out::{self, StepsFile};
+use crate::report::audit_tables;
 use crate::report::audit_tables::config_rows;
 use crate::report::baseline::{self, Baseline};
 use crate::study::{EpsAdvice, advice};
@@ -22,6 +26,8 @@ use crate::study::{EpsAdvice, advice};
 struct Audited {
     result: AuditResult,
     advice: Vec<EpsAdvice>,
+    /// Every step's rows, when an output needs them after the run (JSON, pictures).
+    steps: Vec<StepRow>,
     files: Option<CsvDir>,
 }
 
@@ -44,20 +50,25 @@ fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
         Some(file) => file,
         None => &mut DiscardSteps,
     };
-    // --plot keeps the rows of steps.csv to draw them with the rest.
+    // The pictures and the JSON output need the steps after the run; the others stream them.
     let mut kept = KeepSteps::new(sink);
-    let sink: &mut dyn StepSink = if args.plot { &mut kept } else { kept.inner() };
+    let keep = args.plot || args.output == Output::Json;
+    let sink: &mut dyn StepSink = if keep { &mut kept } else { kept.inner() };
     let mut progress = Progress::new();
     let result = audit::run(&config, sink, &mut |done, total| {
         progress.update(done, total)
     });
     progress.finish();
     let result = result?;
-    let step_records = std::mem::take(&mut kept.records);
+    let step_rows = std::mem::take(&mut kept.rows);
     let files = match (dir, steps) {
         (Some(mut dir), Some(steps)) => {
             if args.plot {
-                plot::stage(&mut dir, &Run::from_audit(&config, &result, step_records)?)?;
+                // As steps.csv writes them, so that a picture drawn now and one drawn later
+                // from the directory are the same bytes.
+                let schema = audit_tables::steps();
+                let records = step_rows.iter().map(|r| schema.record(r)).collect();
+                plot::stage(&mut dir, &Run::from_audit(&config, &result, records)?)?;
             }
             Some(audit_out::stage_csv_dir(
                 dir, steps, &config, &result, &advice,
@@ -68,6 +79,7 @@ fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
     Ok(Audited {
         result,
         advice,
+        steps: step_rows,
         files,
     })
 }
@@ -78,7 +90,10 @@ pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     let fail_on: FailOnList = args.fail_on.as_deref().unwrap_or_default().parse()?;
     let audited = execute(args, audit_config(args)?)?;
     let (result, advice) = (&audited.result, &audited.advice);
-    print(stdout, &audit_out::render(args.output, result, advice))?;
+    print(
+        stdout,
+        &audit_out::render(args.output, result, advice, &audited.steps),
+    )?;
     let failed = failed(&fail_on, result);
     audited.commit()?;
     Ok(if failed { FINDING } else { 0 })

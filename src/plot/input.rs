@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::audit::{AuditConfig, AuditResult, Bin, StepRow, StepSink, verdict};
+use crate::audit::{AuditConfig, AuditResult, Bin, verdict};
 use crate::error::Error;
 use crate::report::Schema;
 use crate::report::audit_tables as tables;
@@ -377,37 +377,4 @@ fn exponents(table: &Records) -> Result<Vec<BinCount>, Error> {
             })
         })
         .collect()
-}
-
-/// A step sink that keeps each row as `steps.csv` writes it, for `--plot`, and passes the rows
-/// on. (The rows of a run are kept in memory only when it is drawn.)
-pub struct KeepSteps<'a> {
-    inner: &'a mut dyn StepSink,
-    schema: Schema<'static, StepRow>,
-    /// The records so far.
-    pub records: Vec<Vec<String>>,
-}
-
-impl<'a> KeepSteps<'a> {
-    /// Keeps the rows passed on to `inner`.
-    pub fn new(inner: &'a mut dyn StepSink) -> KeepSteps<'a> {
-        KeepSteps {
-            inner,
-            schema: tables::steps(),
-            records: Vec::new(),
-        }
-    }
-
-    /// The sink it passes rows on to, for a run that keeps nothing.
-    pub fn inner(&mut self) -> &mut dyn StepSink {
-        &mut *self.inner
-    }
-}
-
-impl StepSink for KeepSteps<'_> {
-    fn rows(&mut self, rows: &[StepRow]) -> crate::Result<()> {
-        self.records
-            .extend(rows.iter().map(|row| self.schema.record(row)));
-        self.inner.rows(rows)
-    }
 }

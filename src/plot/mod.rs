@@ -22,7 +22,7 @@ mod series;
 mod style;
 pub mod svg;
 
-pub use input::{BinCount, KeepSteps, OpErrors, Records, Run, Series};
+pub use input::{BinCount, OpErrors, Records, Run, Series};
 
 use crate::error::Error;
 use crate::report::CsvDir;

@@ -12,17 +12,23 @@ use crate::study::EpsAdvice;
 use crate::train::LaneSpec;
 
 /// The audit as `--output` asks for it.
-pub fn render(output: Output, result: &AuditResult, advice: &[EpsAdvice]) -> String {
+/// `steps` are the rows of steps.csv, which JSON includes.
+pub fn render(
+    output: Output,
+    result: &AuditResult,
+    advice: &[EpsAdvice],
+    steps: &[StepRow],
+) -> String {
     match output {
         Output::Table => audit_text::render(result) + &study_report::advice_text(advice),
         Output::Csv => tables::summary().csv_text(&result.formats),
-        Output::Json => json_text(&audit_json(result, advice)),
+        Output::Json => json_text(&audit_json(result, advice, steps)),
     }
 }
 
-/// The audit as JSON: the tables of the `--csv` files under their own keys, plus the
-/// reference's self-check and the verdicts.
-fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> Value {
+/// The audit as JSON: the tables of the `--csv` files under their own keys (steps.csv's rows
+/// included), plus the reference's self-check and the verdicts.
+fn audit_json(result: &AuditResult, advice: &[EpsAdvice], steps: &[StepRow]) -> Value {
     let number = |x: f64| Cell::Number(x).json();
     let reference_check = result.reference_check.as_ref().map(|check| {
         json!({
@@ -44,6 +50,7 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice]) -> Value {
         "steps": result.steps,
         "formats": tables::summary().json(&result.formats),
         "ops": tables::ops().json(&tables::op_rows(&result.formats)),
+        "steps": tables::steps().json(steps),
         "events": tables::events().json(&tables::event_rows(&result.formats)),
         "exponents": tables::exponents().json(&tables::exponent_rows(&result.formats)),
         "constants": tables::constants().json(tables::constant_rows(&result.formats)),

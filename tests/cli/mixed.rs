@@ -213,3 +213,32 @@ fn mixed_job_snapshots() {
         &steps_excerpt(audit.file("steps.csv"), 30),
     );
 }
+
+#[test]
+fn json_carries_every_step_as_steps_csv_does() {
+    let audit = Audit::run(&[
+        "--loss",
+        "relative",
+        "--formats",
+        "mixed-f16",
+        "--loss-scale",
+        "dynamic",
+        "--epochs",
+        "3",
+        "--output",
+        "json",
+    ]);
+    audit.assert_ok();
+    let json: serde_json::Value = serde_json::from_str(&audit.outcome.stdout).expect("JSON");
+    let rows = json["steps"].as_array().expect("a steps array");
+    let steps = audit.table("steps.csv");
+    assert_eq!(rows.len(), steps.records.len());
+    for (row, csv) in rows.iter().zip(steps.rows()) {
+        assert_eq!(row["step"].as_u64().unwrap().to_string(), csv.get("step"));
+        assert_eq!(row["loss_scale"].as_f64().unwrap(), csv.f64("loss_scale"));
+        assert_eq!(
+            row["skipped"].as_bool().unwrap(),
+            csv.get("skipped") == "true"
+        );
+    }
+}
