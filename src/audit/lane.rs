@@ -147,6 +147,7 @@ impl<T: Training> Lane for AuditedLane<T> {
 
     fn finish(self: Box<Self>) -> FormatReport {
         let spec = T::Compute::spec(&());
+        let (full_loss, row_terms) = self.training.full_loss_and_terms();
         let last = self.last.clone().unwrap_or(StepRow {
             lane: self.lane,
             epoch: 0,
@@ -190,7 +191,7 @@ impl<T: Training> Lane for AuditedLane<T> {
             accumulate: self.config.reduction.accumulate.effective_for(&spec),
             steps: self.steps,
             final_loss: last.loss,
-            full_loss: self.training.full_loss().to_f64(),
+            full_loss: full_loss.to_f64(),
             reference_loss: last.reference_loss,
             loss_abs_drift: last.abs_drift,
             loss_rel_drift: last.rel_drift,
@@ -202,7 +203,7 @@ impl<T: Training> Lane for AuditedLane<T> {
             ops: self.stats.ops.clone(),
             first_events,
             constants,
-            row_terms: self.training.row_terms(),
+            row_terms,
             flow: self.flow,
             scales: self.scales,
             exponents,

@@ -388,7 +388,7 @@ fn run_with<R: Scalar>(
         sink.rows(&rows)?;
         progress(plan.step, total);
     }
-    let reference_row_terms = reference.row_terms();
+    let (reference_full_loss, reference_row_terms) = reference.full_loss_and_terms();
     let reference_check = check.map(|check| ReferenceCheck {
         bits: config.reference.bits(),
         check_bits,
@@ -401,7 +401,7 @@ fn run_with<R: Scalar>(
         steps: total,
         formats: lanes.into_iter().map(|l| l.finish()).collect(),
         reference_check,
-        reference_full_loss: reference.full_loss().to_f64(),
+        reference_full_loss: reference_full_loss.to_f64(),
         dominant_rows: rows::dominance(
             &reference_row_terms,
             config.data.targets.as_slice().unwrap_or_default(),

@@ -92,9 +92,11 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         self.evaluate().0
     }
 
-    /// Each row's loss term over the whole data set, as f64.
-    pub fn row_terms(&self) -> Vec<f64> {
-        self.evaluate().1.terms().iter().map(M::to_f64).collect()
+    /// The loss over the whole data set and each row's term of it, as f64 (exact for the
+    /// formats, rounded for the reference), from one evaluation.
+    pub fn full_loss_and_terms(&self) -> (M, Vec<f64>) {
+        let (loss, cache) = self.evaluate();
+        (loss, cache.terms().iter().map(M::to_f64).collect())
     }
 
     /// The loss over the whole data set and its terms, computed as a step computes them.

@@ -104,10 +104,11 @@ impl<S: Scalar> Trainer<S> {
         self.evaluate().0
     }
 
-    /// Each row's loss term over the whole data set with the current parameters, without
-    /// dropout, as f64 (exact for the formats, rounded for the reference).
-    pub fn row_terms(&self) -> Vec<f64> {
-        self.evaluate().1.terms().iter().map(S::to_f64).collect()
+    /// The loss over the whole data set and each row's term of it, as f64 (exact for the
+    /// formats, rounded for the reference), from one evaluation.
+    pub fn full_loss_and_terms(&self) -> (S, Vec<f64>) {
+        let (loss, cache) = self.evaluate();
+        (loss, cache.terms().iter().map(S::to_f64).collect())
     }
 
     /// The loss over the whole data set, and its terms.

@@ -39,8 +39,8 @@ pub trait Training: Send + 'static {
     /// The loss over the whole data set, without dropout.
     fn full_loss(&self) -> Self::Master;
 
-    /// Each row's loss term over the whole data set, without dropout, as f64.
-    fn row_terms(&self) -> Vec<f64>;
+    /// The loss over the whole data set and each row's term of it, from one evaluation.
+    fn full_loss_and_terms(&self) -> (Self::Master, Vec<f64>);
 }
 
 impl<S: Native> Training for Trainer<S> {
@@ -72,8 +72,8 @@ impl<S: Native> Training for Trainer<S> {
         Trainer::full_loss(self)
     }
 
-    fn row_terms(&self) -> Vec<f64> {
-        Trainer::row_terms(self)
+    fn full_loss_and_terms(&self) -> (S, Vec<f64>) {
+        Trainer::full_loss_and_terms(self)
     }
 }
 
@@ -105,8 +105,8 @@ impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
         MixedTrainer::full_loss(self)
     }
 
-    fn row_terms(&self) -> Vec<f64> {
-        MixedTrainer::row_terms(self)
+    fn full_loss_and_terms(&self) -> (M, Vec<f64>) {
+        MixedTrainer::full_loss_and_terms(self)
     }
 }
 
