@@ -1,42 +1,6 @@
 //! `--help` documents every flag and the exit codes; the subcommands document theirs.
 
-use crate::support::run;
-
-/// Every flag of the audit, as the help must show it.
-const AUDIT_FLAGS: &[&str] = &[
-    "--formats",
-    "--reference",
-    "--reference-bits",
-    "--verify-reference",
-    "--accumulate",
-    "--order",
-    "--loss",
-    "--eps",
-    "--layers",
-    "--activation",
-    "--dropout",
-    "--init-params",
-    "--optimizer",
-    "--lr",
-    "--momentum",
-    "--beta1",
-    "--beta2",
-    "--adam-eps",
-    "--update-rounding",
-    "--epochs",
-    "--batch-size",
-    "--seed",
-    "--data",
-    "--target",
-    "--samples",
-    "--features",
-    "--data-seed",
-    "--output",
-    "--csv",
-    "--plot",
-    "--fail-on",
-    "--threads",
-];
+use crate::support::{AUDIT_FLAGS, run};
 
 #[test]
 fn help_mentions_every_flag_and_subcommand() {

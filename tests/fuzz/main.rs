@@ -15,7 +15,10 @@
 //! check. A crash found here becomes a named regression test in the suite of its reader.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Helpers shared by the test suites: scratch directories and their listings.
+#[path = "../support/mod.rs"]
+mod support;
 
 use clap::Parser;
 use proptest::prelude::*;
@@ -25,6 +28,7 @@ use precision_audit::data::{load_csv, read_params};
 use precision_audit::flags::{Cli, audit_config};
 use precision_audit::format::{Decimal, Format, store};
 use precision_audit::report::baseline::Baseline;
+use support::{AUDIT_FLAGS, Scratch, entries};
 
 /// Cases per target unless `PROPTEST_CASES` says otherwise.
 const DEFAULT_CASES: u32 = 2_000;
@@ -41,46 +45,11 @@ fn config() -> Config {
     }
 }
 
-/// A scratch file with `bytes`, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str, bytes: &[u8]) -> Scratch {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "precision-audit-fuzz-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("a scratch directory");
-        std::fs::write(dir.join(name), bytes).expect("a scratch file");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Every entry of the directory, so a test can see that a reader wrote nothing.
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .expect("readable")
-            .map(|e| {
-                e.expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory holding one file, `name`, with `bytes`.
+fn scratch_file(name: &str, bytes: &[u8]) -> Scratch {
+    let dir = Scratch::dir("fuzz");
+    std::fs::write(dir.join(name), bytes).expect("a scratch file");
+    dir
 }
 
 /// Cells a CSV of numbers is made of, and things that break it.
@@ -151,43 +120,8 @@ fn decimal_text() -> impl Strategy<Value = String> {
 
 /// An argument vector: flags the audit knows, with values that are right, wrong or missing.
 fn arguments() -> impl Strategy<Value = Vec<String>> {
-    const FLAGS: &[&str] = &[
-        "--formats",
-        "--policy",
-        "--loss-scale",
-        "--scale-init",
-        "--scale-growth-interval",
-        "--reference",
-        "--reference-bits",
-        "--accumulate",
-        "--order",
-        "--loss",
-        "--loss-expr",
-        "--const",
-        "--loss-reduce",
-        "--eps",
-        "--layers",
-        "--activation",
-        "--dropout",
-        "--optimizer",
-        "--lr",
-        "--momentum",
-        "--beta1",
-        "--beta2",
-        "--adam-eps",
-        "--update-rounding",
-        "--epochs",
-        "--batch-size",
-        "--seed",
-        "--samples",
-        "--features",
-        "--data-seed",
-        "--fail-on",
-        "--threads",
-        "--output",
-        "--verify-reference",
-        "--bogus",
-    ];
+    // Every flag the audit has, and one it does not.
+    let flags: Vec<&'static str> = AUDIT_FLAGS.iter().copied().chain(["--bogus"]).collect();
     let value = prop_oneof![
         3 => "[0-9]{1,3}",
         2 => decimal_text(),
@@ -195,7 +129,7 @@ fn arguments() -> impl Strategy<Value = Vec<String>> {
         1 => Just("f16,mixed-bf16".to_string()),
         1 => Just("abs(y - p) / (abs(y) + eps)".to_string()),
     ];
-    prop::collection::vec((prop::sample::select(FLAGS), prop::option::of(value)), 0..6).prop_map(
+    prop::collection::vec((prop::sample::select(flags), prop::option::of(value)), 0..6).prop_map(
         |pairs| {
             pairs
                 .into_iter()
@@ -221,21 +155,21 @@ proptest! {
 
     #[test]
     fn the_csv_data_reader_answers_every_file(bytes in csv_text(), target in prop::option::of("[a-z0-9]{0,3}")) {
-        let dir = Scratch::new("data.csv", &bytes);
-        let outcome = std::panic::catch_unwind(|| load_csv(&dir.path("data.csv"), target.as_deref()));
+        let dir = scratch_file("data.csv", &bytes);
+        let outcome = std::panic::catch_unwind(|| load_csv(&dir.join("data.csv"), target.as_deref()));
         prop_assert!(outcome.is_ok(), "the reader panicked on {:?}", String::from_utf8_lossy(&bytes));
         if let Ok(Err(error)) = outcome {
             prop_assert!(!error.to_string().is_empty());
         }
-        prop_assert_eq!(dir.entries(), vec!["data.csv".to_string()]);
+        prop_assert_eq!(entries(&dir.path), vec!["data.csv".to_string()]);
     }
 
     #[test]
     fn the_parameter_reader_answers_every_file(bytes in params_text()) {
-        let dir = Scratch::new("params.csv", &bytes);
-        let outcome = std::panic::catch_unwind(|| read_params(&dir.path("params.csv")));
+        let dir = scratch_file("params.csv", &bytes);
+        let outcome = std::panic::catch_unwind(|| read_params(&dir.join("params.csv")));
         prop_assert!(outcome.is_ok(), "the reader panicked on {:?}", String::from_utf8_lossy(&bytes));
-        prop_assert_eq!(dir.entries(), vec!["params.csv".to_string()]);
+        prop_assert_eq!(entries(&dir.path), vec!["params.csv".to_string()]);
     }
 
     #[test]
@@ -268,11 +202,11 @@ proptest! {
         bytes in csv_text(),
     ) {
         let dir = baseline_copy();
-        std::fs::write(dir.path(file), &bytes).expect("writable");
-        let before = dir.entries();
-        let outcome = std::panic::catch_unwind(|| Baseline::read(&dir.0).map(|_| ()));
+        std::fs::write(dir.join(file), &bytes).expect("writable");
+        let before = entries(&dir.path);
+        let outcome = std::panic::catch_unwind(|| Baseline::read(&dir.path).map(|_| ()));
         prop_assert!(outcome.is_ok(), "panicked on a damaged {file}");
-        prop_assert_eq!(dir.entries(), before);
+        prop_assert_eq!(entries(&dir.path), before);
     }
 }
 
@@ -302,13 +236,13 @@ fn baseline_copy() -> Scratch {
         assert!(status.success(), "a baseline is written");
         dir
     });
-    let copy = Scratch::new(".keep", b"");
+    let copy = Scratch::dir("fuzz-baseline");
     for entry in std::fs::read_dir(source).expect("readable") {
         let entry = entry.expect("an entry");
         if entry.file_type().is_ok_and(|t| t.is_file()) {
             std::fs::copy(
                 entry.path(),
-                copy.path(&entry.file_name().to_string_lossy()),
+                copy.join(&entry.file_name().to_string_lossy()),
             )
             .expect("copied");
         }

@@ -16,6 +16,51 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod prec;
 
+/// Every flag of the audit, as `--help` must show it (and as the fuzzed command lines use them).
+pub const AUDIT_FLAGS: &[&str] = &[
+    "--formats",
+    "--policy",
+    "--loss-scale",
+    "--scale-init",
+    "--scale-growth-interval",
+    "--scale-growth-factor",
+    "--scale-backoff",
+    "--reference",
+    "--reference-bits",
+    "--verify-reference",
+    "--accumulate",
+    "--order",
+    "--loss",
+    "--loss-expr",
+    "--const",
+    "--loss-reduce",
+    "--eps",
+    "--layers",
+    "--activation",
+    "--dropout",
+    "--init-params",
+    "--optimizer",
+    "--lr",
+    "--momentum",
+    "--beta1",
+    "--beta2",
+    "--adam-eps",
+    "--update-rounding",
+    "--epochs",
+    "--batch-size",
+    "--seed",
+    "--data",
+    "--target",
+    "--samples",
+    "--features",
+    "--data-seed",
+    "--output",
+    "--csv",
+    "--plot",
+    "--fail-on",
+    "--threads",
+];
+
 /// The default job of the brief and the README: the relative loss with eps = 1e-8.
 pub const DEFAULT_JOB: [&str; 4] = ["--loss", "relative", "--eps", "1e-8"];
 
