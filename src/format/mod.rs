@@ -4,6 +4,7 @@ mod dispatch;
 mod double_double;
 mod elementary;
 mod facts;
+mod held;
 mod ieee;
 pub mod minifloat;
 mod reference;
@@ -15,6 +16,7 @@ pub mod text;
 pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub(crate) use facts::pow2;
+pub use held::Held;
 pub use facts::{
     Class, Format, NARROW, NARROW_EXP_BITS, NARROW_MAN_BITS, Overflow, Spec, Specials,
 };

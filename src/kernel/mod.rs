@@ -59,11 +59,21 @@ impl<S: Scalar> Observer<S> for Unobserved {
     fn observe(&mut self, _: &OpRecord<'_, S>) {}
 }
 
+/// A per-op precision policy: the context (for [`Held`](crate::format::Held) values, the
+/// format) each op runs in, chosen by the op's name. An engine with one converts an op's inputs
+/// into the op's format (rounding once where it is narrower than theirs) and rounds the result
+/// to it, so a tensor lives in the format of the op that made it.
+pub trait OpPrecision<S: Scalar>: Send + Sync + std::fmt::Debug {
+    /// The context of the op `name`.
+    fn context(&self, name: &str) -> S::Context;
+}
+
 /// Runs ops in one format with one reduction setting, reporting each to an optional observer.
 pub struct Engine<'o, S: Scalar> {
     ctx: S::Context,
     reduction: Reduction,
     observer: Option<&'o mut dyn Observer<S>>,
+    precision: Option<&'o dyn OpPrecision<S>>,
     calls: u64,
     scale: f64,
     role: Role,
@@ -76,6 +86,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
             ctx,
             reduction,
             observer: None,
+            precision: None,
             calls: 0,
             scale: 1.0,
             role: Role::Value,
@@ -92,15 +103,32 @@ impl<'o, S: Scalar> Engine<'o, S> {
             ctx,
             reduction,
             observer: Some(observer),
+            precision: None,
             calls: 0,
             scale: 1.0,
             role: Role::Value,
         }
     }
 
+    /// From now on, each op runs in the context `precision` gives it (see [`OpPrecision`]).
+    /// For scalars whose values an f64 holds exactly, as [`Held`](crate::format::Held) is.
+    pub fn with_precision(mut self, precision: &'o dyn OpPrecision<S>) -> Self {
+        self.precision = Some(precision);
+        self
+    }
+
     /// The format's context (the reference's precision).
     pub fn ctx(&self) -> &S::Context {
         &self.ctx
+    }
+
+    /// The context the op `name` runs in: the engine's, unless a precision policy says
+    /// otherwise. Constants made for one op are made in it.
+    pub fn ctx_for(&self, name: &str) -> S::Context {
+        match self.precision {
+            Some(precision) => precision.context(name),
+            None => self.ctx.clone(),
+        }
     }
 
     /// From now on, the values this engine computes are `scale` times what they stand for
@@ -134,7 +162,18 @@ impl<'o, S: Scalar> Engine<'o, S> {
             order: self.reduction.order.mixed(self.calls),
             ..self.reduction
         };
-        let output = eval(kind, inputs, reduction, &self.ctx);
+        let output = match self.precision {
+            None => eval(kind, inputs, reduction, &self.ctx),
+            Some(precision) => {
+                let ctx = precision.context(name);
+                let converted: Vec<Tensor<S>> = inputs
+                    .iter()
+                    .map(|t| t.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
+                    .collect();
+                let converted: Vec<&Tensor<S>> = converted.iter().collect();
+                eval(kind, &converted, reduction, &ctx)
+            }
+        };
         self.report(name, kind, inputs, &output, carries, None);
         output
     }

@@ -292,7 +292,7 @@ impl Loss {
         engine: &mut Engine<'_, S>,
         cache: &LossCache<S>,
     ) -> Tensor<S> {
-        let ctx = engine.ctx().clone();
+        let ctx = engine.ctx_for(LOSS_GRAD);
         let shape = cache.values.root().dim();
         let scalar = |x: f64| Tensor::from_elem((1, 1), S::from_f64(x, &ctx));
         let pointwise = self

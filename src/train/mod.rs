@@ -4,6 +4,7 @@
 mod constant;
 mod loss_scale;
 mod mixed;
+pub mod op_formats;
 mod optimizer;
 mod policy;
 mod schedule;
@@ -14,6 +15,7 @@ pub mod update;
 pub use constant::Constant;
 pub use loss_scale::{Dynamic, LossScaler, LossScaling, ScaleStep};
 pub use mixed::{MixedTrainer, ScaledStep};
+pub use op_formats::{OpFormats, OpPattern};
 pub use optimizer::{Optimizer, OptimizerConfig};
 pub use policy::{LaneSpec, Policy};
 pub use schedule::{Schedule, StepPlan};

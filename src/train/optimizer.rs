@@ -112,16 +112,16 @@ impl<S: Scalar> OptimizerState<S> {
     ) {
         let params = layers.iter_mut().flat_map(|d| [&mut d.weight, &mut d.bias]);
         let grads = grads.iter().flat_map(|d| [&d.weight, &d.bias]);
-        let ctx = engine.ctx().clone();
         let corrections = match self.config.kind {
             Optimizer::Adam => {
-                let correction = |beta: &Float| {
+                // Each made in the format of the op that divides by it.
+                let correction = |beta: &Float, op: &str| {
                     let power = Float::with_val(EXACT_BITS, beta).pow(t);
-                    scalar::<S>(&one_minus(&power), &ctx)
+                    scalar::<S>(&one_minus(&power), &engine.ctx_for(op))
                 };
                 Some((
-                    correction(self.config.beta1.exact()),
-                    correction(self.config.beta2.exact()),
+                    correction(self.config.beta1.exact(), "opt.adam.m_hat"),
+                    correction(self.config.beta2.exact(), "opt.adam.v_hat"),
                 ))
             }
             Optimizer::Sgd => None,

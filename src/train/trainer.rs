@@ -1,5 +1,7 @@
 //! One format's training run: the network, its optimizer state and the data in that format.
 
+use std::sync::Arc;
+
 use ndarray::{Array2, Axis};
 use rug::Float;
 
@@ -7,7 +9,7 @@ use super::optimizer::{OptimizerConfig, OptimizerState};
 use super::schedule::StepPlan;
 use crate::data::Dataset;
 use crate::format::Scalar;
-use crate::kernel::{Engine, Observer, Reduction, Tensor};
+use crate::kernel::{Engine, Observer, OpPrecision, Reduction, Tensor};
 use crate::model::{Architecture, Loss, LossCache, Mlp, ParamSet};
 
 /// Everything that defines a training run, shared by every format.
@@ -43,26 +45,55 @@ pub struct Trainer<S: Scalar> {
     loss: Loss,
     reduction: Reduction,
     ctx: S::Context,
+    precision: Option<Arc<dyn OpPrecision<S>>>,
 }
 
 impl<S: Scalar> Trainer<S> {
     /// Rounds the data, the parameters and every constant once into `S`.
     pub fn new(config: &TrainConfig, data: &Dataset, params: &ParamSet, ctx: S::Context) -> Self {
-        let round = |t: &Array2<f64>| t.mapv(|x| S::from_f64(x, &ctx));
-        let mlp = Mlp::from_params(&config.architecture, params, &ctx);
-        let dropout_scale = dropout_scale(config.architecture.dropout, &ctx);
+        Trainer::made(config, data, params, |_| ctx.clone(), None)
+    }
+
+    /// A run whose ops each compute in the context `precision` gives them (see
+    /// [`OpFormats`](super::OpFormats), which also says where the data, the constants and the
+    /// initial weights are made): each is rounded once, from its exact value, into the context
+    /// of its name.
+    pub fn with_precision(
+        config: &TrainConfig,
+        data: &Dataset,
+        params: &ParamSet,
+        precision: Arc<dyn OpPrecision<S>>,
+    ) -> Self {
+        let ctx = |name: &str| precision.context(name);
+        Trainer::made(config, data, params, ctx, Some(precision.clone()))
+    }
+
+    fn made(
+        config: &TrainConfig,
+        data: &Dataset,
+        params: &ParamSet,
+        ctx: impl Fn(&str) -> S::Context,
+        precision: Option<Arc<dyn OpPrecision<S>>>,
+    ) -> Self {
+        use super::op_formats::{DROPOUT, FEATURES, LOSS_CONSTANTS, OPT_CONSTANTS, TARGETS};
+        let round = |t: &Array2<f64>, ctx: S::Context| t.mapv(|x| S::from_f64(x, &ctx));
+        let mlp = Mlp::from_params(&config.architecture, params, &ctx(super::update::UPDATE));
+        let optimizer =
+            OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx(OPT_CONSTANTS));
         Trainer {
-            optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx),
+            optimizer,
             mlp,
-            features: round(&data.features),
-            targets: round(&data.targets),
-            loss_constants: config.loss.round_constants(&ctx),
-            dropout_scale,
+            features: round(&data.features, ctx(FEATURES)),
+            targets: round(&data.targets, ctx(TARGETS)),
+            loss_constants: config.loss.round_constants(&ctx(LOSS_CONSTANTS)),
+            dropout_scale: dropout_scale(config.architecture.dropout, &ctx(DROPOUT)),
             loss: config.loss.clone(),
             reduction: config.reduction,
-            ctx,
+            ctx: ctx(FEATURES),
+            precision,
         }
     }
+
 
     /// The network as it stands.
     pub fn mlp(&self) -> &Mlp<S> {
@@ -113,7 +144,7 @@ impl<S: Scalar> Trainer<S> {
 
     /// The loss over the whole data set, and its terms.
     fn evaluate(&self) -> (S, LossCache<S>) {
-        let mut engine = Engine::new(self.ctx.clone(), self.reduction);
+        let mut engine = engine(&self.ctx, self.reduction, None, self.precision.as_deref());
         let (prediction, _) = self.mlp.forward(&mut engine, &self.features, Vec::new());
         let (loss, cache) = self.loss.forward(
             &mut engine,
@@ -127,10 +158,10 @@ impl<S: Scalar> Trainer<S> {
     /// One step: forward, loss, backward, update. Returns the batch loss before the update.
     pub fn step(&mut self, plan: &StepPlan, observer: Option<&mut dyn Observer<S>>) -> S {
         let reduction = step_reduction(self.reduction, plan);
-        let mut engine = match observer {
-            Some(observer) => Engine::observed(self.ctx.clone(), reduction, observer),
-            None => Engine::new(self.ctx.clone(), reduction),
-        };
+        let precision = self.precision.clone();
+        let mut observer = observer;
+        let observer = observer.as_deref_mut().map(|o| o as &mut dyn Observer<S>);
+        let mut engine = engine(&self.ctx, reduction, observer, precision.as_deref());
         let batch = self.features.select(Axis(0), &plan.rows);
         let target = self.targets.select(Axis(0), &plan.rows);
         let masks = dropout_masks(plan, &self.dropout_scale, &self.ctx);
@@ -143,6 +174,23 @@ impl<S: Scalar> Trainer<S> {
         self.optimizer
             .update(&mut engine, &mut self.mlp.layers, &grads, plan.step);
         loss[[0, 0]].clone()
+    }
+}
+
+/// An engine in `ctx` (and the precision policy, when there is one), watched by `observer`.
+fn engine<'o, S: Scalar>(
+    ctx: &S::Context,
+    reduction: Reduction,
+    observer: Option<&'o mut dyn Observer<S>>,
+    precision: Option<&'o dyn OpPrecision<S>>,
+) -> Engine<'o, S> {
+    let engine = match observer {
+        Some(observer) => Engine::observed(ctx.clone(), reduction, observer),
+        None => Engine::new(ctx.clone(), reduction),
+    };
+    match precision {
+        Some(precision) => engine.with_precision(precision),
+        None => engine,
     }
 }
 

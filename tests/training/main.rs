@@ -20,6 +20,7 @@ mod f16_traps;
 mod generic;
 mod gradients;
 mod kernels;
+mod op_formats;
 mod optimizers;
 mod reference;
 mod regressions;

@@ -449,15 +449,18 @@ impl Graph {
         engine: &mut Engine<'_, S>,
         values: &Values<S>,
     ) -> Option<Tensor<S>> {
-        let ctx = engine.ctx().clone();
         let mut results: Vec<Tensor<S>> = Vec::with_capacity(self.backward.len());
-        let integer = |k: u32| Tensor::from_elem((1, 1), S::from_f64(f64::from(k), &ctx));
+        // Integers are made in the format of the op that takes them.
+        let integer = |k: u32, ctx: &S::Context| {
+            Tensor::from_elem((1, 1), S::from_f64(f64::from(k), ctx))
+        };
         for op in &self.backward {
+            let ctx = engine.ctx_for(&op.name);
             let integers: Vec<Option<Tensor<S>>> = op
                 .inputs
                 .iter()
                 .map(|input| match input {
-                    Operand::Integer(k) => Some(integer(*k)),
+                    Operand::Integer(k) => Some(integer(*k, &ctx)),
                     _ => None,
                 })
                 .collect();
@@ -474,12 +477,13 @@ impl Graph {
             let result = engine.op(&op.name, op.kind, &inputs);
             results.push(result);
         }
+        let ctx = engine.ctx_for(crate::model::LOSS_GRAD);
         match self.gradient {
             Derivative::One => None,
-            Derivative::Zero => Some(integer(0)),
+            Derivative::Zero => Some(integer(0, &ctx)),
             Derivative::Of(Operand::Forward(node)) => Some(values.0[node].clone()),
             Derivative::Of(Operand::Backward(k)) => Some(results.swap_remove(k)),
-            Derivative::Of(Operand::Integer(k)) => Some(integer(k)),
+            Derivative::Of(Operand::Integer(k)) => Some(integer(k, &ctx)),
         }
     }
 }
