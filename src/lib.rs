@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod blame;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -115,6 +115,7 @@ fn run(cli: &Cli) -> ExitCode {
         None => match (cli.audit.seeds, cli.audit.orders) {
             (Some(seeds), _) => study_cmd::sweep(&cli.audit, seeds, &mut stdout),
             (_, Some(orders)) => study_cmd::orders(&cli.audit, orders, &mut stdout),
+            _ if cli.audit.blame => study_cmd::blame(&cli.audit, &mut stdout),
             _ => audit_cmd::audit(&cli.audit, &mut stdout),
         },
     };

@@ -1,12 +1,16 @@
-//! `--seeds N` and `--orders K`: the studies that say whether a drift is larger than the noise.
+//! `--seeds N` and `--orders K`: the studies that say whether a drift is larger than the noise;
+//! `--blame`: the study that says which ops make it.
 //! As in the audit, the `--csv` directory is checked before the study starts, and the report is
 //! printed before the files are committed.
 
 use std::io::Write;
 
+use super::progress::Progress;
+use crate::blame::{Grouping, blame as run_blame};
 use crate::error::Error;
 use crate::flags::{AuditArgs, audit_config};
 use crate::report::CsvDir;
+use crate::report::blame_report;
 use crate::report::study_report as report;
 use crate::study::orders::{outcomes, run_orders, summarize_orders};
 use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
@@ -40,6 +44,24 @@ pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u
     }
     let text = report::render_orders(args.output, u64::from(orders), &outcomes, &formats, &ops);
     super::print(stdout, &text)?;
+    files.map_or(Ok(()), CsvDir::commit)?;
+    Ok(0)
+}
+
+/// Runs blame by promotion.
+pub fn blame(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
+    let grouping: Grouping = args.blame_groups.parse()?;
+    let config = audit_config(args)?;
+    let files = output(args, &blame_report::BLAME_FILES)?;
+    let mut progress = Progress::new();
+    let mut tell = |done, total| progress.update(done, total);
+    let blame = run_blame(&config, args.blame_seeds as usize, grouping, &mut tell);
+    progress.finish();
+    let mut files = files;
+    if let Some(files) = files.as_mut() {
+        blame_report::stage(files, &blame)?;
+    }
+    super::print(stdout, &blame_report::render(args.output, &blame))?;
     files.map_or(Ok(()), CsvDir::commit)?;
     Ok(0)
 }

@@ -364,13 +364,34 @@ pub struct AuditArgs {
     /// Seed sweep: run N seeds (from --seed on; each changes initial weights, shuffles and
     /// dropout masks, the data stay fixed) and report whether each format's drift is larger than
     /// the seed-to-seed noise. Writes sweep.csv and sweep_summary.csv with --csv.
-    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["orders", "fail_on", "verify_reference"], help_heading = "Studies")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["orders", "fail_on", "verify_reference", "blame"], help_heading = "Studies")]
     pub seeds: Option<u32>,
     /// Order study: repeat the audit with K seeded summation orders of every reduction and
     /// report how much results spread. Writes orders.csv, orders_summary.csv and
     /// orders_ops.csv with --csv.
     #[arg(long, allow_negative_numbers = true, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=10000), conflicts_with_all = ["order", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub orders: Option<u32>,
+    /// Blame by promotion: rerun each pure lane with one op group at a time computed and stored
+    /// in a wider format (f32 for f16, bf16 and the 8-bit-or-narrower formats; f64 for f32 and
+    /// tf32), report the share of the loss and parameter drift each promotion removes, then
+    /// search for a small set of groups whose promotion brings the lane within the seed noise.
+    /// Writes blame.csv with --csv.
+    #[arg(long, conflicts_with_all = ["seeds", "orders", "fail_on", "verify_reference"], help_heading = "Studies")]
+    pub blame: bool,
+    /// With --blame: the seeds (the run's and the next ones) over which the reference's final
+    /// loss is measured; its relative standard deviation is the noise a remedy must reach.
+    #[arg(long, allow_negative_numbers = true, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(2..=1000), requires = "blame", help_heading = "Studies")]
+    pub blame_seeds: u32,
+    /// With --blame: promote each op (op), each layer × phase (layer: fwd.dense1.*, loss.*,
+    /// opt.*, ...), or each op when a step has at most 40 and each layer otherwise (auto).
+    #[arg(
+        long,
+        value_name = "GROUPING",
+        default_value = "auto",
+        requires = "blame",
+        help_heading = "Studies"
+    )]
+    pub blame_groups: String,
 
     /// What to print: a table report, the summary as CSV, or everything as JSON.
     #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
@@ -383,7 +404,7 @@ pub struct AuditArgs {
     /// With --csv: also draw drift.svg, loss.svg, ops.svg, exponents.svg and report.html into
     /// the directory, committed with the CSV files (`precision-audit plot DIR` draws a saved
     /// one).
-    #[arg(long, requires = "csv", conflicts_with_all = ["seeds", "orders"], help_heading = "Output")]
+    #[arg(long, requires = "csv", conflicts_with_all = ["seeds", "orders", "blame"], help_heading = "Output")]
     pub plot: bool,
     /// Exit with code 3 when a finding occurs: comma-separated nan, inf, overflow, underflow,
     /// div_by_zero, drift=X (final relative loss drift above X).

@@ -210,8 +210,22 @@ mod tests {
             type Output = ();
             fn call<S: Native>(self, format: Format) {
                 let values = [
-                    0.0, -0.0, 1.0, -1.5, 0.1, 3.0, 1e-3, 6.0e-8, 1e-40, 65504.0, 448.0, 7.0,
-                    1e30, -2.5e-5, f64::INFINITY, f64::NAN,
+                    0.0,
+                    -0.0,
+                    1.0,
+                    -1.5,
+                    0.1,
+                    3.0,
+                    1e-3,
+                    6.0e-8,
+                    1e-40,
+                    65504.0,
+                    448.0,
+                    7.0,
+                    1e30,
+                    -2.5e-5,
+                    f64::INFINITY,
+                    f64::NAN,
                 ];
                 let same = |native: S, held: Held, what: &str| {
                     let (n, h) = (native.to_f64(), held.to_f64());
@@ -240,7 +254,11 @@ mod tests {
                         same(a.mul(&b), ha.mul(&hb), "mul");
                         same(a.div(&b), ha.div(&hb), "div");
                         same(a.mul_add(&b, &a), ha.mul_add(&hb, &ha), "mul_add");
-                        same(a.sub_stochastic(&b, 0.3), ha.sub_stochastic(&hb, 0.3), "sub_st");
+                        same(
+                            a.sub_stochastic(&b, 0.3),
+                            ha.sub_stochastic(&hb, 0.3),
+                            "sub_st",
+                        );
                     }
                 }
             }
@@ -256,6 +274,9 @@ mod tests {
         assert_eq!(Held::new(0.1, Format::F32).to_f64(), f64::from(0.1f32));
         let x = Held::new(0.1, Format::F32);
         // A value of f32 moved into bf16 rounds once.
-        assert_eq!(Held::from_f64(x.to_f64(), &Format::Bf16).to_f64(), 0.10009765625);
+        assert_eq!(
+            Held::from_f64(x.to_f64(), &Format::Bf16).to_f64(),
+            0.10009765625
+        );
     }
 }

@@ -16,10 +16,10 @@ pub mod text;
 pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub(crate) use facts::pow2;
-pub use held::Held;
 pub use facts::{
     Class, Format, NARROW, NARROW_EXP_BITS, NARROW_MAN_BITS, Overflow, Spec, Specials,
 };
+pub use held::Held;
 pub use reference::{DEFAULT_REFERENCE_BITS, Mpfr};
 pub use stored::{Storage, Stored, store, store_with};
 pub use text::Decimal;

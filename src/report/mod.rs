@@ -6,6 +6,7 @@ pub mod audit_out;
 pub mod audit_tables;
 pub mod audit_text;
 pub mod baseline;
+pub mod blame_report;
 pub mod files;
 pub mod format_tables;
 pub mod saved;
@@ -49,6 +50,7 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("orders.csv", study::orders().documented()),
         ("orders_summary.csv", study::orders_summary().documented()),
         ("orders_ops.csv", study::orders_ops().documented()),
+        ("blame.csv", blame_report::table().documented()),
         ("manifest.csv", saved::manifest().documented()),
     ]
 }

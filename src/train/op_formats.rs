@@ -139,7 +139,13 @@ mod tests {
         assert_eq!(formats.format_of("opt.update"), Format::F64);
         assert_eq!(formats.format_of("opt.adam.v"), Format::F32);
         assert_eq!(formats.format_of("fwd.dense1.matmul"), Format::F16);
-        assert_eq!(OpFormats::mixed(Format::Bf16).format_of(TARGETS), Format::F32);
-        assert_eq!(OpFormats::mixed(Format::Bf16).format_of(FEATURES), Format::Bf16);
+        assert_eq!(
+            OpFormats::mixed(Format::Bf16).format_of(TARGETS),
+            Format::F32
+        );
+        assert_eq!(
+            OpFormats::mixed(Format::Bf16).format_of(FEATURES),
+            Format::Bf16
+        );
     }
 }

@@ -78,8 +78,12 @@ impl<S: Scalar> Trainer<S> {
         use super::op_formats::{DROPOUT, FEATURES, LOSS_CONSTANTS, OPT_CONSTANTS, TARGETS};
         let round = |t: &Array2<f64>, ctx: S::Context| t.mapv(|x| S::from_f64(x, &ctx));
         let mlp = Mlp::from_params(&config.architecture, params, &ctx(super::update::UPDATE));
-        let optimizer =
-            OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx(OPT_CONSTANTS));
+        let optimizer = OptimizerState::new(
+            &config.optimizer,
+            &mlp.layers,
+            config.seed,
+            &ctx(OPT_CONSTANTS),
+        );
         Trainer {
             optimizer,
             mlp,
@@ -93,7 +97,6 @@ impl<S: Scalar> Trainer<S> {
             precision,
         }
     }
-
 
     /// The network as it stands.
     pub fn mlp(&self) -> &Mlp<S> {
@@ -159,8 +162,9 @@ impl<S: Scalar> Trainer<S> {
     pub fn step(&mut self, plan: &StepPlan, observer: Option<&mut dyn Observer<S>>) -> S {
         let reduction = step_reduction(self.reduction, plan);
         let precision = self.precision.clone();
-        let mut observer = observer;
-        let observer = observer.as_deref_mut().map(|o| o as &mut dyn Observer<S>);
+        // The observer's trait object lives as long as the step; the engine's borrows are
+        // as long as `precision`, a local.
+        let observer = observer.map(|o| o as &mut dyn Observer<S>);
         let mut engine = engine(&self.ctx, reduction, observer, precision.as_deref());
         let batch = self.features.select(Axis(0), &plan.rows);
         let target = self.targets.select(Axis(0), &plan.rows);

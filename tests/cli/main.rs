@@ -15,6 +15,7 @@
 mod support;
 
 mod bad_input;
+mod blame;
 mod check;
 mod common;
 mod consistency;

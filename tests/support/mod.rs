@@ -59,6 +59,9 @@ pub const AUDIT_FLAGS: &[&str] = &[
     "--plot",
     "--fail-on",
     "--threads",
+    "--blame",
+    "--blame-seeds",
+    "--blame-groups",
 ];
 
 /// The default job of the brief and the README: the relative loss with eps = 1e-8.

@@ -34,7 +34,12 @@ fn bits<S: Scalar>(losses: Vec<S>, full: S, mlp: &Mlp<S>) -> Vec<String> {
         .iter()
         .flat_map(|d| d.weight.iter().chain(d.bias.iter()))
         .map(exact);
-    losses.iter().chain([&full]).map(exact).chain(params).collect()
+    losses
+        .iter()
+        .chain([&full])
+        .map(exact)
+        .chain(params)
+        .collect()
 }
 
 fn held(config: &TrainConfig, data: &Dataset, formats: OpFormats) -> Vec<String> {

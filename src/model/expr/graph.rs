@@ -451,9 +451,8 @@ impl Graph {
     ) -> Option<Tensor<S>> {
         let mut results: Vec<Tensor<S>> = Vec::with_capacity(self.backward.len());
         // Integers are made in the format of the op that takes them.
-        let integer = |k: u32, ctx: &S::Context| {
-            Tensor::from_elem((1, 1), S::from_f64(f64::from(k), ctx))
-        };
+        let integer =
+            |k: u32, ctx: &S::Context| Tensor::from_elem((1, 1), S::from_f64(f64::from(k), ctx));
         for op in &self.backward {
             let ctx = engine.ctx_for(&op.name);
             let integers: Vec<Option<Tensor<S>>> = op
