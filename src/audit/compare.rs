@@ -6,8 +6,10 @@ use std::borrow::Cow;
 use super::exponents::{self, Exponents};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 use crate::format::round::{exponent, round_f64_with};
-use crate::format::{Class, Native, Overflow, Scalar, Spec, pow2};
-use crate::kernel::{Binary, Observer, OpKind, OpRecord, Role, Tensor, eval_widened};
+use crate::format::{Class, Native as NativeFormat, Overflow, Scalar, Spec, pow2};
+use crate::kernel::{
+    Binary, Observable, Observer, OpKind, OpRecord, RecordFn, Role, Tensor, eval_widened,
+};
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
 /// enough to measure any format up to f64 against, and cheap to share between lanes.
@@ -171,7 +173,7 @@ impl<'a> Comparator<'a> {
 /// `exact` the op evaluated exactly on the lane's inputs, `reference` the reference's (times
 /// the lane's scale), `before` the lane's parameter before an update and `start` the
 /// reference's.
-fn count_flow<S: Native>(
+fn count_flow<S: NativeFormat>(
     flow: &mut Flow,
     role: Role,
     (x, exact, reference, scale): (&S, Pair, Pair, f64),
@@ -196,8 +198,24 @@ fn count_flow<S: Native>(
     }
 }
 
-impl<S: Native> Observer<S> for Comparator<'_> {
+/// Lanes of a native format are compared as they are; a lane under a per-op precision policy
+/// op by op, each in the native type of its format.
+impl<S: Observable> Observer<S> for Comparator<'_> {
     fn observe(&mut self, record: &OpRecord<'_, S>) {
+        S::with_native(record, Native(self));
+    }
+}
+
+struct Native<'c, 'a>(&'c mut Comparator<'a>);
+
+impl RecordFn for Native<'_, '_> {
+    fn call<S: NativeFormat>(self, record: &OpRecord<'_, S>) {
+        self.0.observe_native(record);
+    }
+}
+
+impl Comparator<'_> {
+    fn observe_native<S: NativeFormat>(&mut self, record: &OpRecord<'_, S>) {
         let position = self.position;
         self.position += 1;
         let reference = self.reference_of(record);

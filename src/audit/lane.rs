@@ -146,7 +146,7 @@ impl<T: Training> Lane for AuditedLane<T> {
     }
 
     fn finish(self: Box<Self>) -> FormatReport {
-        let spec = T::Compute::spec(&());
+        let spec = self.lane.format.spec();
         let (full_loss, row_terms) = self.training.full_loss_and_terms();
         let last = self.last.clone().unwrap_or(StepRow {
             lane: self.lane,

@@ -24,7 +24,7 @@ use crate::format::{Format, Held, ReferenceFn, Scalar};
 use crate::model::Mlp;
 use crate::study::summarize;
 use crate::study::sweep::{in_parallel, reseeded};
-use crate::train::{LaneSpec, OpFormats, OpPattern, Policy, Trainer};
+use crate::train::{LaneSpec, OpFormats, OpPattern, Policy, Trainer, promoted_to};
 
 /// Where a run ended, against the reference.
 #[derive(Clone, Debug, PartialEq)]
@@ -112,8 +112,8 @@ pub struct Blame {
     pub skipped: Vec<Skipped>,
 }
 
-/// The wider format a lane's groups are promoted to: f32 for formats narrower than f32, f64
-/// for f32 (and tf32); nothing for f64, or for mixed lanes (their loss scaling is not a rule).
+/// The wider format a lane's groups are promoted to (see [`promoted_to`]); mixed and promoted
+/// lanes are not blamed.
 fn promotion(lane: LaneSpec) -> Result<Format, String> {
     if lane.policy != Policy::Pure {
         return Err(
@@ -122,14 +122,7 @@ fn promotion(lane: LaneSpec) -> Result<Format, String> {
                 .into(),
         );
     }
-    let spec = lane.format.spec();
-    if spec.precision < 24 && lane.format != Format::Tf32 {
-        Ok(Format::F32)
-    } else if spec.precision < 53 {
-        Ok(Format::F64)
-    } else {
-        Err("no format wider than f64 to promote to".into())
-    }
+    promoted_to(lane.format).ok_or_else(|| "no format wider than f64 to promote to".into())
 }
 
 /// The reference's final loss and parameters.

@@ -153,11 +153,19 @@ pub struct AuditArgs {
         help_heading = "Formats"
     )]
     pub formats: Vec<String>,
-    /// Policy of the bare f16 and bf16 lanes: pure (everything in the format) or mixed (as
+    /// Policy of the bare lanes: pure (everything in the format), mixed (f16 and bf16 lanes, as
     /// Keras mixed_float16 and PyTorch autocast: f32 master weights, optimizer state, loss and
-    /// loss gradient; matmuls and activations in the format; every cast an audited op).
+    /// loss gradient; matmuls and activations in the format; every cast an audited op) or
+    /// promoted (lanes narrower than f64: the ops of --promote in the next wider format).
     #[arg(long, default_value = "pure", help_heading = "Formats")]
     pub policy: String,
+    /// The op groups promoted lanes (promoted-<format> in --formats, or --policy promoted)
+    /// compute and store in the next wider format (f32 for f16, bf16 and narrower; f64 for f32
+    /// and tf32): comma-separated op names or patterns with `*` (opt.update,loss.*), as
+    /// --blame prints them. Data, constants and initial weights are placed by the names
+    /// data.features, loss.targets, loss.constants, opt.constants, opt.update (see README).
+    #[arg(long, value_name = "LIST", help_heading = "Formats")]
+    pub promote: Option<String>,
     /// Loss scaling of the mixed lanes: none, static:S, dynamic (PyTorch GradScaler: initial
     /// 65536, ×2 after 2000 finite steps, ×0.5 and the step skipped on inf/NaN gradients) or
     /// keras (LossScaleOptimizer: initial 32768, otherwise the same).

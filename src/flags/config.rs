@@ -10,7 +10,8 @@ use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, glorot_uniform};
 use crate::train::{
-    Dynamic, LaneSpec, LossScaling, Optimizer, OptimizerConfig, Policy, TrainConfig, UpdateRounding,
+    Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, TrainConfig,
+    UpdateRounding,
 };
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -156,6 +157,39 @@ fn positive(flag: &str, value: usize) -> Result<usize, Error> {
     }
 }
 
+/// `--promote`'s op patterns; promoted lanes need some, and the patterns need a promoted lane.
+fn promote(args: &AuditArgs, formats: &[LaneSpec]) -> Result<Vec<OpPattern>, Error> {
+    let patterns: Vec<OpPattern> = match &args.promote {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .map(|p| {
+                if p.is_empty() || p.contains(char::is_whitespace) {
+                    Err(invalid(
+                        "--promote",
+                        format!("`{p}` is not an op pattern (e.g. opt.update, loss.*)"),
+                    ))
+                } else {
+                    Ok(OpPattern::new(p))
+                }
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let promoted = formats.iter().any(|l| l.policy == Policy::Promoted);
+    match (promoted, patterns.is_empty()) {
+        (true, true) => Err(invalid(
+            "--promote",
+            "promoted lanes need the op groups to promote: --promote LIST (e.g. opt.update,loss.*)",
+        )),
+        (false, false) => Err(invalid(
+            "--promote",
+            "no lane is promoted: add promoted-<format> to --formats, or --policy promoted",
+        )),
+        _ => Ok(patterns),
+    }
+}
+
 /// The validated audit, with the data loaded and the initial parameters drawn or read.
 pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let policy = parse::<Policy>(&args.policy)?;
@@ -249,6 +283,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             epochs,
             seed: args.seed,
             loss_scaling: loss_scaling(args)?,
+            promote: promote(args, &formats)?,
         },
         formats,
         reference: match args.reference {

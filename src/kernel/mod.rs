@@ -1,9 +1,11 @@
 //! Tensor kernels generic over the scalar, with explicit order and accumulator; every call is
 //! one named op that an observer can watch.
 
+mod observable;
 mod ops;
 pub mod reduce;
 
+pub use observable::{Observable, RecordFn};
 pub use ops::{
     Activation, Binary, Extremum, OpKind, Tensor, Unary, activate, eval, eval_widened,
     products_exact_in,
@@ -143,6 +145,23 @@ impl<'o, S: Scalar> Engine<'o, S> {
         self
     }
 
+    /// `tensor` as an input of the op `name` sees it: converted into the op's context under a
+    /// precision policy (see [`with_precision`](Self::with_precision)), as it is otherwise. For
+    /// a caller that computes an op's output itself ([`record`](Self::record)).
+    pub fn operand<'t>(
+        &self,
+        name: &str,
+        tensor: &'t Tensor<S>,
+    ) -> std::borrow::Cow<'t, Tensor<S>> {
+        match self.precision {
+            Some(precision) => {
+                let ctx = precision.context(name);
+                std::borrow::Cow::Owned(tensor.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
+            }
+            None => std::borrow::Cow::Borrowed(tensor),
+        }
+    }
+
     /// Evaluates one op and reports it.
     pub fn op(&mut self, name: &str, kind: OpKind, inputs: &[&Tensor<S>]) -> Tensor<S> {
         self.policy_op(name, None, kind, inputs)
@@ -162,20 +181,25 @@ impl<'o, S: Scalar> Engine<'o, S> {
             order: self.reduction.order.mixed(self.calls),
             ..self.reduction
         };
-        let output = match self.precision {
-            None => eval(kind, inputs, reduction, &self.ctx),
+        match self.precision {
+            None => {
+                let output = eval(kind, inputs, reduction, &self.ctx);
+                self.report(name, kind, inputs, &output, carries, None);
+                output
+            }
             Some(precision) => {
+                // The op sees, and its observer is shown, its inputs in its own format.
                 let ctx = precision.context(name);
                 let converted: Vec<Tensor<S>> = inputs
                     .iter()
                     .map(|t| t.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
                     .collect();
                 let converted: Vec<&Tensor<S>> = converted.iter().collect();
-                eval(kind, &converted, reduction, &ctx)
+                let output = eval(kind, &converted, reduction, &ctx);
+                self.report(name, kind, &converted, &output, carries, None);
+                output
             }
-        };
-        self.report(name, kind, inputs, &output, carries, None);
-        output
+        }
     }
 
     /// `source`, values of another format held exactly in f64, rounded once to this format: a

@@ -605,6 +605,11 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
         ("data_fingerprint", config.data_fingerprint()),
         ("init_fingerprint", config.init_fingerprint()),
     ]);
+    // Only runs with promoted lanes have op groups to promote; older result sets lack the key.
+    if !train.promote.is_empty() {
+        let patterns: Vec<&str> = train.promote.iter().map(|p| p.as_str()).collect();
+        rows.push(("promote", patterns.join(",")));
+    }
     rows
 }
 

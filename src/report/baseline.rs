@@ -15,7 +15,11 @@ use crate::report::saved::{Manifest, Row, Table, read_table};
 use crate::report::schema::{Cell, Column, Schema, Style, json_text};
 
 /// Keys config.csv gained after its first release, with the value every earlier run had.
-const ADDED_KEYS: &[(&str, &str)] = &[("update_rounding", "nearest"), ("loss_scale", "none")];
+const ADDED_KEYS: &[(&str, &str)] = &[
+    ("update_rounding", "nearest"),
+    ("loss_scale", "none"),
+    ("promote", ""),
+];
 
 /// Columns of summary.csv that must not grow.
 const SUMMARY_COLUMNS: &[&str] = &["loss_rel_drift", "max_rel_drift", "param_rel_drift"];

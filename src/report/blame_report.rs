@@ -164,12 +164,15 @@ pub fn remedy_sentence(lane: &LaneBlame, noise: f64) -> String {
     match &lane.remedy {
         Some((groups, outcome)) => {
             let list: Vec<String> = groups.iter().map(|g| format!("`{g}`")).collect();
+            let patterns: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
             format!(
-                "{name}: keep {} in {to}: {} → {}, within noise ({})",
+                "{name}: keep {} in {to}: {} → {}, within noise ({}); audit it with \
+                 --formats {name},promoted-{name} --promote '{}'",
                 and_list(&list),
                 drift(&lane.base),
                 drift(outcome),
-                sci(noise)
+                sci(noise),
+                patterns.join(",")
             )
         }
         None => format!(

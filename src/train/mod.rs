@@ -17,7 +17,7 @@ pub use loss_scale::{Dynamic, LossScaler, LossScaling, ScaleStep};
 pub use mixed::{MixedTrainer, ScaledStep};
 pub use op_formats::{OpFormats, OpPattern};
 pub use optimizer::{Optimizer, OptimizerConfig};
-pub use policy::{LaneSpec, Policy};
+pub use policy::{LaneSpec, Policy, promoted_to};
 pub use schedule::{Schedule, StepPlan};
 pub use trainer::{TrainConfig, Trainer};
 pub use training::{LaneFn, Training};

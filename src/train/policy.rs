@@ -16,6 +16,23 @@ crate::named_enum! {
         /// optimizer state, loss and its gradient; matmuls and activations, forward and
         /// backward, in the lane's format.
         Mixed = "mixed",
+        /// Pure, except the op groups of `--promote` (and the values made under their names),
+        /// computed and stored in the next wider format: f32 for formats narrower than f32, f64
+        /// for f32 and tf32. What `--blame` searches for, applied.
+        Promoted = "promoted",
+    }
+}
+
+/// The format a promoted lane of `format` promotes to: f32 for formats narrower than f32, f64
+/// for f32 and tf32; `None` for f64.
+pub fn promoted_to(format: Format) -> Option<Format> {
+    let precision = format.spec().precision;
+    if precision < 24 && format != Format::Tf32 {
+        Some(Format::F32)
+    } else if precision < 53 {
+        Some(Format::F64)
+    } else {
+        None
     }
 }
 
@@ -37,44 +54,53 @@ impl LaneSpec {
         }
     }
 
-    /// The format of master weights, optimizer state, the loss and the constants.
+    /// The format of master weights, optimizer state, the loss and the constants (for a
+    /// promoted lane, of those `--promote` does not move).
     pub fn master(self) -> Format {
         match self.policy {
-            Policy::Pure => self.format,
+            Policy::Pure | Policy::Promoted => self.format,
             Policy::Mixed => Format::F32,
         }
     }
 
-    /// Parses a lane as `--formats` takes it: `mixed-f16` is mixed whatever `--policy` says;
-    /// a bare `f16` or `bf16` takes the policy of `--policy`; f32 and f64 are pure (their
-    /// master format would be their own).
+    /// Parses a lane as `--formats` takes it: `mixed-f16` is mixed and `promoted-f16` promoted
+    /// whatever `--policy` says; a bare lane takes the policy of `--policy` where it applies
+    /// (mixed: f16 and bf16; promoted: formats narrower than f64) and is pure otherwise.
     pub fn parse(text: &str, policy: Policy) -> Result<LaneSpec, Error> {
         let text = text.trim();
-        let (format, policy, explicit) = match text.strip_prefix("mixed-") {
-            Some(format) => (format, Policy::Mixed, true),
-            None => (text, policy, false),
-        };
+        let (format, policy, explicit) =
+            match (text.strip_prefix("mixed-"), text.strip_prefix("promoted-")) {
+                (Some(format), _) => (format, Policy::Mixed, true),
+                (_, Some(format)) => (format, Policy::Promoted, true),
+                _ => (text, policy, false),
+            };
         let format: Format = format.parse().map_err(|_| Error::InvalidFlag {
             flag: "--formats".into(),
             message: format!(
                 "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
-                 e2m3, e2m1, mixed-f16 or mixed-bf16"
+                 e2m3, e2m1, mixed-f16, mixed-bf16 or promoted-<format>"
             ),
         })?;
-        let half = matches!(format, Format::F16 | Format::Bf16);
-        if policy == Policy::Mixed && !half && !explicit {
-            return Ok(LaneSpec::pure(format));
-        }
-        if policy == Policy::Mixed && !half {
-            return Err(Error::InvalidFlag {
+        let applies = match policy {
+            Policy::Pure => true,
+            Policy::Mixed => matches!(format, Format::F16 | Format::Bf16),
+            Policy::Promoted => promoted_to(format).is_some(),
+        };
+        match (applies, explicit) {
+            (true, _) => Ok(LaneSpec { format, policy }),
+            (false, false) => Ok(LaneSpec::pure(format)),
+            (false, true) if policy == Policy::Mixed => Err(Error::InvalidFlag {
                 flag: "--formats".into(),
                 message: format!(
                     "a mixed lane computes in f16 or bf16 with f32 master weights; `{text}` \
                      would be {format} throughout (use {format})"
                 ),
-            });
+            }),
+            (false, true) => Err(Error::InvalidFlag {
+                flag: "--formats".into(),
+                message: format!("`{text}`: there is no format wider than {format} to promote to"),
+            }),
         }
-        Ok(LaneSpec { format, policy })
     }
 }
 
@@ -89,6 +115,7 @@ impl fmt::Display for LaneSpec {
         match self.policy {
             Policy::Pure => write!(f, "{}", self.format),
             Policy::Mixed => write!(f, "mixed-{}", self.format),
+            Policy::Promoted => write!(f, "promoted-{}", self.format),
         }
     }
 }
@@ -104,6 +131,9 @@ mod tests {
             ("mixed-bf16", Policy::Pure, "mixed-bf16"),
             ("bf16", Policy::Mixed, "mixed-bf16"),
             ("f32", Policy::Mixed, "f32"),
+            ("promoted-f32", Policy::Pure, "promoted-f32"),
+            ("bf16", Policy::Promoted, "promoted-bf16"),
+            ("f64", Policy::Promoted, "f64"),
         ] {
             let lane = LaneSpec::parse(text, policy).unwrap();
             assert_eq!(lane.to_string(), name);
@@ -124,5 +154,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown lane `f17`"), "{error}");
+        let error = LaneSpec::parse("promoted-f64", Policy::Pure)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no format wider than f64"), "{error}");
     }
 }

@@ -31,6 +31,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// How mixed-precision lanes scale the loss (pure lanes do not).
     pub loss_scaling: super::LossScaling,
+    /// The op groups promoted lanes compute and store in a wider format (`--promote`).
+    pub promote: Vec<super::OpPattern>,
 }
 
 /// A network training in format `S`.

@@ -2,22 +2,24 @@
 //! optimizer state, loss) and a compute format (matmuls and activations), the same for pure
 //! lanes. [`LaneSpec::dispatch`] builds the right one for a lane named at run time.
 
+use std::sync::Arc;
+
 use half::{bf16, f16};
 
 use super::mixed::{MixedTrainer, ScaledStep};
 use super::schedule::StepPlan;
-use super::{Constant, LaneSpec, Policy, TrainConfig, Trainer};
+use super::{Constant, LaneSpec, OpFormats, OpPattern, Policy, TrainConfig, Trainer, promoted_to};
 use crate::data::Dataset;
-use crate::format::{Format, FormatFn, Native};
-use crate::kernel::{Observer, Tensor};
+use crate::format::{Format, FormatFn, Held, Native};
+use crate::kernel::{Observable, Observer, Tensor};
 use crate::model::{Mlp, ParamSet};
 
 /// A training run of one lane.
 pub trait Training: Send + 'static {
     /// Where matmuls and activations run.
-    type Compute: Native;
+    type Compute: Observable;
     /// Where weights, optimizer state, the loss and the constants live.
-    type Master: Native;
+    type Master: Observable;
 
     /// One step, observed when `observer` is given: the batch loss (before the update) and
     /// what loss scaling did.
@@ -43,7 +45,7 @@ pub trait Training: Send + 'static {
     fn full_loss_and_terms(&self) -> (Self::Master, Vec<f64>);
 }
 
-impl<S: Native> Training for Trainer<S> {
+impl<S: Observable> Training for Trainer<S> {
     type Compute = S;
     type Master = S;
 
@@ -137,6 +139,13 @@ impl LaneSpec {
             (Policy::Mixed, Format::Bf16) => {
                 f.call(self, MixedTrainer::<bf16, f32>::new(config, data, params))
             }
+            (Policy::Promoted, format) => {
+                let formats = promoted(format, &config.promote);
+                f.call(
+                    self,
+                    Trainer::<Held>::with_precision(config, data, params, Arc::new(formats)),
+                )
+            }
             _ => self.format.dispatch(Pure {
                 lane: self,
                 config,
@@ -145,6 +154,15 @@ impl LaneSpec {
                 f,
             }),
         }
+    }
+}
+
+/// The ops of a promoted lane of `format`: `promote` in the next wider format.
+pub fn promoted(format: Format, promote: &[OpPattern]) -> OpFormats {
+    let patterns: Vec<&str> = promote.iter().map(OpPattern::as_str).collect();
+    match promoted_to(format) {
+        Some(wider) => OpFormats::pure(format).with(&patterns, wider),
+        None => OpFormats::pure(format),
     }
 }
 

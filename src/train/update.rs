@@ -90,6 +90,8 @@ impl<S: Scalar> Updater<S> {
                 .binary(UPDATE, Binary::Sub, param, step),
             Updater::Stochastic(rng) => {
                 assert_eq!(param.dim(), step.dim(), "a step has its parameter's shape");
+                let (param, step) = (engine.operand(UPDATE, param), engine.operand(UPDATE, step));
+                let (param, step) = (param.as_ref(), step.as_ref());
                 // Row-major, one draw per element whatever its value.
                 let updated = param
                     .iter()

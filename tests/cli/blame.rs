@@ -228,3 +228,102 @@ fn blame_flags_are_checked() {
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn a_promoted_lane_applies_a_remedy_in_an_audit() {
+    let (_dir, data) = data("promoted", 1.0);
+    let common = ["--data", &data, "--layers", "", "--lr", "0.0001"];
+    let blame = run(&[
+        &common[..],
+        &["--formats", "bf16", "--blame", "--output", "csv"],
+    ]
+    .concat());
+    assert_eq!(blame.code, Some(0), "{}", blame.stderr);
+    let blame = Table::parse("blame.csv", &blame.stdout);
+    let update = blame.row_matching(&[("format", "bf16"), ("group", "opt.update")]);
+    let audit = CsvRun::new(
+        "promoted",
+        &[
+            &common[..],
+            &["--formats", "bf16,promoted-bf16", "--promote", "opt.update"],
+        ]
+        .concat(),
+    );
+    assert_eq!(audit.outcome.code, Some(0), "{}", audit.outcome.stderr);
+    let summary = audit.table("summary.csv");
+    let promoted = summary.row_where("format", "promoted-bf16");
+    // The audit's promoted lane is blame's run of opt.update: the same final parameters.
+    assert_eq!(promoted.get("param_rel_drift"), update.get("param_drift"));
+    let pure = summary.row_where("format", "bf16");
+    assert!(promoted.f64("param_rel_drift") < pure.f64("param_rel_drift") / 10.0);
+}
+
+#[test]
+fn a_promotion_that_matches_no_op_is_the_pure_lane_op_by_op() {
+    // The audit sees a promoted lane's ops through its per-op formats: with nothing promoted,
+    // every measurement is the pure lane's, to the last digit.
+    let args = [
+        "--formats",
+        "bf16,promoted-bf16",
+        "--promote",
+        "no.such.op",
+        "--epochs",
+        "5",
+        "--dropout",
+        "0.2",
+        "--layers",
+        "6,4",
+        "--activation",
+        "tanh",
+    ];
+    let audit = CsvRun::new("promoted-none", &args);
+    assert_eq!(audit.outcome.code, Some(0), "{}", audit.outcome.stderr);
+    for file in [
+        "ops.csv",
+        "summary.csv",
+        "steps.csv",
+        "events.csv",
+        "exponents.csv",
+    ] {
+        let text = audit.file(file);
+        let mut lines = text.lines();
+        let _header = lines.next();
+        let (promoted, pure): (Vec<&str>, Vec<&str>) =
+            lines.partition(|l| l.starts_with("promoted-bf16,"));
+        let promoted: Vec<String> = promoted
+            .iter()
+            .map(|l| l.replacen("promoted-bf16,", "bf16,", 1))
+            .collect();
+        let pure: Vec<&str> = pure
+            .into_iter()
+            .filter(|l| l.starts_with("bf16,"))
+            .collect();
+        assert!(!pure.is_empty(), "{file} has bf16 rows");
+        assert_eq!(promoted, pure, "{file}");
+    }
+}
+
+#[test]
+fn promotion_flags_are_checked() {
+    for (args, needle) in [
+        (vec!["--promote", "opt.update"], "no lane is promoted"),
+        (vec!["--formats", "promoted-bf16"], "--promote LIST"),
+        (
+            vec!["--formats", "promoted-f64", "--promote", "opt.*"],
+            "no format wider than f64",
+        ),
+        (
+            vec![
+                "--formats",
+                "promoted-f16",
+                "--promote",
+                "opt.update,,loss.*",
+            ],
+            "--promote",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+    }
+}

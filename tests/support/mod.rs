@@ -20,6 +20,7 @@ pub mod prec;
 pub const AUDIT_FLAGS: &[&str] = &[
     "--formats",
     "--policy",
+    "--promote",
     "--loss-scale",
     "--scale-init",
     "--scale-growth-interval",

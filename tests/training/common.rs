@@ -62,6 +62,7 @@ pub fn default_config(data: &Dataset) -> TrainConfig {
         epochs: 100,
         seed: 42,
         loss_scaling: LossScaling::None,
+        promote: Vec::new(),
     }
 }
 

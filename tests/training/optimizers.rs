@@ -61,6 +61,7 @@ pub fn tiny_config(optimizer: OptimizerConfig, epochs: usize) -> TrainConfig {
         epochs,
         seed: 1,
         loss_scaling: LossScaling::None,
+        promote: Vec::new(),
     }
 }
 
