@@ -1,5 +1,6 @@
 //! The one place a run-time [`Format`] becomes a compile-time scalar type: every generic
-//! function that runs "in the format the user named" goes through [`Format::dispatch`].
+//! function that runs "in the format the user named" goes through [`Format::dispatch`] (or,
+//! value by value, the `in_type!` match it is made of).
 
 use half::{bf16, f16};
 
@@ -38,21 +39,66 @@ pub trait FormatFn {
     fn call<S: Native>(self, format: Format) -> Self::Output;
 }
 
+/// Evaluates `$body` with `$t` the scalar type of the format `$format`: the one match from
+/// format to type, for [`Format::dispatch`] and for code that cannot name a [`FormatFn`]
+/// (per-value dispatch in [`Held`](super::Held)).
+macro_rules! in_type {
+    ($format:expr, $t:ident => $body:expr) => {{
+        #[allow(unused_imports)]
+        use half::{bf16, f16};
+        use $crate::format::Format;
+        #[allow(unused_imports)]
+        use $crate::format::minifloat::{E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
+        match $format {
+            Format::F16 => {
+                type $t = f16;
+                $body
+            }
+            Format::Bf16 => {
+                type $t = bf16;
+                $body
+            }
+            Format::F32 => {
+                type $t = f32;
+                $body
+            }
+            Format::F64 => {
+                type $t = f64;
+                $body
+            }
+            Format::Tf32 => {
+                type $t = Tf32;
+                $body
+            }
+            Format::E5m2 => {
+                type $t = E5m2;
+                $body
+            }
+            Format::E4m3 => {
+                type $t = E4m3;
+                $body
+            }
+            Format::E3m2 => {
+                type $t = E3m2;
+                $body
+            }
+            Format::E2m3 => {
+                type $t = E2m3;
+                $body
+            }
+            Format::E2m1 => {
+                type $t = E2m1;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use in_type;
+
 impl Format {
     /// Runs `f` in this format's scalar type.
     pub fn dispatch<F: FormatFn>(self, f: F) -> F::Output {
-        match self {
-            Format::F16 => f.call::<f16>(self),
-            Format::Bf16 => f.call::<bf16>(self),
-            Format::F32 => f.call::<f32>(self),
-            Format::F64 => f.call::<f64>(self),
-            Format::Tf32 => f.call::<Tf32>(self),
-            Format::E5m2 => f.call::<E5m2>(self),
-            Format::E4m3 => f.call::<E4m3>(self),
-            Format::E3m2 => f.call::<E3m2>(self),
-            Format::E2m3 => f.call::<E2m3>(self),
-            Format::E2m1 => f.call::<E2m1>(self),
-        }
+        in_type!(self, T => f.call::<T>(self))
     }
 }
 

@@ -9,10 +9,9 @@
 
 use std::cmp::Ordering;
 
-use half::{bf16, f16};
 use rug::Float;
 
-use super::minifloat::{E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
+use super::dispatch::in_type;
 use super::{Class, Format, Scalar, Spec};
 
 /// A value of `format`, held exactly.
@@ -20,54 +19,6 @@ use super::{Class, Format, Scalar, Spec};
 pub struct Held {
     value: f64,
     format: Format,
-}
-
-/// Runs `$body` with `$t` the scalar type of `$format`.
-macro_rules! in_type {
-    ($format:expr, $t:ident => $body:expr) => {
-        match $format {
-            Format::F16 => {
-                type $t = f16;
-                $body
-            }
-            Format::Bf16 => {
-                type $t = bf16;
-                $body
-            }
-            Format::F32 => {
-                type $t = f32;
-                $body
-            }
-            Format::F64 => {
-                type $t = f64;
-                $body
-            }
-            Format::Tf32 => {
-                type $t = Tf32;
-                $body
-            }
-            Format::E5m2 => {
-                type $t = E5m2;
-                $body
-            }
-            Format::E4m3 => {
-                type $t = E4m3;
-                $body
-            }
-            Format::E3m2 => {
-                type $t = E3m2;
-                $body
-            }
-            Format::E2m3 => {
-                type $t = E2m3;
-                $body
-            }
-            Format::E2m1 => {
-                type $t = E2m1;
-                $body
-            }
-        }
-    };
 }
 
 impl Held {

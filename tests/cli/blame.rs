@@ -36,6 +36,21 @@ fn verdict<'a>(stdout: &'a str, lane: &str) -> &'a str {
         .unwrap_or_else(|| panic!("a verdict for {lane} in\n{stdout}"))
 }
 
+/// `--blame` of the f16 lane on `data`, as blame.csv printed by `--output csv`.
+fn f16_blame(data: &str) -> Table {
+    let out = run(&[
+        "--data",
+        data,
+        "--formats",
+        "f16",
+        "--blame",
+        "--output",
+        "csv",
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    Table::parse("blame.csv", &out.stdout)
+}
+
 /// The groups of `lane` in blame.csv, in the report's order.
 fn groups(table: &Table, lane: &str) -> Vec<(String, bool)> {
     table
@@ -122,17 +137,7 @@ fn an_underflowing_adam_second_moment_is_the_f16_remedy() {
     // The second example: targets of order 1e-4, MSE, f16. The squared gradient underflows in
     // opt.adam.v, the update divides by the Adam eps, the weights explode: inf at step 2.
     let (_dir, data) = data("blame-adam-v", 1e-4);
-    let out = run(&[
-        "--data",
-        &data,
-        "--formats",
-        "f16",
-        "--blame",
-        "--output",
-        "csv",
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let table = Table::parse("blame.csv", &out.stdout);
+    let table = f16_blame(&data);
     let lane = table.row_matching(&[("format", "f16"), ("kind", "lane")]);
     assert_eq!(lane.get("first_nonfinite_step"), "2");
     let ranked = groups(&table, "f16");
@@ -149,17 +154,7 @@ fn an_underflowing_adam_second_moment_is_the_f16_remedy() {
 fn an_overflowing_square_is_in_the_f16_remedy() {
     // The third example: targets of order 1e3, MSE, f16: loss.square overflows at step 1.
     let (_dir, data) = data("blame-square", 1e3);
-    let out = run(&[
-        "--data",
-        &data,
-        "--formats",
-        "f16",
-        "--blame",
-        "--output",
-        "csv",
-    ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let table = Table::parse("blame.csv", &out.stdout);
+    let table = f16_blame(&data);
     let ranked = groups(&table, "f16");
     let remedy: Vec<&str> = ranked
         .iter()

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use half::{bf16, f16};
 use precision_audit::data::{Dataset, builtin};
-use precision_audit::format::{Format, Held, Native, Scalar};
+use precision_audit::format::{Format, Held, Native};
 use precision_audit::kernel::Unobserved;
-use precision_audit::model::{Activation, Loss, Mlp, Preset, glorot_uniform};
-use precision_audit::train::{MixedTrainer, OpFormats, TrainConfig, Trainer};
+use precision_audit::model::{Activation, Loss, Preset, glorot_uniform};
+use precision_audit::train::{MixedTrainer, OpFormats, TrainConfig, Trainer, Training};
 
 use crate::common::{default_config, exact, schedule};
 
@@ -27,13 +27,20 @@ fn config() -> (TrainConfig, Dataset) {
     (config, data)
 }
 
-/// Every batch loss, the final whole-data loss and every parameter, exactly.
-fn bits<S: Scalar>(losses: Vec<S>, full: S, mlp: &Mlp<S>) -> Vec<String> {
-    let params = mlp
+/// Trains `training` for `STEPS` steps: every batch loss, the final whole-data loss and every
+/// parameter, exactly.
+fn trained<T: Training>(mut training: T, config: &TrainConfig, data: &Dataset) -> Vec<String> {
+    let losses: Vec<T::Master> = schedule(config, data)
+        .take(STEPS)
+        .map(|plan| training.step::<Unobserved>(&plan, None).0)
+        .collect();
+    let params = training
+        .master()
         .layers
         .iter()
         .flat_map(|d| d.weight.iter().chain(d.bias.iter()))
         .map(exact);
+    let full = training.full_loss();
     losses
         .iter()
         .chain([&full])
@@ -44,32 +51,22 @@ fn bits<S: Scalar>(losses: Vec<S>, full: S, mlp: &Mlp<S>) -> Vec<String> {
 
 fn held(config: &TrainConfig, data: &Dataset, formats: OpFormats) -> Vec<String> {
     let params = glorot_uniform(&config.architecture, config.seed);
-    let mut trainer = Trainer::<Held>::with_precision(config, data, &params, Arc::new(formats));
-    let losses = schedule(config, data)
-        .take(STEPS)
-        .map(|plan| trainer.step(&plan, None))
-        .collect();
-    bits(losses, trainer.full_loss(), trainer.mlp())
+    let training = Trainer::<Held>::with_precision(config, data, &params, Arc::new(formats));
+    trained(training, config, data)
 }
 
 fn native<S: Native>(config: &TrainConfig, data: &Dataset) -> Vec<String> {
     let params = glorot_uniform(&config.architecture, config.seed);
-    let mut trainer = Trainer::<S>::new(config, data, &params, ());
-    let losses = schedule(config, data)
-        .take(STEPS)
-        .map(|plan| trainer.step(&plan, None))
-        .collect();
-    bits(losses, trainer.full_loss(), trainer.mlp())
+    trained(Trainer::<S>::new(config, data, &params, ()), config, data)
 }
 
 fn mixed<C: Native>(config: &TrainConfig, data: &Dataset) -> Vec<String> {
     let params = glorot_uniform(&config.architecture, config.seed);
-    let mut trainer = MixedTrainer::<C, f32>::new(config, data, &params);
-    let losses = schedule(config, data)
-        .take(STEPS)
-        .map(|plan| trainer.step::<Unobserved>(&plan, None).0)
-        .collect();
-    bits(losses, trainer.full_loss(), trainer.master())
+    trained(
+        MixedTrainer::<C, f32>::new(config, data, &params),
+        config,
+        data,
+    )
 }
 
 #[test]
