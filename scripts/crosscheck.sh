@@ -22,7 +22,7 @@ if ! "$python" -c 'import numpy, ml_dtypes, mpmath, safetensors' 2>/dev/null; th
 fi
 
 failed=0
-for check in rounding narrow mpfr training gradscaler model_files; do
+for check in rounding narrow mpfr training gradscaler model_files mx; do
     start=${EPOCHREALTIME/./}
     "$python" "scripts/crosscheck_$check.py" --binary "$binary"
     status=$?

@@ -110,6 +110,9 @@ fn run(cli: &Cli) -> ExitCode {
         Some(Command::Round(args)) => {
             tables_cmd::round(args).and_then(|t| print(&mut stdout, &t).map(|()| 0))
         }
+        Some(Command::Quantize(args)) => {
+            tables_cmd::quantize(args).and_then(|t| print(&mut stdout, &t).map(|()| 0))
+        }
         Some(Command::Check(args)) => audit_cmd::check(args, &mut stdout),
         Some(Command::Plot(args)) => plot_cmd::plot(args, &mut stdout),
         None => match (cli.audit.seeds, cli.audit.orders) {

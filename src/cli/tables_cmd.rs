@@ -1,8 +1,8 @@
-//! `precision-audit formats` and `round`: a table of format facts, and what each format stores
-//! for decimal values.
+//! `precision-audit formats`, `round` and `quantize`: a table of format facts, what each format
+//! stores for decimal values, and what a scaled format makes of a run of them.
 
 use crate::error::Error;
-use crate::flags::{FormatsArgs, RoundArgs};
+use crate::flags::{FormatsArgs, QuantizeArgs, RoundArgs};
 use crate::format::{Format, NARROW, Spec, Storage, store_with};
 use crate::report::Output;
 use crate::report::format_tables::{self as tables, FORMATS_NOTE, NARROW_NOTE};
@@ -63,6 +63,37 @@ pub fn round(args: &RoundArgs) -> Result<String, Error> {
         }
     }
     let schema = tables::round();
+    Ok(match args.output {
+        Output::Table => schema.table(&rows).render(),
+        Output::Csv => schema.csv_text(&rows),
+        Output::Json => json_text(&schema.json(&rows)),
+    })
+}
+
+/// The quantize table: every value with its block's scale and what it stands for.
+pub fn quantize(args: &QuantizeArgs) -> Result<String, Error> {
+    let values = args
+        .values
+        .iter()
+        .map(|text| crate::format::from_decimal::<f64>(text, &()))
+        .collect::<Result<Vec<f64>, Error>>()?;
+    let blocks = crate::format::scaled::quantize(&values, args.scheme, args.mx_scale);
+    let mut rows = Vec::new();
+    let mut texts = args.values.iter().zip(&values);
+    for (block, quantized) in blocks.iter().enumerate() {
+        for (&stored, &clipped) in quantized.values.iter().zip(&quantized.element_clipped) {
+            let (text, &value) = texts.next().expect("a value per element");
+            rows.push(tables::QuantizeRow {
+                text: text.trim(),
+                value,
+                block,
+                quantized,
+                stored,
+                clipped,
+            });
+        }
+    }
+    let schema = tables::quantize();
     Ok(match args.output {
         Output::Table => schema.table(&rows).render(),
         Output::Csv => schema.csv_text(&rows),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::format::scaled::{ScaleRule, Scheme};
 use crate::format::{DEFAULT_REFERENCE_BITS, Overflow, Storage};
 use crate::report::Output;
 
@@ -68,6 +69,9 @@ pub enum Command {
     Formats(FormatsArgs),
     /// Show what each format stores for decimal values.
     Round(RoundArgs),
+    /// Show what a scaled format (MX, NVFP4, per-tensor FP8) stores for a run of values: the
+    /// block scales, the value each element stands for, and what was clipped or flushed.
+    Quantize(QuantizeArgs),
     /// Run an audit and compare it with a saved --csv directory: exit 3 when any format's loss
     /// or parameter drift, or any op's error, grew beyond --tolerance.
     #[command(after_help = CHECK_AFTER_HELP)]
@@ -135,6 +139,26 @@ pub struct RoundArgs {
     /// finite), nan. Default: each format's own (see `precision-audit formats`).
     #[arg(long)]
     pub overflow: Option<Overflow>,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+/// `quantize`'s options.
+#[derive(Debug, Args)]
+pub struct QuantizeArgs {
+    /// Decimal values, in order along the reduction dimension (blocks are consecutive runs of
+    /// 32 for MX, 16 for NVFP4); also inf, -inf, nan.
+    #[arg(required = true, allow_negative_numbers = true)]
+    pub values: Vec<String>,
+    /// The scaled format: mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8,
+    /// nvfp4, fp8-e4m3 or fp8-e5m2 (one f32 scale for all values, from their amax).
+    #[arg(long, default_value = "mxfp8-e4m3")]
+    pub scheme: Scheme,
+    /// How an MX block's E8M0 scale is chosen: floor (OCP MX v1.0, torchao; can clip the
+    /// block's largest value) or rceil (Transformer Engine, cuBLAS; never clips).
+    #[arg(long, default_value = "floor")]
+    pub mx_scale: ScaleRule,
     /// What to print.
     #[arg(long, value_enum, default_value = "table")]
     pub output: Output,

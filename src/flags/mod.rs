@@ -7,5 +7,7 @@
 pub mod args;
 pub mod config;
 
-pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, RoundArgs};
+pub use args::{
+    AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, QuantizeArgs, RoundArgs,
+};
 pub use config::audit_config;

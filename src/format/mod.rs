@@ -9,6 +9,7 @@ mod ieee;
 pub mod minifloat;
 mod reference;
 pub mod round;
+pub mod scaled;
 mod stochastic;
 mod stored;
 pub mod text;

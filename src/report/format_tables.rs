@@ -1,6 +1,7 @@
 //! The tables of `precision-audit formats` (the facts of every format) and `round` (what each
 //! format stores for a decimal), each defined once.
 
+use crate::format::scaled::Quantized;
 use crate::format::text::{hex, shortest};
 use crate::format::{Class, Spec, Specials, Stored};
 use crate::report::schema::{Cell, Column, Schema, Style};
@@ -219,5 +220,59 @@ pub fn round<'s>() -> Schema<'s, RoundRow> {
             note(s)
         })
         .terminal_only(),
+    ])
+}
+
+/// A row of `quantize`'s table: one value, with its block.
+pub struct QuantizeRow<'a> {
+    /// The value as given.
+    pub text: &'a str,
+    /// The value, rounded to f64.
+    pub value: f64,
+    /// Its block, 0-based.
+    pub block: usize,
+    /// The block it belongs to.
+    pub quantized: &'a Quantized,
+    /// What the element stands for.
+    pub stored: f64,
+    /// Whether it was clipped to the element's largest value.
+    pub clipped: bool,
+}
+
+/// `quantize`: each value, its block's scale and what it is stored as.
+pub fn quantize<'s>() -> Schema<'s, QuantizeRow<'s>> {
+    Schema::new(vec![
+        Column::new("value", "value", "", Style::Plain, |r: &QuantizeRow| {
+            Cell::Decimal(r.text.to_string())
+        }),
+        Column::new("block", "block", "", Style::Plain, |r: &QuantizeRow| {
+            r.block
+        }),
+        Column::new("scale", "scale", "", Style::Plain, |r: &QuantizeRow| {
+            r.quantized.scale
+        }),
+        Column::new("stored", "stored", "", Style::Plain, |r: &QuantizeRow| {
+            r.stored
+        }),
+        Column::new(
+            "rel_error",
+            "rel error",
+            "relative",
+            Style::SciNonzero,
+            |r: &QuantizeRow| crate::audit::relative_difference(r.stored, r.value),
+        ),
+        Column::new("clipped", "clipped", "", Style::Plain, |r: &QuantizeRow| {
+            r.clipped
+        }),
+        Column::new("flushed", "flushed", "", Style::Plain, |r: &QuantizeRow| {
+            r.stored == 0.0 && r.value != 0.0
+        }),
+        Column::new(
+            "scale_saturated",
+            "scale saturated",
+            "",
+            Style::Plain,
+            |r: &QuantizeRow| r.quantized.scale_saturated,
+        ),
     ])
 }
