@@ -7,5 +7,8 @@
 pub mod args;
 pub mod config;
 
-pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, RoundArgs};
+pub mod grid;
+pub mod shard;
+
+pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, MergeArgs, PlotArgs, RoundArgs};
 pub use config::audit_config;
