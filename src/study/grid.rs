@@ -238,7 +238,8 @@ mod tests {
         };
         let run = run_task(&p, task).unwrap();
         let plain = run_seed(&reseeded(&p.config, 43, true));
-        assert_eq!(run.run, plain);
+        // Debug text, bit for bit (NaN is not equal to itself).
+        assert_eq!(format!("{:?}", run.run), format!("{plain:?}"));
         let f16 = run.events[0];
         assert!(
             f16.get(crate::audit::EventKind::DivByZero) > 0,
@@ -251,7 +252,8 @@ mod tests {
         let points = [point(&["--loss", "relative", "--epochs", "2"])];
         let tasks = tasks(&points, 2);
         let runs = run_tasks(&points, &tasks, 2).unwrap();
-        assert_eq!(runs, run_tasks(&points, &tasks, 1).unwrap());
+        let one_thread = run_tasks(&points, &tasks, 1).unwrap();
+        assert_eq!(format!("{runs:?}"), format!("{one_thread:?}"));
         let summary = summarize_grid(1, &runs);
         assert_eq!(summary[0].seeds, 2);
         let f16 = &summary[0].lanes[0];
