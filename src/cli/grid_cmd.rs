@@ -72,7 +72,10 @@ pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Resu
     };
     stage_shard(&mut files, &plan, &runs, &facts)?;
     let dir = args.csv.as_deref().unwrap_or(std::path::Path::new("."));
-    super::print(stdout, &render_shard(args.output, &plan, &runs, &facts, dir))?;
+    super::print(
+        stdout,
+        &render_shard(args.output, &plan, &runs, &facts, dir),
+    )?;
     files.commit()?;
     Ok(0)
 }

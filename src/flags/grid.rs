@@ -7,10 +7,10 @@ use std::ffi::OsString;
 
 use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
 
-use crate::study::grid::PointAudit;
 use crate::error::Error;
 use crate::flags::args::Cli;
 use crate::flags::config::audit_config;
+use crate::study::grid::PointAudit;
 
 /// Flags that take a value but are not a property of the audit a grid point runs: the studies,
 /// the output, the grid's own flags, and `seed` (which `--seeds N` sweeps).
@@ -105,7 +105,9 @@ pub fn parse_grid(specs: &[String]) -> Result<Grid, Error> {
         let values: Vec<String> = list.split(separator).map(str::to_string).collect();
         for (i, value) in values.iter().enumerate() {
             if values[..i].contains(value) {
-                return Err(invalid(format!("{key}: the value `{value}` is given twice")));
+                return Err(invalid(format!(
+                    "{key}: the value `{value}` is given twice"
+                )));
             }
         }
         axes.push(Axis {
@@ -280,13 +282,27 @@ mod tests {
     #[test]
     fn keys_are_the_audit_flags_that_take_values() {
         let keys = grid_keys();
-        for key in ["eps", "adam-eps", "lr", "batch-size", "layers", "accumulate"] {
+        for key in [
+            "eps",
+            "adam-eps",
+            "lr",
+            "batch-size",
+            "layers",
+            "accumulate",
+        ] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
         for key in ["order", "policy", "formats", "loss-scale", "epochs", "data"] {
             assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
         }
-        for key in ["verify-reference", "plot", "seeds", "seed", "csv", "threads"] {
+        for key in [
+            "verify-reference",
+            "plot",
+            "seeds",
+            "seed",
+            "csv",
+            "threads",
+        ] {
             assert!(!keys.iter().any(|k| k == key), "{key} not in {keys:?}");
         }
     }
@@ -297,7 +313,8 @@ mod tests {
         let points = grid_points(&argv(&["--loss", "relative", "--epochs", "2"]), &g).unwrap();
         assert_eq!(points.len(), 4);
         let eps = |p: &GridPoint| {
-            p.audit.config
+            p.audit
+                .config
                 .train
                 .loss
                 .constants()
@@ -316,9 +333,18 @@ mod tests {
     fn a_value_the_flag_refuses_is_refused_naming_key_and_value() {
         let base = argv(&["--loss", "relative"]);
         for (spec, says) in [
-            ("eps=1e-8,abc", "--grid: eps=abc: --eps: `abc` is not a number"),
-            ("batch-size=0", "--grid: batch-size=0: --batch-size: must be at least 1"),
-            ("batch-size=x", "--grid: batch-size=x: invalid value 'x' for '--batch-size"),
+            (
+                "eps=1e-8,abc",
+                "--grid: eps=abc: --eps: `abc` is not a number",
+            ),
+            (
+                "batch-size=0",
+                "--grid: batch-size=0: --batch-size: must be at least 1",
+            ),
+            (
+                "batch-size=x",
+                "--grid: batch-size=x: invalid value 'x' for '--batch-size",
+            ),
             ("order=sideways", "--grid: order=sideways: "),
             ("layers=10;0", "--grid: layers=0: --layers: "),
         ] {

@@ -65,14 +65,13 @@ fn slurm(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Selected>, Error
         env(name).ok_or_else(|| {
             invalid(
                 name,
-                format!("SLURM_ARRAY_TASK_ID is {id} but {name} is not set: not a Slurm job array?"),
+                format!(
+                    "SLURM_ARRAY_TASK_ID is {id} but {name} is not set: not a Slurm job array?"
+                ),
             )
         })
     };
-    let count = number(
-        "SLURM_ARRAY_TASK_COUNT",
-        &need("SLURM_ARRAY_TASK_COUNT")?,
-    )?;
+    let count = number("SLURM_ARRAY_TASK_COUNT", &need("SLURM_ARRAY_TASK_COUNT")?)?;
     let min = number("SLURM_ARRAY_TASK_MIN", &need("SLURM_ARRAY_TASK_MIN")?)?;
     let step = match env("SLURM_ARRAY_TASK_STEP") {
         Some(text) => number("SLURM_ARRAY_TASK_STEP", &text)?.max(1),
@@ -87,7 +86,9 @@ fn slurm(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Selected>, Error
     }
     if let Some(max_text) = env("SLURM_ARRAY_TASK_MAX") {
         let max = number("SLURM_ARRAY_TASK_MAX", &max_text)?;
-        let expected = (count - 1).checked_mul(step).and_then(|d| d.checked_add(min));
+        let expected = (count - 1)
+            .checked_mul(step)
+            .and_then(|d| d.checked_add(min));
         if expected != Some(max) {
             return Err(invalid(
                 "SLURM_ARRAY_TASK_MAX",
@@ -135,7 +136,10 @@ fn kubernetes(
     if index >= count {
         return Err(invalid(
             "JOB_COMPLETION_INDEX",
-            format!("is {index}, but --shard-count {count} allows 0 to {}", count - 1),
+            format!(
+                "is {index}, but --shard-count {count} allows 0 to {}",
+                count - 1
+            ),
         ));
     }
     Ok(Some(Selected {
@@ -180,7 +184,10 @@ pub fn select(
     match (&selected, shard_count) {
         (Some(s), Some(n)) if u64::from(n) != s.shard.count => Err(invalid(
             "--shard-count",
-            format!("is {n}, but {} says there are {} shards", s.by, s.shard.count),
+            format!(
+                "is {n}, but {} says there are {} shards",
+                s.by, s.shard.count
+            ),
         )),
         (None, Some(n)) => Err(invalid(
             "--shard-count",
@@ -202,11 +209,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        }
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     fn shard(index: u64, count: u64) -> Shard {
@@ -309,7 +312,10 @@ mod tests {
         let no_min = refused(
             None,
             None,
-            &[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "4")],
+            &[
+                ("SLURM_ARRAY_TASK_ID", "1"),
+                ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ],
         );
         assert!(no_min.starts_with("SLURM_ARRAY_TASK_MIN: "), "{no_min}");
         // --shard-count must agree with the array.

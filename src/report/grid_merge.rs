@@ -148,7 +148,11 @@ fn plan_of(shard: &ShardDir) -> Result<GridPlan, Error> {
     let mut config: Vec<PointConfigRow> = Vec::new();
     for row in &config_table.rows {
         let point = config_table.count(row, "point", false)?.unwrap_or_default() as usize;
-        config.push((point, row.get("key").to_string(), row.get("value").to_string()));
+        config.push((
+            point,
+            row.get("key").to_string(),
+            row.get("value").to_string(),
+        ));
     }
     Ok(GridPlan {
         keys,
@@ -214,7 +218,10 @@ fn shard_runs(shard: &ShardDir, plan: &GridPlan) -> Result<Vec<TaskRun>, Error> 
             return Err(table.bad(
                 row.line,
                 Some("task"),
-                format!("task {index} is not one of the grid's {} tasks", plan.tasks.len()),
+                format!(
+                    "task {index} is not one of the grid's {} tasks",
+                    plan.tasks.len()
+                ),
             ));
         };
         if !shard.shard.owns(index) {
@@ -251,7 +258,10 @@ fn shard_runs(shard: &ShardDir, plan: &GridPlan) -> Result<Vec<TaskRun>, Error> 
         };
         let mut events = EventCounts::default();
         for kind in EventKind::ALL {
-            events.set(kind, table.count(row, kind.name(), false)?.unwrap_or_default());
+            events.set(
+                kind,
+                table.count(row, kind.name(), false)?.unwrap_or_default(),
+            );
         }
         let continues = runs.last().is_some_and(|r| r.task.index == index);
         if continues {
@@ -290,11 +300,7 @@ fn shard_runs(shard: &ShardDir, plan: &GridPlan) -> Result<Vec<TaskRun>, Error> 
     if !missing.is_empty() {
         return Err(refuse(
             &shard.dir,
-            format!(
-                "shard {} lacks {}",
-                shard.shard,
-                some_tasks(plan, &missing)
-            ),
+            format!("shard {} lacks {}", shard.shard, some_tasks(plan, &missing)),
         ));
     }
     for run in &runs {
@@ -320,8 +326,13 @@ fn shard_runs(shard: &ShardDir, plan: &GridPlan) -> Result<Vec<TaskRun>, Error> 
 
 /// The grid's plan and every task's run, in task order, from the shard directories `dirs`.
 pub fn merge_shards(dirs: &[PathBuf]) -> Result<(GridPlan, Vec<TaskRun>), Error> {
-    let shards: Vec<ShardDir> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
-    let first = shards.first().ok_or_else(|| refuse(Path::new("merge"), "no directories"))?;
+    let shards: Vec<ShardDir> = dirs
+        .iter()
+        .map(|d| read_shard(d))
+        .collect::<Result<_, _>>()?;
+    let first = shards
+        .first()
+        .ok_or_else(|| refuse(Path::new("merge"), "no directories"))?;
     let plan = plan_of(first)?;
     for other in &shards[1..] {
         if other.shard.count != first.shard.count {

@@ -51,7 +51,9 @@ pub struct GridPlan {
 pub type PointConfigRow = (usize, String, String);
 
 /// The rows of `grid_config.csv` for these points' audits (config.csv's rows, point by point).
-pub fn point_config_rows<'a>(configs: impl IntoIterator<Item = &'a AuditConfig>) -> Vec<PointConfigRow> {
+pub fn point_config_rows<'a>(
+    configs: impl IntoIterator<Item = &'a AuditConfig>,
+) -> Vec<PointConfigRow> {
     configs
         .into_iter()
         .enumerate()
@@ -174,10 +176,7 @@ impl CellRow<'_> {
 }
 
 /// A column per grid key, named after it, holding the point's value as typed.
-fn key_columns<'s, R: 's>(
-    keys: &[String],
-    values: fn(&R) -> &[String],
-) -> Vec<Column<'s, R>> {
+fn key_columns<'s, R: 's>(keys: &[String], values: fn(&R) -> &[String]) -> Vec<Column<'s, R>> {
     keys.iter()
         .enumerate()
         .map(|(i, key)| {
@@ -209,9 +208,13 @@ pub fn grid_tasks<'s>(keys: &[String]) -> Schema<'s, TaskRow<'s>> {
         }),
     ];
     columns.extend(key_columns(keys, |r: &TaskRow| r.values));
-    columns.push(Column::new("seed", "seed", "", Style::Plain, |r: &TaskRow| {
-        r.task.seed
-    }));
+    columns.push(Column::new(
+        "seed",
+        "seed",
+        "",
+        Style::Plain,
+        |r: &TaskRow| r.task.seed,
+    ));
     Schema::new(columns)
 }
 
@@ -227,7 +230,9 @@ pub fn grid_runs<'s>(keys: &[String]) -> Schema<'s, RunRow<'s>> {
     ];
     columns.extend(key_columns(keys, |r: &RunRow| r.values));
     columns.extend([
-        Column::new("seed", "seed", "", Style::Plain, |r: &RunRow| r.run.task.seed),
+        Column::new("seed", "seed", "", Style::Plain, |r: &RunRow| {
+            r.run.task.seed
+        }),
         Column::new("format", "format", "", Style::Plain, |r: &RunRow| {
             r.run.run.formats[r.lane].lane.to_string()
         }),
@@ -269,15 +274,21 @@ pub fn grid_runs<'s>(keys: &[String]) -> Schema<'s, RunRow<'s>> {
 
 /// `grid.csv`: one row per point × lane, over the point's seeds.
 pub fn grid<'s>(keys: &[String]) -> Schema<'s, CellRow<'s>> {
-    let mut columns = vec![Column::new("point", "point", "", Style::Plain, |r: &CellRow| {
-        r.point.point
-    })];
+    let mut columns = vec![Column::new(
+        "point",
+        "point",
+        "",
+        Style::Plain,
+        |r: &CellRow| r.point.point,
+    )];
     columns.extend(key_columns(keys, |r: &CellRow| r.values));
     columns.extend([
         Column::new("format", "format", "", Style::Plain, |r: &CellRow| {
             r.cell().sweep.lane.to_string()
         }),
-        Column::new("seeds", "seeds", "", Style::Plain, |r: &CellRow| r.point.seeds),
+        Column::new("seeds", "seeds", "", Style::Plain, |r: &CellRow| {
+            r.point.seeds
+        }),
         Column::new(
             "nonfinite_seeds",
             "nonfinite seeds",
@@ -480,15 +491,23 @@ fn overview<'s>(keys: &[String], lanes: &[String]) -> Schema<'s, (&'s GridPlan, 
         .iter()
         .enumerate()
         .map(|(i, key)| {
-            Column::new(key.clone(), key.clone(), "", Style::Plain, move |r: &Row| {
-                Cell::Text(r.0.points[r.1.point][i].clone())
-            })
+            Column::new(
+                key.clone(),
+                key.clone(),
+                "",
+                Style::Plain,
+                move |r: &Row| Cell::Text(r.0.points[r.1.point][i].clone()),
+            )
         })
         .collect();
     if keys.is_empty() {
-        columns.push(Column::new("point", "point", "", Style::Plain, |r: &Row| {
-            r.1.point
-        }));
+        columns.push(Column::new(
+            "point",
+            "point",
+            "",
+            Style::Plain,
+            |r: &Row| r.1.point,
+        ));
     }
     for name in lanes {
         let lane = name.clone();
@@ -542,7 +561,10 @@ pub fn grid_text(plan: &GridPlan, summary: &[PointSummary]) -> String {
             ("diverged (inf or NaN)", Vec::new()),
         ];
         for point in summary {
-            let Some(cell) = point.lanes.iter().find(|c| c.sweep.lane.to_string() == *name)
+            let Some(cell) = point
+                .lanes
+                .iter()
+                .find(|c| c.sweep.lane.to_string() == *name)
             else {
                 continue;
             };
@@ -553,9 +575,11 @@ pub fn grid_text(plan: &GridPlan, summary: &[PointSummary]) -> String {
                 Significance::Diverged => 3,
             };
             let label = plan.label(point.point);
-            groups[group]
-                .1
-                .push(if label.is_empty() { format!("point {}", point.point) } else { label });
+            groups[group].1.push(if label.is_empty() {
+                format!("point {}", point.point)
+            } else {
+                label
+            });
         }
         let said: Vec<String> = groups
             .iter()
@@ -603,7 +627,11 @@ pub fn render_shard(
                 facts.selected_by,
                 facts.shard_tasks,
                 facts.tasks,
-                if numbers.is_empty() { "none".to_string() } else { numbers.join(", ") },
+                if numbers.is_empty() {
+                    "none".to_string()
+                } else {
+                    numbers.join(", ")
+                },
                 dir.display(),
                 facts.shards,
             )

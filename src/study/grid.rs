@@ -7,7 +7,9 @@
 use std::fmt;
 
 use crate::audit::{self, AuditConfig, DiscardSteps, EventCounts, relative_difference};
-use crate::study::sweep::{FormatSweep, SeedOutcome, SeedRun, in_parallel, reseeded, summarize_sweep};
+use crate::study::sweep::{
+    FormatSweep, SeedOutcome, SeedRun, in_parallel, reseeded, summarize_sweep,
+};
 
 /// Shard `index` of `count` (1-based, like cargo-nextest's `--partition count:K/N`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,7 +224,14 @@ mod tests {
             tasks.iter().map(|t| (t.index, t.point, t.seed)).collect();
         assert_eq!(
             seen,
-            [(0, 0, 42), (1, 0, 43), (2, 0, 44), (3, 1, 7), (4, 1, 8), (5, 1, 9)]
+            [
+                (0, 0, 42),
+                (1, 0, 43),
+                (2, 0, 44),
+                (3, 1, 7),
+                (4, 1, 8),
+                (5, 1, 9)
+            ]
         );
     }
 
