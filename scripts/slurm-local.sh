@@ -11,6 +11,7 @@
 # SLURM_LOCAL_GRID=full runs the README's whole grid (`--loss relative --grid
 # eps=1e-8,1e-6,1e-4,1e-2 --seeds 8`, 100 epochs) instead of the short one CI runs.
 # Exit 0 when the merged result is byte-identical to the single-machine run, 1 otherwise.
+# SLURM_LOCAL_KEEP=1 keeps the working directory (configuration, logs, outputs) for a look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -62,7 +63,7 @@ finish() {
         say "FAILED (exit $status)"
         show_logs
     fi
-    rm -rf "$work"
+    [ -n "${SLURM_LOCAL_KEEP:-}" ] && say "kept $work" || rm -rf "$work"
     exit "$status"
 }
 trap finish EXIT
