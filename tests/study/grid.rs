@@ -484,6 +484,11 @@ fn the_table_says_which_eps_works_in_which_lane() {
         ],
         &[],
     );
+    crate::snapshot(
+        "grid_table",
+        "precision-audit --loss relative --grid eps=1e-8,1e-2 --seeds 2 --epochs 5",
+        &report,
+    );
     let lines: Vec<&str> = report.lines().collect();
     let header = lines
         .iter()
