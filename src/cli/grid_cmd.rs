@@ -69,6 +69,7 @@ pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Resu
         shard_tasks: mine.len(),
         task_list_fnv1a: fnv1a(&plan.tasks_csv()),
         config_fnv1a: fnv1a(&plan.config_csv()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
     };
     stage_shard(&mut files, &plan, &runs, &facts)?;
     let dir = args.csv.as_deref().unwrap_or(std::path::Path::new("."));

@@ -25,6 +25,8 @@ pub struct ShardDir {
     config_csv: String,
     /// `grid_runs.csv`.
     runs: Table,
+    /// The precision-audit version that wrote it.
+    version: String,
 }
 
 fn refuse(dir: &Path, message: impl Into<String>) -> Error {
@@ -84,7 +86,9 @@ pub fn read_shard(dir: &Path) -> Result<ShardDir, Error> {
         }
     }
     let runs = read_table(dir, "grid_runs.csv", &["task", "seed", "format"])?;
+    let version = fact("version")?;
     Ok(ShardDir {
+        version,
         dir: dir.to_path_buf(),
         shard: Shard {
             index,
@@ -346,6 +350,19 @@ pub fn merge_shards(dirs: &[PathBuf]) -> Result<(GridPlan, Vec<TaskRun>), Error>
                     first.dir.display(),
                     first.shard,
                     first.shard.count
+                ),
+            ));
+        }
+        if other.version != first.version {
+            return Err(refuse(
+                &other.dir,
+                format!(
+                    "shard {} was written by precision-audit {}, {} by {}: versions may differ in \
+                     their bits, so their shards are not merged",
+                    other.shard,
+                    other.version,
+                    first.dir.display(),
+                    first.version
                 ),
             ));
         }

@@ -384,6 +384,9 @@ pub struct ShardFacts {
     pub task_list_fnv1a: String,
     /// FNV-1a of `grid_config.csv`.
     pub config_fnv1a: String,
+    /// The precision-audit version that ran the shard: shards of different versions may
+    /// compute different bits and are not merged.
+    pub version: String,
 }
 
 impl ShardFacts {
@@ -397,12 +400,13 @@ impl ShardFacts {
             ("shard_tasks", self.shard_tasks.to_string()),
             ("task_list_fnv1a", self.task_list_fnv1a.clone()),
             ("config_fnv1a", self.config_fnv1a.clone()),
+            ("version", self.version.clone()),
         ]
     }
 }
 
 /// `shard.csv`: key, value (shard, shards, selected_by, tasks, shard_tasks, task_list_fnv1a,
-/// config_fnv1a).
+/// config_fnv1a, version).
 pub fn shard<'s>() -> Schema<'s, ConfigRow> {
     config()
 }

@@ -246,6 +246,24 @@ fn a_shard_of_another_configuration_or_split_is_refused() {
     ok(&with(&GRID, &["--csv", &single]), &[]);
     let stderr = refused(&["merge", &single]);
     assert!(stderr.contains("not a shard of a grid run"), "{stderr}");
+    // Nor one written by another version of precision-audit.
+    rewrite(&dirs[1], "shard.csv", |lines| {
+        lines
+            .into_iter()
+            .map(|l| {
+                if l.starts_with("version,") {
+                    "version,0.0.1".into()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect()
+    });
+    let stderr = refused(&["merge", &dirs[0], &dirs[1], &dirs[2]]);
+    assert!(
+        stderr.contains("shard 2/3 was written by precision-audit 0.0.1"),
+        "{stderr}"
+    );
     // Nor may the merge overwrite one of its shards.
     let stderr = refused(&["merge", &dirs[0], &dirs[1], &dirs[2], "--csv", &dirs[1]]);
     assert!(
@@ -265,20 +283,21 @@ fn fnv1a(bytes: &[u8]) -> String {
 
 /// Replaces a shard's grid_runs.csv (and its manifest line, so that only the content is wrong).
 fn rewrite_runs(dir: &str, edit: impl Fn(Vec<&str>) -> Vec<String>) {
+    rewrite(dir, "grid_runs.csv", edit);
+}
+
+/// Replaces a shard's file `name` (and its manifest line).
+fn rewrite(dir: &str, name: &str, edit: impl Fn(Vec<&str>) -> Vec<String>) {
     let dir = Path::new(dir);
-    let text = std::fs::read_to_string(dir.join("grid_runs.csv")).unwrap();
+    let text = std::fs::read_to_string(dir.join(name)).unwrap();
     let edited = edit(text.lines().collect()).join("\n") + "\n";
-    std::fs::write(dir.join("grid_runs.csv"), &edited).unwrap();
+    std::fs::write(dir.join(name), &edited).unwrap();
     let manifest = std::fs::read_to_string(dir.join("manifest.csv")).unwrap();
     let fixed: Vec<String> = manifest
         .lines()
         .map(|line| {
-            if line.starts_with("grid_runs.csv,") {
-                format!(
-                    "grid_runs.csv,{},{}",
-                    edited.len(),
-                    fnv1a(edited.as_bytes())
-                )
+            if line.starts_with(&format!("{name},")) {
+                format!("{name},{},{}", edited.len(), fnv1a(edited.as_bytes()))
             } else {
                 line.to_string()
             }
