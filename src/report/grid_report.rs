@@ -66,7 +66,7 @@ pub fn point_config_rows<'a>(
 }
 
 impl GridPlan {
-    /// The values of the point of `task`.
+    /// The values of point `point`.
     fn values(&self, point: usize) -> &[String] {
         &self.points[point]
     }
