@@ -14,7 +14,9 @@ use crate::report::grid_report::{
     GRID_FILES, GridPlan, SHARD_FILES, ShardFacts, fnv1a, point_config_rows, render_grid,
     render_shard, stage_grid, stage_shard,
 };
-use crate::study::grid::{PointAudit, Task, run_tasks, summarize_grid, tasks};
+use crate::study::grid::{PointAudit, Task, TaskRun, run_tasks, summarize_grid, tasks};
+
+use super::progress::Progress;
 
 /// Runs the grid of `args` (`argv`: the whole command line, which each point extends).
 pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Result<u8, Error> {
@@ -44,7 +46,7 @@ pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Resu
     let threads = args.threads as usize;
     let Some(selected) = selected else {
         let mut files = output(args, &GRID_FILES)?;
-        let runs = run_tasks(&audits, &plan.tasks, threads)?;
+        let runs = run_with_progress(&audits, &plan.tasks, threads)?;
         let summary = summarize_grid(plan.points.len(), &runs);
         if let Some(files) = files.as_mut() {
             stage_grid(files, &plan, &runs, &summary)?;
@@ -60,7 +62,7 @@ pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Resu
         .filter(|t| selected.shard.owns(t.index))
         .copied()
         .collect();
-    let runs = run_tasks(&audits, &mine, threads)?;
+    let runs = run_with_progress(&audits, &mine, threads)?;
     let facts = ShardFacts {
         shard: selected.shard.index,
         shards: selected.shard.count,
@@ -79,6 +81,28 @@ pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Resu
     )?;
     files.commit()?;
     Ok(0)
+}
+
+/// Runs `tasks`, showing "task k/n" on stderr when it is a terminal.
+fn run_with_progress(
+    audits: &[PointAudit],
+    tasks: &[Task],
+    threads: usize,
+) -> Result<Vec<TaskRun>, Error> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let progress = Mutex::new(Progress::counting("task"));
+    let finished = AtomicU64::new(0);
+    let total = tasks.len() as u64;
+    let runs = run_tasks(audits, tasks, threads, &|| {
+        let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
+        progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update(done, total);
+    });
+    progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
+    runs
 }
 
 /// The `--csv` directory, checked with the files it will get before the tasks run.

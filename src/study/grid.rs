@@ -118,16 +118,21 @@ pub fn run_task(point: &PointAudit, task: Task) -> crate::Result<TaskRun> {
     })
 }
 
-/// Runs `tasks` on `threads` workers; the results come in task order, the same bits for any
-/// thread count.
+/// Runs `tasks` on `threads` workers, calling `done` after each; the results come in task
+/// order, the same bits for any thread count.
 pub fn run_tasks(
     points: &[PointAudit],
     tasks: &[Task],
     threads: usize,
+    done: &(dyn Fn() + Sync),
 ) -> crate::Result<Vec<TaskRun>> {
-    in_parallel(tasks, threads, |task| run_task(&points[task.point], *task))
-        .into_iter()
-        .collect()
+    in_parallel(tasks, threads, |task| {
+        let run = run_task(&points[task.point], *task);
+        done();
+        run
+    })
+    .into_iter()
+    .collect()
 }
 
 /// One lane of one grid point over its seeds.
@@ -260,8 +265,8 @@ mod tests {
     fn summaries_pool_seeds_per_point() {
         let points = [point(&["--loss", "relative", "--epochs", "2"])];
         let tasks = tasks(&points, 2);
-        let runs = run_tasks(&points, &tasks, 2).unwrap();
-        let one_thread = run_tasks(&points, &tasks, 1).unwrap();
+        let runs = run_tasks(&points, &tasks, 2, &|| {}).unwrap();
+        let one_thread = run_tasks(&points, &tasks, 1, &|| {}).unwrap();
         assert_eq!(format!("{runs:?}"), format!("{one_thread:?}"));
         let summary = summarize_grid(1, &runs);
         assert_eq!(summary[0].seeds, 2);
