@@ -16,13 +16,13 @@ if [ ! -x "$binary" ]; then
     echo "crosscheck: no executable at $binary (run cargo build --release first)" >&2
     exit 2
 fi
-if ! "$python" -c 'import numpy, ml_dtypes, mpmath, safetensors' 2>/dev/null; then
-    echo "crosscheck: $python lacks numpy/ml_dtypes/mpmath/safetensors (pip install -r scripts/requirements.txt)" >&2
+if ! "$python" -c 'import numpy, ml_dtypes, mpmath, safetensors, yaml' 2>/dev/null; then
+    echo "crosscheck: $python lacks numpy/ml_dtypes/mpmath/safetensors/yaml (pip install -r scripts/requirements.txt)" >&2
     exit 2
 fi
 
 failed=0
-for check in rounding narrow mpfr training gradscaler model_files mx; do
+for check in rounding narrow mpfr training gradscaler model_files mx k8s_job; do
     start=${EPOCHREALTIME/./}
     "$python" "scripts/crosscheck_$check.py" --binary "$binary"
     status=$?

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The Python cross-checks run in a virtual environment with pinned packages.
-if ! .venv/bin/python -c 'import numpy, ml_dtypes, mpmath, safetensors' 2>/dev/null; then
+if ! .venv/bin/python -c 'import numpy, ml_dtypes, mpmath, safetensors, yaml' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
 fi

@@ -37,6 +37,11 @@ impl EventCounts {
         self.0[kind as usize] += 1;
     }
 
+    /// Sets the count of one kind (counts read back from a file).
+    pub fn set(&mut self, kind: EventKind, count: u64) {
+        self.0[kind as usize] = count;
+    }
+
     /// The count of one kind.
     pub fn get(&self, kind: EventKind) -> u64 {
         self.0[kind as usize]

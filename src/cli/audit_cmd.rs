@@ -139,6 +139,7 @@ fn refuse_studies(args: &AuditArgs) -> Result<(), Error> {
     let flag = match (args.seeds, args.orders) {
         (Some(_), _) => "--seeds",
         (_, Some(_)) => "--orders",
+        _ if !args.grid.is_empty() => "--grid",
         _ => return Ok(()),
     };
     Err(Error::InvalidFlag {

@@ -1,6 +1,8 @@
 //! The command line: parse, run, print, exit code. No math and no tables here.
 
 mod audit_cmd;
+mod grid_cmd;
+mod merge_cmd;
 mod plot_cmd;
 mod progress;
 mod study_cmd;
@@ -115,6 +117,11 @@ fn run(cli: &Cli) -> ExitCode {
         }
         Some(Command::Check(args)) => audit_cmd::check(args, &mut stdout),
         Some(Command::Plot(args)) => plot_cmd::plot(args, &mut stdout),
+        Some(Command::Merge(args)) => merge_cmd::merge(args, &mut stdout),
+        None if !cli.audit.grid.is_empty() => {
+            let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+            grid_cmd::grid(&cli.audit, &argv, &mut stdout)
+        }
         None => match (cli.audit.seeds, cli.audit.orders) {
             (Some(seeds), _) => study_cmd::sweep(&cli.audit, seeds, &mut stdout),
             (_, Some(orders)) => study_cmd::orders(&cli.audit, orders, &mut stdout),

@@ -1,5 +1,5 @@
-//! "step k of n", the rate and the time left, on stderr while an audit runs, when stderr is a
-//! terminal (never in a pipe or a log file).
+//! "step k of n" (or "task k of n" while a grid runs), the rate and the time left, on stderr
+//! while an audit runs, when stderr is a terminal (never in a pipe or a log file).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 /// Shows a bar, the steps done, steps per second and an estimate of the time left on stderr
 /// when it is a terminal and the run lasts more than a moment.
 pub struct Progress {
+    unit: &'static str,
     enabled: bool,
     started: Instant,
     last: Option<Instant>,
@@ -14,9 +15,15 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts the clock; shows nothing unless stderr is a terminal.
+    /// Starts the clock for an audit's steps; shows nothing unless stderr is a terminal.
     pub fn new() -> Self {
+        Progress::counting("step")
+    }
+
+    /// Starts the clock for items called `unit` (`task`).
+    pub fn counting(unit: &'static str) -> Self {
         Progress {
+            unit,
             enabled: std::io::stderr().is_terminal(),
             started: Instant::now(),
             last: None,
@@ -37,7 +44,7 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let text = line(done, total, self.started.elapsed());
+        let text = line(done, total, self.started.elapsed(), self.unit);
         // Pad over a longer line drawn before.
         let pad = self.shown.saturating_sub(text.chars().count());
         self.shown = text.chars().count();
@@ -52,9 +59,9 @@ impl Progress {
     }
 }
 
-/// The progress line after `done` of `total` steps in `elapsed`: the bar, the steps, the rate
-/// so far and the time left at that rate.
-fn line(done: u64, total: u64, elapsed: Duration) -> String {
+/// The progress line after `done` of `total` steps (or other `unit`s) in `elapsed`: the bar,
+/// the count, the rate so far and the time left at that rate.
+fn line(done: u64, total: u64, elapsed: Duration, unit: &str) -> String {
     // In u128 and capped at full, so no count overflows or leaves the bar, whatever `done` and
     // `total` are.
     const WIDTH: u128 = 30;
@@ -71,7 +78,7 @@ fn line(done: u64, total: u64, elapsed: Duration) -> String {
         "?".into()
     };
     format!(
-        "[{}{}] step {done}/{total}  {} steps/s  ETA {left}",
+        "[{}{}] {unit} {done}/{total}  {} {unit}s/s  ETA {left}",
         "#".repeat(filled),
         " ".repeat(WIDTH as usize - filled),
         rate_text(rate)
@@ -108,18 +115,22 @@ mod tests {
     #[test]
     fn line_shows_rate_and_time_left() {
         assert_eq!(
-            line(100, 400, Duration::from_secs(4)),
+            line(100, 400, Duration::from_secs(4), "step"),
             "[#######                       ] step 100/400  25.0 steps/s  ETA 12s"
         );
         assert_eq!(
-            line(1, 10_000, Duration::from_secs(2)),
+            line(1, 10_000, Duration::from_secs(2), "step"),
             "[                              ] step 1/10000  0.50 steps/s  ETA 5h33m"
         );
         assert_eq!(
-            line(400, 400, Duration::from_millis(800)),
+            line(400, 400, Duration::from_millis(800), "step"),
             "[##############################] step 400/400  500 steps/s  ETA 0s"
         );
-        assert!(line(0, 400, Duration::ZERO).ends_with("0.00 steps/s  ETA ?"));
+        assert!(line(0, 400, Duration::ZERO, "step").ends_with("0.00 steps/s  ETA ?"));
+        assert_eq!(
+            line(3, 32, Duration::from_secs(3), "task"),
+            "[##                            ] task 3/32  1.0 tasks/s  ETA 29s"
+        );
     }
 
     #[test]
@@ -127,8 +138,8 @@ mod tests {
         // A total that wrapped to 0 once made `done * 30` exceed the bar: `30 - filled`
         // underflowed and `repeat` panicked with a capacity overflow.
         let full = format!("[{}]", "#".repeat(30));
-        assert!(line(7, 0, Duration::from_secs(1)).starts_with(&full));
-        let huge = line(u64::MAX, u64::MAX, Duration::from_secs(1));
+        assert!(line(7, 0, Duration::from_secs(1), "step").starts_with(&full));
+        let huge = line(u64::MAX, u64::MAX, Duration::from_secs(1), "step");
         assert!(huge.starts_with(&full), "{huge}");
     }
 

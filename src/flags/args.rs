@@ -21,6 +21,10 @@ const AFTER_HELP: &str = "Examples:
   precision-audit formats                            precision and range of every format
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
   precision-audit plot out/                          draw out/ as SVG files and report.html
+  precision-audit --loss relative --grid eps=1e-8,1e-6,1e-4,1e-2 --seeds 8
+                                                     which eps works in which format
+  precision-audit --grid eps=1e-8,1e-4 --shard 2/4 --csv s2/   one shard of that grid
+  precision-audit merge s1/ s2/ s3/ s4/ --csv out/   the shards, as one machine would write them
 
 Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage,
 or an output that could not be written; 3 a --fail-on condition was met, or check found a
@@ -38,6 +42,13 @@ for every format and op of the new audit. Anything else is refused with exit 2 b
 
 Exit codes: 0 no regression; 2 bad input, a damaged baseline or another configuration; 3 a
 regression, or a --fail-on condition was met.";
+
+const MERGE_AFTER_HELP: &str = "merge refuses (exit 2), naming the directory and the shard or task:
+a missing shard, a shard given twice, a shard of another configuration or another split,
+a task missing from its shard or present twice, and a directory whose manifest.csv does not
+match its files. Shard K of N holds the tasks i with i mod N = K - 1 (grid_tasks.csv's order).
+
+Exit codes: 0 merged; 2 bad input (the message names the directory, shard and task).";
 
 /// The arithmetic of the reference trajectory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -76,10 +87,33 @@ pub enum Command {
     /// or parameter drift, or any op's error, grew beyond --tolerance.
     #[command(after_help = CHECK_AFTER_HELP)]
     #[command(mut_arg("seeds", |a| a.hide(true)), mut_arg("orders", |a| a.hide(true)))]
+    #[command(mut_arg("grid", |a| a.hide(true)), mut_arg("shard", |a| a.hide(true)))]
+    #[command(mut_arg("shard_count", |a| a.hide(true)))]
     Check(Box<CheckArgs>),
     /// Draw a --csv directory: drift.svg, loss.svg, ops.svg, exponents.svg and report.html
     /// (every picture inline, with the summary and, given --json, the verdicts).
     Plot(PlotArgs),
+    /// Merge the shard directories of a --grid run (--shard K/N, or a Slurm array or Kubernetes
+    /// Indexed Job) into the files and the report one machine would have written, byte for
+    /// byte, after checking that every shard and every task is there exactly once and that all
+    /// come from the same configuration.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
+}
+
+/// `merge` options.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard directories (each written by `--grid … --shard K/N --csv DIR`), in any order.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Write grid.csv, grid_runs.csv, grid_tasks.csv, grid_config.csv and manifest.csv here:
+    /// the same bytes as the grid run on one machine (not one of the shard directories).
+    #[arg(long, value_name = "DIR")]
+    pub csv: Option<PathBuf>,
+    /// What to print: the grid's table, grid.csv, or everything as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: Output,
 }
 
 /// `plot` options.
@@ -408,7 +442,7 @@ pub struct AuditArgs {
     /// tf32), report the share of the loss and parameter drift each promotion removes, then
     /// search for a small set of groups whose promotion brings the lane within the seed noise.
     /// Writes blame.csv with --csv.
-    #[arg(long, conflicts_with_all = ["seeds", "orders", "fail_on", "verify_reference"], help_heading = "Studies")]
+    #[arg(long, conflicts_with_all = ["seeds", "orders", "grid", "fail_on", "verify_reference"], help_heading = "Studies")]
     pub blame: bool,
     /// With --blame: the seeds (the run's and the next ones) over which the reference's final
     /// loss is measured; its relative standard deviation is the noise a remedy must reach.
@@ -424,6 +458,25 @@ pub struct AuditArgs {
         help_heading = "Studies"
     )]
     pub blame_groups: String,
+    /// Grid: run the audit for every value of KEY (repeatable: every combination of the keys'
+    /// values), e.g. eps=1e-8,1e-6,1e-4. KEY is any audit flag that takes a value, without the
+    /// dashes (eps, adam-eps, lr, batch-size, layers, accumulate, order, policy, formats,
+    /// loss-scale, …); values are taken literally and checked as the flag checks them. A value
+    /// list holding a `;` is split at `;` instead (layers=10;64,64). With --seeds N each point
+    /// runs N seeds. Writes grid.csv, grid_runs.csv, grid_tasks.csv and grid_config.csv with
+    /// --csv.
+    #[arg(long, value_name = "KEY=V1,V2,…", conflicts_with_all = ["orders", "fail_on", "verify_reference"], help_heading = "Studies")]
+    pub grid: Vec<String>,
+    /// Run only shard K of N of the grid's (point, seed) tasks: task i (in grid_tasks.csv's
+    /// order) goes to shard (i mod N) + 1. Needs --csv: the shard writes its directory for
+    /// `precision-audit merge`. Without it, SLURM_ARRAY_TASK_ID (with SLURM_ARRAY_TASK_MIN and
+    /// SLURM_ARRAY_TASK_COUNT) or JOB_COMPLETION_INDEX (with --shard-count) selects the shard.
+    #[arg(long, value_name = "K/N", requires = "grid", help_heading = "Studies")]
+    pub shard: Option<String>,
+    /// The number of shards N when JOB_COMPLETION_INDEX (a Kubernetes Indexed Job, 0-based)
+    /// selects the shard: set it to the Job's completions.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=1_000_000), requires = "grid", help_heading = "Studies")]
+    pub shard_count: Option<u32>,
 
     /// What to print: a table report, the summary as CSV, or everything as JSON.
     #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
@@ -436,7 +489,7 @@ pub struct AuditArgs {
     /// With --csv: also draw drift.svg, loss.svg, ops.svg, exponents.svg and report.html into
     /// the directory, committed with the CSV files (`precision-audit plot DIR` draws a saved
     /// one).
-    #[arg(long, requires = "csv", conflicts_with_all = ["seeds", "orders", "blame"], help_heading = "Output")]
+    #[arg(long, requires = "csv", conflicts_with_all = ["seeds", "orders", "grid", "blame"], help_heading = "Output")]
     pub plot: bool,
     /// Exit with code 3 when a finding occurs: comma-separated nan, inf, overflow, underflow,
     /// div_by_zero, drift=X (final relative loss drift above X).

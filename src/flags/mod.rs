@@ -7,7 +7,10 @@
 pub mod args;
 pub mod config;
 
+pub mod grid;
+pub mod shard;
+
 pub use args::{
-    AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, QuantizeArgs, RoundArgs,
+    AuditArgs, CheckArgs, Cli, Command, FormatsArgs, MergeArgs, PlotArgs, QuantizeArgs, RoundArgs,
 };
 pub use config::audit_config;

@@ -9,6 +9,8 @@ pub mod baseline;
 pub mod blame_report;
 pub mod files;
 pub mod format_tables;
+pub mod grid_merge;
+pub mod grid_report;
 pub mod saved;
 pub mod schema;
 pub mod study_report;
@@ -33,7 +35,10 @@ pub enum Output {
 /// its columns with their units.
 pub fn catalog() -> Vec<(&'static str, String)> {
     use audit_tables as audit;
+    use grid_report as grid;
     use study_report as study;
+    // The grid's own columns stand where the grid's keys go.
+    let keys = ["<keys>".to_string()];
     vec![
         ("summary.csv", audit::summary().documented()),
         ("ops.csv", audit::ops().documented()),
@@ -47,6 +52,11 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("config.csv", audit::config().documented()),
         ("sweep.csv", study::sweep().documented()),
         ("sweep_summary.csv", study::sweep_summary().documented()),
+        ("grid.csv", grid::grid(&keys).documented()),
+        ("grid_runs.csv", grid::grid_runs(&keys).documented()),
+        ("grid_tasks.csv", grid::grid_tasks(&keys).documented()),
+        ("grid_config.csv", grid::grid_config().documented()),
+        ("shard.csv", grid::shard().documented()),
         ("orders.csv", study::orders().documented()),
         ("orders_summary.csv", study::orders_summary().documented()),
         ("orders_ops.csv", study::orders_ops().documented()),

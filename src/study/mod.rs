@@ -2,6 +2,7 @@
 //! a verdict) and the epsilon advisor (what a format does to `eps` and which values work).
 
 pub mod advisor;
+pub mod grid;
 pub mod orders;
 pub mod stats;
 pub mod sweep;

@@ -78,3 +78,36 @@ fn version() {
         format!("precision-audit {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn help_documents_grids_shards_and_merge() {
+    let out = run(&["--help"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    for word in [
+        "--grid <KEY=V1,V2,…>",
+        "--shard <K/N>",
+        "--shard-count <N>",
+        "merge",
+        "(i mod N) + 1",
+        "SLURM_ARRAY_TASK_ID",
+        "JOB_COMPLETION_INDEX",
+    ] {
+        assert!(out.stdout.contains(word), "--help mentions {word}");
+    }
+    let out = run(&["merge", "--help"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let text = out.stdout.replace('\n', " ");
+    for word in [
+        "<DIR>...",
+        "--csv",
+        "missing",
+        "given twice",
+        "another configuration",
+        "2 bad input",
+    ] {
+        assert!(text.contains(word), "merge --help mentions {word}");
+    }
+    // check runs one audit: the grid's flags are hidden there and refused.
+    let out = run(&["check", "--help"]);
+    assert!(!out.stdout.contains("--grid"), "check --help hides --grid");
+}

@@ -17,6 +17,7 @@ mod support;
 mod advisor;
 mod bad_input;
 mod common;
+mod grid;
 mod orders;
 mod snapshots;
 mod stats;
