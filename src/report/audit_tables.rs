@@ -608,11 +608,11 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
     rows
 }
 
-/// A row of `data.csv`: one sample's features and target.
-pub type DataRow<'a> = (ArrayView1<'a, f64>, f64);
+/// A row of `data.csv`: one sample's features and targets.
+pub type DataRow<'a> = (ArrayView1<'a, f64>, ArrayView1<'a, f64>);
 
-/// `data.csv`: the data set as the audit used it, at full precision; one column per feature
-/// and the target last, named as in the data set.
+/// `data.csv`: the data set as the audit used it, at full precision; one column per feature,
+/// then the targets, named as in the data set.
 pub fn data<'a>(data: &Dataset) -> Schema<'a, DataRow<'a>> {
     let mut columns: Vec<Column<DataRow>> = data
         .feature_names
@@ -628,13 +628,15 @@ pub fn data<'a>(data: &Dataset) -> Schema<'a, DataRow<'a>> {
             )
         })
         .collect();
-    columns.push(Column::new(
-        data.target_name.clone(),
-        data.target_name.clone(),
-        "",
-        Style::Plain,
-        |(_, y): &DataRow| *y,
-    ));
+    columns.extend(data.target_names.iter().enumerate().map(|(k, name)| {
+        Column::new(
+            name.clone(),
+            name.clone(),
+            "",
+            Style::Plain,
+            move |(_, y): &DataRow| y[k],
+        )
+    }));
     Schema::new(columns)
 }
 
@@ -643,7 +645,7 @@ pub fn data_rows(data: &Dataset) -> Vec<DataRow<'_>> {
     data.features
         .rows()
         .into_iter()
-        .zip(data.targets.iter().copied())
+        .zip(data.targets.rows())
         .collect()
 }
 

@@ -55,7 +55,7 @@ impl<S: Scalar> Trainer<S> {
             optimizer: OptimizerState::new(&config.optimizer, &mlp.layers, config.seed, &ctx),
             mlp,
             features: round(&data.features),
-            targets: round(&data.targets),
+            targets: round(&config.loss.encode_targets(&data.targets)),
             loss_constants: config.loss.round_constants(&ctx),
             dropout_scale,
             loss: config.loss.clone(),
@@ -108,7 +108,7 @@ impl<S: Scalar> Trainer<S> {
     /// formats, rounded for the reference), from one evaluation.
     pub fn full_loss_and_terms(&self) -> (S, Vec<f64>) {
         let (loss, cache) = self.evaluate();
-        (loss, cache.terms().iter().map(S::to_f64).collect())
+        (loss, cache.row_terms())
     }
 
     /// The loss over the whole data set, and its terms.
