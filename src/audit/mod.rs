@@ -25,7 +25,7 @@ pub use crate::format::Reference;
 use crate::format::{Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
 use crate::kernel::Tensor;
-use crate::model::{Mlp, ParamSet};
+use crate::model::{Mlp, ParamSet, Targets};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
 
@@ -404,7 +404,9 @@ fn run_with<R: Scalar>(
         reference_full_loss: reference_full_loss.to_f64(),
         dominant_rows: rows::dominance(
             &reference_row_terms,
-            config.data.targets.as_slice().unwrap_or_default(),
+            (config.train.loss.targets() == Targets::Values)
+                .then(|| rows::row_targets(&config.data.targets))
+                .as_deref(),
             config
                 .train
                 .loss

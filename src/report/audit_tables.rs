@@ -699,8 +699,10 @@ pub struct RowTerm<'a> {
     pub lane: &'a FormatReport,
     /// 0-based, as in data.csv's data lines.
     pub row: usize,
-    /// The row's target.
+    /// The row's target (with several, the one of smallest magnitude), or its class label.
     pub target: f64,
+    /// Whether the targets are class labels (bce, softmax-ce): no target is then "zero".
+    pub label: bool,
     /// The reference's loss term.
     pub reference: f64,
     /// The lane's.
@@ -734,7 +736,7 @@ pub fn rows<'a>() -> Schema<'a, RowTerm<'a>> {
             |r: &RowTerm| relative_difference(r.term, r.reference),
         ),
         Column::new("zero_target", "y = 0", "", Style::Plain, |r: &RowTerm| {
-            r.target == 0.0
+            (!r.label).then_some(r.target == 0.0)
         }),
         Column::new(
             "small_target",
@@ -743,6 +745,7 @@ pub fn rows<'a>() -> Schema<'a, RowTerm<'a>> {
             Style::Plain,
             |r: &RowTerm| {
                 r.eps
+                    .filter(|_| !r.label)
                     .map(|eps| r.target != 0.0 && r.target.abs() < 10.0 * eps)
             },
         ),
@@ -764,6 +767,8 @@ pub fn row_terms<'a>(config: &AuditConfig, result: &'a AuditResult) -> Vec<RowTe
         .constants()
         .find(|(name, _)| *name == "eps")
         .map(|(_, eps)| eps.to_f64());
+    let targets = crate::audit::rows::row_targets(&config.data.targets);
+    let label = config.train.loss.targets() != crate::model::Targets::Values;
     result
         .formats
         .iter()
@@ -771,12 +776,13 @@ pub fn row_terms<'a>(config: &AuditConfig, result: &'a AuditResult) -> Vec<RowTe
             lane.row_terms
                 .iter()
                 .zip(&result.reference_row_terms)
-                .zip(config.data.targets.iter())
+                .zip(targets.clone())
                 .enumerate()
-                .map(move |(row, ((&term, &reference), &target))| RowTerm {
+                .map(move |(row, ((&term, &reference), target))| RowTerm {
                     lane,
                     row,
                     target,
+                    label,
                     reference,
                     term,
                     eps,
