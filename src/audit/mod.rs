@@ -145,8 +145,8 @@ pub struct ConstantReport {
     pub denominators: Option<DenominatorReport>,
 }
 
-/// What the stored eps did to the relative loss's denominators `|y| + eps`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a stored loss constant did to the denominators or log arguments it guards (`|y| + eps`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct DenominatorReport {
     /// The share of `loss.denominator` elements evaluated over the run where adding eps
     /// changed nothing (absorbed, or eps flushed to zero); `None` when none was evaluated.
@@ -155,6 +155,8 @@ pub struct DenominatorReport {
     pub zero: u64,
     /// The number of targets.
     pub targets: u64,
+    /// What the guarded values are, for a sentence ("loss denominators |y| + eps").
+    pub what: String,
 }
 
 /// Everything the audit found about one format.

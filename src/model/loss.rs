@@ -12,7 +12,7 @@ use super::expr::{self, Graph, Values};
 use super::softmax::{self, Form};
 use crate::Error;
 use crate::format::{Decimal, Scalar};
-use crate::kernel::{Binary, Engine, OpKind, Tensor};
+use crate::kernel::{Binary, Engine, OpKind, Reduction, Tensor};
 
 crate::named_enum! {
     /// A built-in loss: a preset expression.
@@ -167,7 +167,58 @@ pub struct Denominators {
     pub zero: u64,
 }
 
+/// What a guarded node is, for a sentence: "loss denominators |y| + eps" for the relative
+/// loss, "values of loss.n7.max (denominators guarded by eps)" otherwise.
+pub fn guarded_phrase(guard: &expr::Guard) -> String {
+    let what = match guard.kind {
+        expr::GuardKind::Denominator => "denominators",
+        expr::GuardKind::Logarithm => "log arguments",
+    };
+    match guard.op.as_str() {
+        LOSS_DENOMINATOR => "loss denominators |y| + eps".into(),
+        "" => format!("{what} {}", guard.constant),
+        op => format!("values of {op} ({what} guarded by {})", guard.constant),
+    }
+}
+
 impl Denominators {
+    /// What the constant `name` does to the node it guards, over `targets` (stored in `S`):
+    /// the node evaluated with the constants as stored and again with `name` set to 0. `None`
+    /// when the loss has no such guard that depends on the targets and constants only.
+    pub fn of_guard<S: Scalar>(
+        loss: &Loss,
+        name: &str,
+        targets: &Tensor<S>,
+        constants: &[Tensor<S>],
+        ctx: &S::Context,
+    ) -> Option<Denominators> {
+        let graph = loss.graph()?;
+        let guard = graph
+            .guards()
+            .into_iter()
+            .find(|g| g.constant == name && g.target_only)?;
+        let slot = loss
+            .slots()
+            .iter()
+            .position(|s| s.name.as_deref() == Some(name))?;
+        let mut without = constants.to_vec();
+        without[slot] = Tensor::from_elem((1, 1), S::zero(ctx));
+        // The guarded node does not depend on p: any prediction of the right shape will do.
+        let mut engine = Engine::new(ctx.clone(), Reduction::EXACT);
+        let with_constant = graph.forward(&mut engine, targets, targets, constants);
+        let without_constant = graph.forward(&mut engine, targets, targets, &without);
+        let (guarded, bare) = (
+            with_constant.node(guard.node),
+            without_constant.node(guard.node),
+        );
+        let mut counts = Denominators::default();
+        for (value, bare) in guarded.iter().zip(bare.iter()) {
+            counts.absorbed += u64::from(value == bare);
+            counts.zero += u64::from(value.is_zero());
+        }
+        Some(counts)
+    }
+
     /// Counts them over `targets`, each already stored in the format of `eps`.
     pub fn of<'a, S: Scalar>(targets: impl IntoIterator<Item = &'a S>, eps: &S) -> Denominators {
         let mut counts = Denominators::default();
@@ -336,6 +387,12 @@ impl Loss {
         self.slots()
             .iter()
             .filter_map(|slot| Some((slot.name.as_deref()?, &slot.value)))
+    }
+
+    /// The named constants that guard a denominator or a log (none for softmax
+    /// cross-entropy).
+    pub fn guards(&self) -> Vec<expr::Guard> {
+        self.graph().map_or_else(Vec::new, Graph::guards)
     }
 
     /// What the loss takes as targets.

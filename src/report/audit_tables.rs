@@ -458,7 +458,8 @@ pub fn exponent_rows(formats: &[FormatReport]) -> Vec<ExponentRow<'_>> {
         .collect()
 }
 
-/// `constants.csv`: each constant the run uses, per format; the loss's eps also says how often
+/// `constants.csv`: each constant the run uses, per format; a loss constant that guards a
+/// denominator or log argument of the targets alone (`|y| + eps`) also says how often
 /// adding it to |y| changed nothing, and for how many targets |y| + eps is zero.
 pub fn constants<'s>() -> Schema<'s, ConstantReport> {
     Schema::new(vec![
@@ -501,7 +502,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "eps lost",
             "share",
             Style::Percent,
-            |c: &ConstantReport| c.denominators.and_then(|d| d.eps_lost_share),
+            |c: &ConstantReport| c.denominators.as_ref().and_then(|d| d.eps_lost_share),
         )
         .files_only(),
         Column::new(
@@ -509,7 +510,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "zero denominators",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.denominators.map(|d| d.zero),
+            |c: &ConstantReport| c.denominators.as_ref().map(|d| d.zero),
         )
         .files_only(),
         Column::new(
@@ -517,7 +518,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "targets",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.denominators.map(|d| d.targets),
+            |c: &ConstantReport| c.denominators.as_ref().map(|d| d.targets),
         )
         .files_only(),
     ])

@@ -82,6 +82,11 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         }
     }
 
+    /// The loss's constants as stored, in the order of its expression's slots.
+    pub fn loss_constants(&self) -> &[Tensor<M>] {
+        &self.loss_constants
+    }
+
     /// The targets as stored in the master format.
     pub fn targets(&self) -> &Tensor<M> {
         &self.targets

@@ -93,6 +93,11 @@ impl<S: Scalar> Trainer<S> {
         }
     }
 
+    /// The loss's constants as stored, in the order of its expression's slots.
+    pub fn loss_constants(&self) -> &[Tensor<S>] {
+        &self.loss_constants
+    }
+
     /// The targets as stored in this format.
     pub fn targets(&self) -> &Tensor<S> {
         &self.targets

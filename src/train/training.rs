@@ -36,6 +36,9 @@ pub trait Training: Send + 'static {
     /// The targets as the loss sees them.
     fn targets(&self) -> &Tensor<Self::Master>;
 
+    /// The loss's constants as stored, in the order of its expression's slots.
+    fn loss_constants(&self) -> &[Tensor<Self::Master>];
+
     /// The loss over the whole data set, without dropout.
     fn full_loss(&self) -> Self::Master;
 
@@ -66,6 +69,10 @@ impl<S: Native> Training for Trainer<S> {
 
     fn targets(&self) -> &Tensor<S> {
         Trainer::targets(self)
+    }
+
+    fn loss_constants(&self) -> &[Tensor<S>] {
+        Trainer::loss_constants(self)
     }
 
     fn full_loss(&self) -> S {
@@ -99,6 +106,10 @@ impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
 
     fn targets(&self) -> &Tensor<M> {
         MixedTrainer::targets(self)
+    }
+
+    fn loss_constants(&self) -> &[Tensor<M>] {
+        MixedTrainer::loss_constants(self)
     }
 
     fn full_loss(&self) -> M {
