@@ -719,15 +719,15 @@ mod tests {
             &targets,
         );
         assert_eq!(advice.absorbed_share, 3.0 / 8.0);
-        assert_eq!(advice.zero_denominators, 0);
+        assert_eq!(advice.zero_denominators, Some(0));
         // With eps flushed, every sum is |y| (all absorbed), and it is 0 for 0 and 1e-9.
         let flushed = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(
             (flushed.absorbed_share, flushed.zero_denominators),
-            (1.0, 2)
+            (1.0, Some(2))
         );
         assert!(
-            flushed.reason.contains("|y| + eps is 0 for 2 of 8 targets"),
+            flushed.reason.contains("the denominator is 0 for 2 of 8 targets"),
             "{}",
             flushed.reason
         );
@@ -748,16 +748,17 @@ mod tests {
     #[test]
     fn the_range_is_empty_in_f16_on_the_builtin_data() {
         // Lower end: 2^-14 = 6.103515625e-05 (above 1/65504 = 1.5e-05), rounded up to 6.2e-05.
-        // Upper end: 2^-11 × a median |y| of order 1e-4: far below. The advice is the lower end.
+        // Upper end: 1 % of the 10th-percentile nonzero |y| (5.2e-8): far below. The advice is
+        // the lower end.
         let targets = builtin_targets();
         let advice = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(advice.recommended, (6.2e-05, 6.2e-05));
         // eps is flushed, so |y| + eps is 0 wherever y rounds to 0 in f16: |y| ≤ 2^-25.
         let below_half_subnormal = targets.iter().filter(|y| y.abs() <= 2f64.powi(-25)).count();
         assert_eq!(below_half_subnormal, 20); // 13 exact zeros and 7 targets of order 1e-9
-        assert_eq!(advice.zero_denominators, below_half_subnormal);
+        assert_eq!(advice.zero_denominators, Some(below_half_subnormal));
         assert!(
-            advice.reason.contains("no eps does both jobs in f16"),
+            advice.reason.contains("no eps keeps the bias on the 10th-percentile target below 1 % in f16"),
             "{}",
             advice.reason
         );
@@ -781,6 +782,47 @@ mod tests {
             "{}",
             advice.reason
         );
+    }
+
+    #[test]
+    fn the_trade_off_is_reported_at_the_stored_eps() {
+        // Nonzero |y|: 1e-6, 1e-4 (twice), 1e-2 and 1; median 1e-4, 10th percentile 1e-6.
+        let targets = [0.0, 1e-6, 1e-4, 1e-4, 1e-2, 1.0];
+        let advice = advise(Format::F64, Constant::Eps, &decimal("1e-8"), &targets);
+        // A y = 0 row: gradient 1/eps; a typical one 1/(1e-4 + eps): (1e-4 + 1e-8)/1e-8.
+        assert!((advice.zero_target_weight - 10001.0).abs() < 1e-6);
+        assert!((advice.small_target_bias - 1e-2).abs() < 1e-15);
+        // The upper end biases the 10th percentile by 1 %: 1e-8, rounded down to two digits.
+        assert_eq!(advice.recommended.1, 1e-8);
+        // f64 stores anything from 50 × 2^-1074 up within 1 % (rounded up: 2.5e-322).
+        assert_eq!(advice.accurate_from, 2.5e-322);
+        assert!(advice.reason.contains("a row with y = 0 weighs 1e+04×"), "{}", advice.reason);
+        // bf16: 50 × 2^-133 = 4.59e-39, below its smallest normal 2^-126, rounded up.
+        let bf16 = advise(Format::Bf16, Constant::Eps, &decimal("1e-8"), &targets);
+        assert_eq!(bf16.accurate_from, 4.6e-39);
+    }
+
+    #[test]
+    fn a_denominator_with_p_needs_the_square_root_limit() {
+        let loss = Loss::with_eps(crate::model::Preset::Smape, &decimal("1e-8"));
+        let guard = loss.guards().remove(0);
+        assert!(guard.with_prediction && !guard.target_only);
+        let advice = advise_as(
+            LaneSpec::from(Format::F16),
+            Constant::Eps,
+            Role::Guard {
+                kind: guard.kind,
+                with_prediction: true,
+                target_only: false,
+            },
+            &decimal("1e-8"),
+            &[0.0, 0.5],
+            Some(&loss),
+        );
+        // √(1/65504) = 0.0039072…, rounded up.
+        assert_eq!(advice.recommended.0, 0.004);
+        assert_eq!(advice.zero_denominators, None);
+        assert!(advice.reason.contains("|p|/eps² finite"), "{}", advice.reason);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod support;
 #[macro_use]
 mod common;
 mod determinism;
+mod classification_traps;
 mod f16_traps;
 mod generic;
 mod gradients;
