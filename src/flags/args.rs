@@ -16,6 +16,8 @@ const AFTER_HELP: &str = "Examples:
   precision-audit --loss relative --csv out/         ...and write summary/ops/steps/events CSVs
   precision-audit --loss relative --formats f16,mixed-f16 --loss-scale dynamic
                                                      pure f16 against mixed precision with GradScaler
+  precision-audit --task classification --loss softmax-ce-naive
+                                                     the naive softmax cross-entropy on class labels
   precision-audit round 1e-8 0.1 65520               what each format stores for these values
   precision-audit formats                            precision and range of every format
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew

@@ -16,6 +16,7 @@ mod support;
 
 mod bad_input;
 mod check;
+mod classification;
 mod common;
 mod consistency;
 mod facts;

@@ -51,6 +51,8 @@ pub const AUDIT_FLAGS: &[&str] = &[
     "--seed",
     "--data",
     "--target",
+    "--task",
+    "--classes",
     "--samples",
     "--features",
     "--data-seed",
