@@ -184,7 +184,8 @@ pub fn guarded_phrase(guard: &expr::Guard) -> String {
 impl Denominators {
     /// What the constant `name` does to the node it guards, over `targets` (stored in `S`):
     /// the node evaluated with the constants as stored and again with `name` set to 0. `None`
-    /// when the loss has no such guard that depends on the targets and constants only.
+    /// when the loss has no such guard that depends on the targets and constants only, with
+    /// the constant added to the rest (not a divisor on its own).
     pub fn of_guard<S: Scalar>(
         loss: &Loss,
         name: &str,
@@ -196,7 +197,7 @@ impl Denominators {
         let guard = graph
             .guards()
             .into_iter()
-            .find(|g| g.constant == name && g.target_only)?;
+            .find(|g| g.constant == name && g.target_only && g.additive)?;
         let slot = loss
             .slots()
             .iter()

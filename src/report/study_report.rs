@@ -449,7 +449,7 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
             "within 1% from",
             "",
             Style::Plain,
-            |a: &EpsAdvice| a.accurate_from,
+            |a: &EpsAdvice| Some(a.accurate_from).filter(|x| !x.is_nan()),
         )
         .files_only(),
         Column::new(
@@ -471,14 +471,14 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
             "y = 0 weight",
             "",
             Style::Sci,
-            |a: &EpsAdvice| a.zero_target_weight,
+            |a: &EpsAdvice| Some(a.zero_target_weight).filter(|w| !w.is_nan()),
         ),
         Column::new(
             "small_target_bias",
             "y10 bias",
             "relative",
             Style::Sci,
-            |a: &EpsAdvice| a.small_target_bias,
+            |a: &EpsAdvice| Some(a.small_target_bias).filter(|b| !b.is_nan()),
         ),
         Column::new(
             "recommended_low",

@@ -81,6 +81,9 @@ pub enum Role {
         with_prediction: bool,
         /// The guarded value holds only `y` and constants.
         target_only: bool,
+        /// The constant is added to the rest (`|y| + eps`), not a divisor on its own
+        /// (`(p − y) / delta`): only then is there a trade-off to report.
+        additive: bool,
     },
     /// Adam's eps in `m̂ / (√v̂ + eps)`.
     Adam,
@@ -92,12 +95,16 @@ impl Role {
         kind: GuardKind::Denominator,
         with_prediction: false,
         target_only: true,
+        additive: true,
     };
 
     /// As advice.csv writes it: `denominator`, `denominator with p`, `log`, `log with p`,
-    /// `adam`.
+    /// `divisor` (a constant that divides alone), `adam`.
     pub fn name(self) -> String {
         match self {
+            Role::Guard {
+                additive: false, ..
+            } => "divisor".into(),
             Role::Guard {
                 kind,
                 with_prediction,
@@ -140,16 +147,16 @@ pub struct EpsAdvice {
     /// The share of the targets for which the guarded value with eps equals it without
     /// (`|y| + eps == |y|` in the format): eps changes nothing there. For `adam_eps` it is
     /// `|y| + adam_eps == |y|`, which the reason ignores. NaN when there are no targets or the
-    /// guarded value holds `p`.
-    pub absorbed_share: f64,
+    /// guarded value holds `p` (`None`).
+    pub absorbed_share: Option<f64>,
     /// The targets for which the guarded value is 0 in the format (`|y| + eps == 0`): the loss
     /// divides by zero or takes log(0) there. `None` when the guarded value holds `p`.
     pub zero_denominators: Option<usize>,
     /// How many times a zero target's row outweighs a typical one's (`(m + eps)/eps`, `m` the
-    /// median nonzero |y|) with eps as stored; NaN where it does not apply.
+    /// median nonzero |y|) with eps as stored; NaN where it does not apply (written empty).
     pub zero_target_weight: f64,
     /// `eps / y₁₀` with eps as stored, `y₁₀` the 10th percentile of the nonzero |y|; NaN where
-    /// it does not apply.
+    /// it does not apply (written empty).
     pub small_target_bias: f64,
     /// The recommended range `[low, high]` (see the module documentation); `(low, low)` when the
     /// rule's range is empty.
@@ -225,6 +232,7 @@ pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
                         kind: guard.kind,
                         with_prediction: guard.with_prediction,
                         target_only: guard.target_only,
+                        additive: guard.additive,
                     }
                 }
             };
@@ -306,6 +314,9 @@ fn guarded_counts<S: Native>(job: &Advise<'_>, stored: &S) -> Option<Denominator
         (
             Role::Guard {
                 target_only: false, ..
+            }
+            | Role::Guard {
+                additive: false, ..
             },
             _,
         ) => None,
@@ -337,7 +348,7 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
         ..
     } = Stored::new(&stored_value, eps.exact());
     let counts = guarded_counts(&job, &stored_value);
-    let absorbed_share = counts.map_or(f64::NAN, |c| c.absorbed as f64 / targets.len() as f64);
+    let absorbed_share = counts.map(|c| c.absorbed as f64 / targets.len() as f64);
     let zero_denominators = counts.map(|c| c.zero as usize);
     let accurate_from = if u <= ACCURACY {
         round_decimal(
@@ -351,13 +362,14 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
     let name = job.constant.name();
     let format = lane.master();
     let scales = scales(targets);
-    let (kind, with_prediction, target_only) = match job.role {
+    let (kind, with_prediction, target_only, additive) = match job.role {
         Role::Guard {
             kind,
             with_prediction,
             target_only,
-        } => (Some(kind), with_prediction, target_only),
-        Role::Adam => (None, false, false),
+            additive,
+        } => (Some(kind), with_prediction, target_only, additive),
+        Role::Adam => (None, false, false, false),
     };
     let denominator = kind == Some(GuardKind::Denominator);
     // The hard limits, each with what it keeps finite.
@@ -381,9 +393,10 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
         .expect("a limit")
         .clone();
     let lower = round_decimal(binding.0, Toward::Up);
-    let bias_applies = kind.is_some() && (denominator || target_only);
+    let bias_applies = additive && (denominator || target_only);
     let upper = match (kind, scales.small) {
         (None, _) => round_decimal(max_finite, Toward::Down),
+        (Some(_), _) if !additive => round_decimal(max_finite, Toward::Down),
         (Some(_), Some(small)) if bias_applies => {
             round_decimal(small * SMALL_TARGET_BIAS, Toward::Down)
         }
@@ -397,8 +410,8 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
         (lower, upper)
     };
     let weight = |eps: f64| match scales.typical {
-        Some(m) if denominator && eps > 0.0 => (m + eps) / eps,
-        Some(_) if denominator => f64::INFINITY,
+        Some(m) if denominator && additive && eps > 0.0 => (m + eps) / eps,
+        Some(_) if denominator && additive => f64::INFINITY,
         _ => f64::NAN,
     };
     let bias = |eps: f64| match scales.small {
@@ -412,10 +425,10 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
         eps.text(),
         storage(stored, class, rel_error)
     )];
-    if let (Some(kind), Some(counts)) = (kind, counts)
+    if let (Some(kind), Some(counts), Some(share)) = (kind, counts, absorbed_share)
         && !targets.is_empty()
     {
-        sentences.push(effects(kind, counts, absorbed_share, targets.len()));
+        sentences.push(effects(name, kind, counts, share, targets.len()));
     }
     let hard = format!(
         "{name} ≥ {} ({})",
@@ -432,6 +445,11 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
              how large it may be depends on √v̂, which the data does not show, so only the \
              largest finite value {} bounds it",
             shortest(lower),
+            short(upper)
+        ),
+        Some(_) if !additive => format!(
+            "hard limits: {hard}; {name} divides on its own, so it is a scale of the loss, not \
+             a guard added to a value, and only the largest finite value {} bounds it",
             short(upper)
         ),
         Some(_) if !bias_applies => format!(
@@ -549,7 +567,13 @@ fn storage(stored: f64, class: Class, rel_error: f64) -> String {
 }
 
 /// What the stored eps does to the guarded values over the targets.
-fn effects(kind: GuardKind, counts: Denominators, absorbed_share: f64, targets: usize) -> String {
+fn effects(
+    name: &str,
+    kind: GuardKind,
+    counts: Denominators,
+    absorbed_share: f64,
+    targets: usize,
+) -> String {
     let (what, broken) = match kind {
         GuardKind::Denominator => ("denominator", "division by zero"),
         GuardKind::Logarithm => ("log argument", "log(0) = −inf"),
@@ -560,7 +584,7 @@ fn effects(kind: GuardKind, counts: Denominators, absorbed_share: f64, targets: 
         format!("the {what} is 0 for {} of {targets} targets ({broken})", counts.zero)
     };
     format!(
-        "{zeros}, and eps is absorbed (adding it changes nothing) for {} of the targets",
+        "{zeros}, and {name} is absorbed (adding it changes nothing) for {} of the targets",
         percent(absorbed_share)
     )
 }
@@ -718,13 +742,13 @@ mod tests {
             &decimal("0.0009765625"),
             &targets,
         );
-        assert_eq!(advice.absorbed_share, 3.0 / 8.0);
+        assert_eq!(advice.absorbed_share, Some(3.0 / 8.0));
         assert_eq!(advice.zero_denominators, Some(0));
         // With eps flushed, every sum is |y| (all absorbed), and it is 0 for 0 and 1e-9.
         let flushed = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(
             (flushed.absorbed_share, flushed.zero_denominators),
-            (1.0, Some(2))
+            (Some(1.0), Some(2))
         );
         assert!(
             flushed.reason.contains("the denominator is 0 for 2 of 8 targets"),
@@ -814,6 +838,7 @@ mod tests {
                 kind: guard.kind,
                 with_prediction: true,
                 target_only: false,
+                additive: true,
             },
             &decimal("1e-8"),
             &[0.0, 0.5],
@@ -823,6 +848,25 @@ mod tests {
         assert_eq!(advice.recommended.0, 0.004);
         assert_eq!(advice.zero_denominators, None);
         assert!(advice.reason.contains("|p|/eps² finite"), "{}", advice.reason);
+    }
+
+    #[test]
+    fn a_constant_that_divides_alone_is_a_scale_not_a_guard() {
+        let constant = |name: &str| (name == "delta").then(|| decimal("0.5"));
+        let loss = Loss::expression(
+            "abs(p - y) / delta + log(abs(y) + eps2)",
+            &|name| constant(name).or_else(|| (name == "eps2").then(|| decimal("1e-3"))),
+            crate::model::Reduce::Mean,
+        )
+        .unwrap();
+        let guards = loss.guards();
+        let names: Vec<(&str, bool, bool)> = guards
+            .iter()
+            .map(|g| (g.constant.as_str(), g.additive, g.target_only))
+            .collect();
+        assert_eq!(names, [("delta", false, true), ("eps2", true, true)]);
+        assert_eq!(guards[1].kind, GuardKind::Logarithm);
+        assert_eq!(guards[1].op, "loss.n12.add");
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct Guard {
     /// Whether the first guarded node depends on `y` and constants only, so that it can be
     /// evaluated on the targets before training.
     pub target_only: bool,
+    /// Whether the constant is added to the rest of the guarded value (`|y| + eps`,
+    /// `max(|y|, eps)`, `1 − σ(p) + eps`: reached through `+`, `−` and `max` only), rather than
+    /// dividing by itself alone (`(p − y) / delta`).
+    pub additive: bool,
 }
 
 crate::named_enum! {
@@ -195,6 +199,7 @@ impl Graph {
                         op: self.names[guarded].clone(),
                         with_prediction,
                         target_only: !with_prediction,
+                        additive: self.added(guarded, *slot),
                     }),
                 }
             }
@@ -202,6 +207,17 @@ impl Graph {
         let order = |g: &Guard| self.slots.iter().position(|s| s.name.as_ref() == Some(&g.constant));
         guards.sort_by_key(|g| (order(g), g.kind == GuardKind::Logarithm));
         guards
+    }
+
+    /// Whether the constant `slot` is a term of a sum, difference or maximum at `node` (through
+    /// nested ones), next to something else.
+    fn added(&self, node: usize, slot: usize) -> bool {
+        match &self.nodes[node] {
+            Node::Binary(Binary::Add | Binary::Sub | Binary::Max, a, b) => [*a, *b]
+                .iter()
+                .any(|&child| self.nodes[child] == Node::Constant(slot) || self.added(child, slot)),
+            _ => false,
+        }
     }
 
     /// The leaves (y, p, constants) of the subexpression at `node`.
