@@ -866,7 +866,7 @@ mod tests {
             .collect();
         assert_eq!(names, [("delta", false, true), ("eps2", true, true)]);
         assert_eq!(guards[1].kind, GuardKind::Logarithm);
-        assert_eq!(guards[1].op, "loss.n12.add");
+        assert_eq!(guards[1].op, "loss.n9.add");
     }
 
     #[test]
