@@ -96,9 +96,9 @@ pub fn dominance(terms: &[f64], targets: Option<&[f64]>, eps: Option<f64>) -> Op
         of: terms.len(),
         share: carried / total,
         zero_targets: targets.map(|y| top.iter().filter(|&&r| y[r] == 0.0).count()),
-        small_targets: eps.zip(targets).map(|(eps, y)| {
-            top.iter().filter(|&&r| small(eps, y[r])).count()
-        }),
+        small_targets: eps
+            .zip(targets)
+            .map(|(eps, y)| top.iter().filter(|&&r| small(eps, y[r])).count()),
     })
 }
 
@@ -141,7 +141,10 @@ mod tests {
             targets[row] = 0.0;
         }
         let found = dominance(&terms, Some(&targets), Some(1e-8)).expect("three rows dominate");
-        assert_eq!((found.rows, found.of, found.zero_targets), (3, 100, Some(3)));
+        assert_eq!(
+            (found.rows, found.of, found.zero_targets),
+            (3, 100, Some(3))
+        );
         assert_eq!(found.small_targets, Some(0));
         assert!(found.share > 0.99);
     }
@@ -160,8 +163,7 @@ mod tests {
             .iter()
             .map(|&y| if y < 1e-7 { 1e4 } else { 1.0 })
             .collect();
-        let found =
-            dominance(&terms, Some(&targets), Some(1e-8)).expect("near-zero rows dominate");
+        let found = dominance(&terms, Some(&targets), Some(1e-8)).expect("near-zero rows dominate");
         assert_eq!(
             (found.rows, found.zero_targets, found.small_targets),
             (14, Some(10), Some(4))

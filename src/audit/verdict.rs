@@ -40,7 +40,10 @@ pub fn verdict(report: &FormatReport, lanes: &[FormatReport]) -> String {
             _ => {}
         }
     }
-    let zero_denominators = report.constants.iter().filter_map(|c| c.denominators.as_ref());
+    let zero_denominators = report
+        .constants
+        .iter()
+        .filter_map(|c| c.denominators.as_ref());
     for denominators in zero_denominators.filter(|d| d.zero > 0) {
         sentences.push(format!(
             "{} of {} {} are zero",

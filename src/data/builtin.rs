@@ -302,7 +302,8 @@ mod tests {
         assert_eq!(labels, PINNED_CLASSES_SEED_0);
     }
 
-    const PINNED_CLASSES_SEED_0: [f64; 12] = [1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0, 2.0];
+    const PINNED_CLASSES_SEED_0: [f64; 12] =
+        [1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0, 2.0];
 
     #[test]
     #[should_panic(expected = "at least one sample and one feature")]

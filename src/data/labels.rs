@@ -115,18 +115,31 @@ mod tests {
         let labels = data(array![[0.0], [2.0], [1.0]]);
         assert_eq!(check(&labels, Expected::Classes(None)).unwrap(), 3);
         assert_eq!(check(&labels, Expected::Classes(Some(5))).unwrap(), 5);
-        assert_eq!(check(&data(array![[0.0], [0.0]]), Expected::Classes(None)).unwrap(), 2);
-        assert_eq!(check(&data(array![[0.0, 1.0]]), Expected::Binary).unwrap(), 2);
+        assert_eq!(
+            check(&data(array![[0.0], [0.0]]), Expected::Classes(None)).unwrap(),
+            2
+        );
+        assert_eq!(
+            check(&data(array![[0.0, 1.0]]), Expected::Binary).unwrap(),
+            2
+        );
     }
 
     #[test]
     fn a_bad_label_is_pointed_at() {
         let mut labels = data(array![[0.0], [1.5], [1.0]]);
-        let message = check(&labels, Expected::Classes(None)).unwrap_err().to_string();
-        assert!(message.contains("sample 2") && message.contains("`1.5`"), "{message}");
+        let message = check(&labels, Expected::Classes(None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("sample 2") && message.contains("`1.5`"),
+            "{message}"
+        );
         labels.positions.lines = vec![2, 3, 5];
         labels.positions.target_columns = vec![4];
-        let message = check(&labels, Expected::Classes(None)).unwrap_err().to_string();
+        let message = check(&labels, Expected::Classes(None))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             message,
             "t.csv, line 3, column 4 (y1): `1.5` is not a class label: a class label is an \
@@ -135,11 +148,21 @@ mod tests {
         let message = check(&labels, Expected::Binary).unwrap_err().to_string();
         assert!(message.contains("labels 0 or 1"), "{message}");
         let out_of_range = data(array![[0.0], [3.0]]);
-        let message = check(&out_of_range, Expected::Classes(Some(3))).unwrap_err().to_string();
-        assert!(message.contains("with 3 classes a label is 0 to 2"), "{message}");
+        let message = check(&out_of_range, Expected::Classes(Some(3)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("with 3 classes a label is 0 to 2"),
+            "{message}"
+        );
         let negative = data(array![[-1.0]]);
         assert!(check(&negative, Expected::Classes(None)).is_err());
         let two = data(array![[0.0, 1.0]]);
-        assert!(check(&two, Expected::Classes(None)).unwrap_err().to_string().contains("one target column"));
+        assert!(
+            check(&two, Expected::Classes(None))
+                .unwrap_err()
+                .to_string()
+                .contains("one target column")
+        );
     }
 }

@@ -335,7 +335,12 @@ pub struct AuditArgs {
     /// The target of --data: a CSV header name or 1-based column index, or a comma-separated
     /// list of them (several outputs; the loss is averaged over all), an .npz array's name, a
     /// .npy 1-based column index (default: the last column; y or target in an .npz).
-    #[arg(long, value_name = "COLUMN[,COLUMN…]", requires = "data", help_heading = "Data")]
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN…]",
+        requires = "data",
+        help_heading = "Data"
+    )]
     pub target: Option<String>,
     /// The built-in data set: regression (targets of many magnitudes) or classification
     /// (labels 0..K−1 by bands of the row mean; K from --classes).

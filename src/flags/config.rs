@@ -3,8 +3,8 @@
 use std::str::FromStr;
 
 use crate::audit::{AuditConfig, Reference};
-use crate::data::labels::{self, Expected, MAX_CLASSES};
 use crate::data::builtin::DEFAULT_CLASSES;
+use crate::data::labels::{self, Expected, MAX_CLASSES};
 use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};

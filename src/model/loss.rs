@@ -318,12 +318,9 @@ impl Loss {
             })
         };
         let body = match (preset.expression(), preset.softmax_form()) {
-            (Some(text), _) => Body::Elementwise(build(
-                "--loss",
-                &text,
-                &with_defaults,
-                preset.renames(),
-            )?),
+            (Some(text), _) => {
+                Body::Elementwise(build("--loss", &text, &with_defaults, preset.renames())?)
+            }
             (None, Some(form)) => Body::Softmax { form, classes: 0 },
             (None, None) => unreachable!("a preset is an expression or a softmax"),
         };

@@ -61,11 +61,7 @@ pub fn forward<S: Scalar>(
         Form::Naive => {
             let exponentials = engine.unary("loss.softmax.exp", Unary::Exp, logits);
             let sums = engine.op("loss.softmax.sum", OpKind::SumColumns, &[&exponentials]);
-            let picked = engine.op(
-                "loss.softmax.pick",
-                OpKind::Pick,
-                &[&exponentials, one_hot],
-            );
+            let picked = engine.op("loss.softmax.pick", OpKind::Pick, &[&exponentials, one_hot]);
             let probability = engine.binary("loss.softmax.prob", Binary::Div, &picked, &sums);
             let log = engine.unary("loss.softmax.log", Unary::Ln, &probability);
             let terms = engine.unary("loss.softmax.ce", Unary::Neg, &log);

@@ -245,14 +245,7 @@ pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
         .flat_map(|&format| {
             let (targets, roles) = (&targets, &roles);
             roles.iter().map(move |(constant, role, value)| {
-                advise_as(
-                    format,
-                    constant.clone(),
-                    *role,
-                    value,
-                    targets,
-                    Some(loss),
-                )
+                advise_as(format, constant.clone(), *role, value, targets, Some(loss))
             })
         })
         .collect()
@@ -378,7 +371,10 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
     if denominator {
         limits.push((
             scales.prediction / max_finite,
-            format!("|p|/{name} finite for |p| up to {}", short(scales.prediction)),
+            format!(
+                "|p|/{name} finite for |p| up to {}",
+                short(scales.prediction)
+            ),
         ));
     }
     if with_prediction && denominator {
@@ -460,7 +456,12 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
             shortest(upper)
         ),
         Some(_) => {
-            let trade = trade_off(name, &scales, denominator, (stored, weight(stored), bias(stored)));
+            let trade = trade_off(
+                name,
+                &scales,
+                denominator,
+                (stored, weight(stored), bias(stored)),
+            );
             let choice = if empty {
                 format!(
                     "no {name} keeps the bias on the 10th-percentile target below 1 % in \
@@ -483,7 +484,10 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
         }
     };
     let representable = if accurate_from.is_nan() {
-        format!("{format} stores no {name} within 1 % (its unit roundoff is {})", short(u))
+        format!(
+            "{format} stores no {name} within 1 % (its unit roundoff is {})",
+            short(u)
+        )
     } else {
         format!(
             "{format} stores {name} within 1 % of the decimal from {} up",
@@ -514,7 +518,12 @@ fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
 }
 
 /// What eps as stored costs on the data: the weight of zero targets and the bias on small ones.
-fn trade_off(name: &str, scales: &Scales, denominator: bool, (stored, weight, bias): (f64, f64, f64)) -> String {
+fn trade_off(
+    name: &str,
+    scales: &Scales,
+    denominator: bool,
+    (stored, weight, bias): (f64, f64, f64),
+) -> String {
     let mut parts = Vec::new();
     if denominator && let Some(m) = scales.typical {
         parts.push(format!(
@@ -542,7 +551,10 @@ fn at_weight(weight: f64) -> String {
     if weight.is_nan() {
         String::new()
     } else {
-        format!(" (a zero target then weighs {}× a typical one)", short(weight))
+        format!(
+            " (a zero target then weighs {}× a typical one)",
+            short(weight)
+        )
     }
 }
 
@@ -581,7 +593,10 @@ fn effects(
     let zeros = if counts.zero == 0 {
         format!("no {what} is 0")
     } else {
-        format!("the {what} is 0 for {} of {targets} targets ({broken})", counts.zero)
+        format!(
+            "the {what} is 0 for {} of {targets} targets ({broken})",
+            counts.zero
+        )
     };
     format!(
         "{zeros}, and {name} is absorbed (adding it changes nothing) for {} of the targets",
@@ -751,7 +766,9 @@ mod tests {
             (Some(1.0), Some(2))
         );
         assert!(
-            flushed.reason.contains("the denominator is 0 for 2 of 8 targets"),
+            flushed
+                .reason
+                .contains("the denominator is 0 for 2 of 8 targets"),
             "{}",
             flushed.reason
         );
@@ -782,7 +799,9 @@ mod tests {
         assert_eq!(below_half_subnormal, 20); // 13 exact zeros and 7 targets of order 1e-9
         assert_eq!(advice.zero_denominators, Some(below_half_subnormal));
         assert!(
-            advice.reason.contains("no eps keeps the bias on the 10th-percentile target below 1 % in f16"),
+            advice
+                .reason
+                .contains("no eps keeps the bias on the 10th-percentile target below 1 % in f16"),
             "{}",
             advice.reason
         );
@@ -820,7 +839,11 @@ mod tests {
         assert_eq!(advice.recommended.1, 1e-8);
         // f64 stores anything from 50 × 2^-1074 up within 1 % (rounded up: 2.5e-322).
         assert_eq!(advice.accurate_from, 2.5e-322);
-        assert!(advice.reason.contains("a row with y = 0 weighs 1e+04×"), "{}", advice.reason);
+        assert!(
+            advice.reason.contains("a row with y = 0 weighs 1e+04×"),
+            "{}",
+            advice.reason
+        );
         // bf16: 50 × 2^-133 = 4.59e-39, below its smallest normal 2^-126, rounded up.
         let bf16 = advise(Format::Bf16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(bf16.accurate_from, 4.6e-39);
@@ -847,7 +870,11 @@ mod tests {
         // √(1/65504) = 0.0039072…, rounded up.
         assert_eq!(advice.recommended.0, 0.004);
         assert_eq!(advice.zero_denominators, None);
-        assert!(advice.reason.contains("|p|/eps² finite"), "{}", advice.reason);
+        assert!(
+            advice.reason.contains("|p|/eps² finite"),
+            "{}",
+            advice.reason
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! file, line and column).
 
 use crate::bad_input::refused;
-use crate::common::{Audit, MATRIX_DIGITS, SMALL_EPOCHS, fixture, significant_digits, steps_excerpt};
+use crate::common::{
+    Audit, MATRIX_DIGITS, SMALL_EPOCHS, fixture, significant_digits, steps_excerpt,
+};
 use crate::snapshot;
 
 /// A learning rate and momentum large enough that the logits pass ln(65504) ≈ 11.09 within
@@ -44,12 +46,18 @@ fn naive_softmax_overflows_f16_where_the_stable_form_does_not() {
         (row.u64("overflow"), row.u64("inf"))
     };
     let (overflow, inf) = exp(&naive);
-    assert!(overflow > 0 && inf > 0, "naive: {overflow} overflows, {inf} inf");
+    assert!(
+        overflow > 0 && inf > 0,
+        "naive: {overflow} overflows, {inf} inf"
+    );
     assert_eq!(exp(&stable), (0, 0), "the stable form's exp(p − max) ≤ 1");
     let summary = |audit: &Audit, format: &str| {
         let table = audit.table("summary.csv");
         let row = table.row_where("format", format);
-        (row.get("first_nonfinite_step").to_string(), row.f64("final_loss"))
+        (
+            row.get("first_nonfinite_step").to_string(),
+            row.f64("final_loss"),
+        )
     };
     assert_eq!(summary(&naive, "f16").0, "25");
     assert!(summary(&naive, "f16").1.is_nan());
@@ -69,7 +77,10 @@ fn naive_softmax_overflows_f16_where_the_stable_form_does_not() {
         "bwd.loss.softmax.prob",
         "bwd.loss.softmax.sub",
     ] {
-        assert!(ops.rows().any(|row| row.get("op") == op), "ops.csv has {op}");
+        assert!(
+            ops.rows().any(|row| row.get("op") == op),
+            "ops.csv has {op}"
+        );
     }
 }
 
@@ -89,7 +100,12 @@ fn classification_report_snapshot() {
     for file in ["summary.csv", "ops.csv"] {
         text.push_str(&format!("\n── {file} ──\n{}", audit.file(file)));
     }
-    let rows: String = audit.file("rows.csv").lines().take(13).map(|l| format!("{l}\n")).collect();
+    let rows: String = audit
+        .file("rows.csv")
+        .lines()
+        .take(13)
+        .map(|l| format!("{l}\n"))
+        .collect();
     text.push_str(&format!("\n── rows.csv, first 12 rows ──\n{rows}"));
     text.push_str(&format!(
         "\n── steps.csv, first and last 3 rows per format ──\n{}",
@@ -102,7 +118,9 @@ fn classification_report_snapshot() {
     );
     // The network has 3 outputs (K = 3 classes), data.csv ends with the label column.
     let params = audit.table("params_initial.csv");
-    let top = params.rows().filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
+    let top = params
+        .rows()
+        .filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
     assert_eq!(top.count(), 3);
     let data = audit.file("data.csv");
     assert!(data.starts_with("x1,x2,class\n"), "{data}");
@@ -131,7 +149,10 @@ fn binary_cross_entropy_on_two_classes_flushes_eps_in_f16() {
     ]);
     audit.assert_ok();
     let data = audit.table("data.csv");
-    assert!(data.rows().all(|row| ["0", "1"].contains(&row.get("class"))));
+    assert!(
+        data.rows()
+            .all(|row| ["0", "1"].contains(&row.get("class")))
+    );
     assert!(data.rows().any(|row| row.get("class") == "0"));
     assert!(data.rows().any(|row| row.get("class") == "1"));
     let constants = audit.table("constants.csv");
@@ -177,7 +198,16 @@ fn several_targets_train_one_output_each_averaged() {
     assert!(expected > 0);
     assert_eq!(zero, expected);
     // The same two columns named by 1-based index.
-    let by_index = Audit::run(&["--data", &path, "--target", "2,4", "--loss", "relative", "--epochs", SMALL_EPOCHS]);
+    let by_index = Audit::run(&[
+        "--data",
+        &path,
+        "--target",
+        "2,4",
+        "--loss",
+        "relative",
+        "--epochs",
+        SMALL_EPOCHS,
+    ]);
     by_index.assert_ok();
     assert_eq!(by_index.file("summary.csv"), audit.file("summary.csv"));
 }
@@ -187,15 +217,23 @@ fn bad_labels_exit_2_naming_file_line_and_column() {
     let path = fixture("labels_fraction.csv");
     let stderr = refused(&["--data", &path, "--loss", "softmax-ce"]);
     assert!(
-        stderr.contains(&format!("{path}, line 4, column 3 (class): `1.5` is not a class label")),
+        stderr.contains(&format!(
+            "{path}, line 4, column 3 (class): `1.5` is not a class label"
+        )),
         "{stderr}"
     );
     let labels = fixture("labels.csv");
     let stderr = refused(&["--data", &labels, "--loss", "softmax-ce", "--classes", "2"]);
-    assert!(stderr.contains("with 2 classes a label is 0 to 1"), "{stderr}");
+    assert!(
+        stderr.contains("with 2 classes a label is 0 to 1"),
+        "{stderr}"
+    );
     assert!(stderr.contains(", column 3 (class)"), "{stderr}");
     let stderr = refused(&["--data", &labels, "--loss", "bce"]);
-    assert!(stderr.contains("binary cross-entropy takes labels 0 or 1"), "{stderr}");
+    assert!(
+        stderr.contains("binary cross-entropy takes labels 0 or 1"),
+        "{stderr}"
+    );
     // The regression data are not labels.
     let stderr = refused(&["--loss", "softmax-ce"]);
     assert!(stderr.contains("is not a class label"), "{stderr}");
@@ -213,14 +251,34 @@ fn bad_labels_exit_2_naming_file_line_and_column() {
 #[test]
 fn labels_from_a_file_set_the_classes() {
     let labels = fixture("labels.csv");
-    let audit = Audit::run(&["--data", &labels, "--loss", "softmax-ce-naive", "--epochs", SMALL_EPOCHS]);
+    let audit = Audit::run(&[
+        "--data",
+        &labels,
+        "--loss",
+        "softmax-ce-naive",
+        "--epochs",
+        SMALL_EPOCHS,
+    ]);
     audit.assert_ok();
     let params = audit.table("params_initial.csv");
-    let top = params.rows().filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
+    let top = params
+        .rows()
+        .filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
     assert_eq!(top.count(), 3, "labels 0..2: three logits");
-    let wider = Audit::run(&["--data", &labels, "--loss", "softmax-ce", "--classes", "5", "--epochs", "1"]);
+    let wider = Audit::run(&[
+        "--data",
+        &labels,
+        "--loss",
+        "softmax-ce",
+        "--classes",
+        "5",
+        "--epochs",
+        "1",
+    ]);
     wider.assert_ok();
     let params = wider.table("params_initial.csv");
-    let top = params.rows().filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
+    let top = params
+        .rows()
+        .filter(|r| r.get("layer") == "2" && r.get("tensor") == "bias");
     assert_eq!(top.count(), 5);
 }

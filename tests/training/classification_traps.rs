@@ -36,7 +36,10 @@ fn evaluate<S: Scalar<Context = ()>>(
 /// Logits of a network that has learnt to be confident: 12 is above ln(65504) ≈ 11.09, so
 /// exp(12) ≈ 162755 overflows f16.
 fn confident() -> (Array2<f64>, Array2<f64>) {
-    (array![[12.0, 0.5, -3.0], [1.0, 2.0, 0.0]], array![[0.0], [1.0]])
+    (
+        array![[12.0, 0.5, -3.0], [1.0, 2.0, 0.0]],
+        array![[0.0], [1.0]],
+    )
 }
 
 #[test]
@@ -68,7 +71,10 @@ fn naive_softmax_overflows_in_f16_where_the_stable_form_does_not() {
     let (naive_f64, _) = evaluate::<f64>(&naive, &logits, &labels);
     let (stable_f64, _) = evaluate::<f64>(&stable, &logits, &labels);
     assert!((naive_f64 - stable_f64).abs() < 1e-15);
-    assert!((stable_loss - stable_f64).abs() < 2e-3, "{stable_loss} vs {stable_f64}");
+    assert!(
+        (stable_loss - stable_f64).abs() < 2e-3,
+        "{stable_loss} vs {stable_f64}"
+    );
 }
 
 /// σ(9) = 0.99987660 rounds to 1 in f16 (the spacing below 1 is 2⁻¹¹ ≈ 4.9e-4), and eps = 1e-8

@@ -310,7 +310,12 @@ fn labels() -> Array2<f64> {
 /// several-column targets) against central differences: the gradient softmax − onehot is
 /// derived by hand, so this is its check.
 fn check_targets(activation: Activation, loss: Loss, targets: Array2<f64>, dropout: bool) {
-    let case = format!("{} / {} / {:?}", activation.name(), loss.name(), targets.dim());
+    let case = format!(
+        "{} / {} / {:?}",
+        activation.name(),
+        loss.name(),
+        targets.dim()
+    );
     let loss = match loss.targets() {
         precision_audit::model::Targets::Classes => loss.with_classes(3),
         _ => loss,
@@ -348,7 +353,12 @@ fn binary_cross_entropy_gradients_match_central_differences() {
 fn several_regression_outputs_gradients_match_central_differences() {
     let (_, y) = batch();
     let two = ndarray::concatenate![ndarray::Axis(1), y, y.mapv(|v| 0.5 - v)];
-    check_targets(Activation::Tanh, preset(Preset::Relative), two.clone(), false);
+    check_targets(
+        Activation::Tanh,
+        preset(Preset::Relative),
+        two.clone(),
+        false,
+    );
     let summed = Loss::expression("(p - y)^2", &|_| None, Reduce::Sum).expect("valid");
     check_targets(Activation::Tanh, summed, two, false);
 }

@@ -15,8 +15,8 @@ mod support;
 
 #[macro_use]
 mod common;
-mod determinism;
 mod classification_traps;
+mod determinism;
 mod f16_traps;
 mod generic;
 mod gradients;

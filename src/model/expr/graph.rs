@@ -204,7 +204,11 @@ impl Graph {
                 }
             }
         }
-        let order = |g: &Guard| self.slots.iter().position(|s| s.name.as_ref() == Some(&g.constant));
+        let order = |g: &Guard| {
+            self.slots
+                .iter()
+                .position(|s| s.name.as_ref() == Some(&g.constant))
+        };
         guards.sort_by_key(|g| (order(g), g.kind == GuardKind::Logarithm));
         guards
     }
