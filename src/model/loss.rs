@@ -270,7 +270,7 @@ pub struct LossCache<S> {
 #[derive(Clone, Debug)]
 enum Terms<S> {
     Elementwise(Values<S>),
-    Softmax(softmax::Cache<S>),
+    Softmax(Box<softmax::Cache<S>>),
 }
 
 impl<S> LossCache<S> {
@@ -468,9 +468,9 @@ impl Loss {
             Body::Elementwise(graph) => {
                 Terms::Elementwise(graph.forward(engine, prediction, target, constants))
             }
-            Body::Softmax { form, .. } => {
-                Terms::Softmax(softmax::forward(*form, engine, prediction, target))
-            }
+            Body::Softmax { form, .. } => Terms::Softmax(Box::new(softmax::forward(
+                *form, engine, prediction, target,
+            ))),
         };
         let cache = LossCache {
             terms,
