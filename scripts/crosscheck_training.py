@@ -3,8 +3,9 @@
 
 For each config, precision-audit trains in f64 and exports its inputs (data.csv, schedule.csv,
 params_initial.csv). This script re-implements the MLP from the documented maths alone -- dense
-layers y = x.W + b, the hidden activation, a linear output layer, the mse/mae/relative losses
-and their gradients, backpropagation, SGD with momentum (PyTorch) and Adam -- trains on the same
+layers y = x.W + b, the hidden activation, a linear output layer, the mse/mae/relative losses,
+softmax cross-entropy over K logits (stable log-sum-exp and naive) and binary cross-entropy
+on a sigmoid output, on the built-in classification data, and their gradients, backpropagation, SGD with momentum (PyTorch) and Adam -- trains on the same
 batches in the same order and compares its loss with precision-audit's f64 `loss` column at
 every step. precision-audit's results are read only to compare.
 
@@ -38,6 +39,12 @@ CONFIGS = [
      "momentum": "0.5", "layers": "16,8", "batch-size": "24"},
     {"loss": "relative", "eps": "1e-3", "activation": "tanh", "optimizer": "adam",
      "lr": "0.003", "layers": "8,8", "batch-size": "16", "beta2": "0.99", "adam-eps": "1e-8"},
+    {"loss": "softmax-ce", "task": "classification", "activation": "relu", "optimizer": "adam",
+     "lr": "0.05", "classes": "3"},
+    {"loss": "softmax-ce-naive", "task": "classification", "activation": "tanh",
+     "optimizer": "sgd", "lr": "0.1", "momentum": "0.5", "classes": "4", "layers": "8,8"},
+    {"loss": "bce", "task": "classification", "activation": "tanh", "optimizer": "adam",
+     "lr": "0.01", "classes": "2", "eps": "1e-7"},
 ]
 
 ACTIVATIONS = {
@@ -58,8 +65,34 @@ def activation_grad(name, g, z, a):
     return g
 
 
+def softmax_cross_entropy(kind, p, labels):
+    """Mean cross-entropy of the logits p (batch x K) against integer labels, and d loss / d p:
+    softmax(p) - onehot(y), over the batch size."""
+    rows = np.arange(p.shape[0])
+    labels = labels.reshape(-1).astype(int)
+    if kind == "softmax-ce":
+        shifted = p - p.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        sums = e.sum(axis=1, keepdims=True)
+        terms = np.log(sums[:, 0]) - shifted[rows, labels]
+    else:
+        e = np.exp(p)
+        sums = e.sum(axis=1, keepdims=True)
+        terms = -np.log(e[rows, labels] / sums[:, 0])
+    one_hot = np.zeros_like(p)
+    one_hot[rows, labels] = 1.0
+    return np.mean(terms), (e / sums - one_hot) / float(p.shape[0])
+
+
 def loss_and_grad(kind, p, y, eps):
     """The batch loss and d loss / d p."""
+    if kind.startswith("softmax"):
+        return softmax_cross_entropy(kind, p, y)
+    if kind == "bce":
+        s = 1.0 / (1.0 + np.exp(-p))
+        terms = -(y * np.log(s + eps) + (1.0 - y) * np.log(1.0 - s + eps))
+        d_s = -(y / (s + eps) - (1.0 - y) / (1.0 - s + eps))
+        return np.mean(terms), d_s * (s * (1.0 - s)) / float(p.size)
     diff = p - y
     n = float(diff.size)
     if kind == "mse":

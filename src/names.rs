@@ -152,7 +152,8 @@ mod tests {
         }
         assert_eq!(
             refusal::<Preset>("hinge"),
-            "--loss: unknown loss `hinge`: expected mse, mae, relative, huber, log-cosh, msle, smape or mape"
+            "--loss: unknown loss `hinge`: expected mse, mae, relative, huber, log-cosh, msle, smape, mape, \
+             bce, softmax-ce or softmax-ce-naive"
         );
         assert_eq!(
             refusal::<Optimizer>("rmsprop"),

@@ -6,7 +6,7 @@ use super::stats::{EventCounts, Flow, relative_difference};
 use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
 use crate::format::{Scalar, Stored};
-use crate::model::{Denominators, Mlp, ParamSet, Preset};
+use crate::model::{Denominators, Mlp, ParamSet, guarded_phrase};
 use crate::train::{Constant, LaneFn, LaneSpec, StepPlan, TrainConfig, Training};
 
 /// One lane's run, behind a type-erased interface so lanes can be chosen at run time.
@@ -68,15 +68,37 @@ struct AuditedLane<T: Training> {
 }
 
 impl<T: Training> AuditedLane<T> {
-    /// What the stored eps did to the loss's denominators.
-    fn denominators(&self, eps: &T::Master) -> DenominatorReport {
-        let counted = self.stats.denominators;
+    /// What the loss constant `name`, as stored, does to the denominator or log argument it
+    /// guards, when that depends on the targets only (`|y| + eps`, `max(|y|, eps)`): how often
+    /// it changed nothing (observed over the run at the relative loss's `loss.denominator`,
+    /// otherwise over the targets) and for how many targets it is zero.
+    fn denominators(&self, name: &str) -> Option<DenominatorReport> {
         let targets = self.training.targets();
-        DenominatorReport {
-            eps_lost_share: (counted > 0).then(|| self.stats.eps_lost as f64 / counted as f64),
-            zero: Denominators::of(targets.iter(), eps).zero,
+        let counts = Denominators::of_guard(
+            &self.config.loss,
+            name,
+            targets,
+            self.training.loss_constants(),
+            &self.training.loss_ctx(),
+        )?;
+        let observed = self.stats.denominators;
+        let eps_lost_share = if observed > 0 {
+            Some(self.stats.eps_lost as f64 / observed as f64)
+        } else {
+            (!targets.is_empty()).then(|| counts.absorbed as f64 / targets.len() as f64)
+        };
+        let guard = self
+            .config
+            .loss
+            .guards()
+            .into_iter()
+            .find(|g| g.constant == name)?;
+        Some(DenominatorReport {
+            eps_lost_share,
+            zero: counts.zero,
             targets: targets.len() as u64,
-        }
+            what: guarded_phrase(&guard),
+        })
     }
 }
 
@@ -169,14 +191,15 @@ impl<T: Training> Lane for AuditedLane<T> {
             .into_iter()
             .map(|(constant, decimal)| {
                 let stored = self.training.constant(&constant);
-                // |y| + eps is the relative loss's denominator; other losses have none.
-                let denominator = constant == Constant::Eps
-                    && self.config.loss.as_preset() == Some(Preset::Relative);
+                let denominators = match constant {
+                    Constant::AdamEps => None,
+                    _ => self.denominators(constant.name()),
+                };
                 ConstantReport {
                     lane: self.lane,
                     text: decimal.text().to_string(),
                     stored: Stored::new(stored, decimal.exact()),
-                    denominators: denominator.then(|| self.denominators(stored)),
+                    denominators,
                     constant,
                 }
             })

@@ -25,7 +25,7 @@ pub use crate::format::Reference;
 use crate::format::{Mpfr, ReferenceFn, Scalar, Stored};
 use crate::kernel::Accumulate;
 use crate::kernel::Tensor;
-use crate::model::{Mlp, ParamSet};
+use crate::model::{Mlp, ParamSet, Targets};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 use compare::{Pair, RecordedStep, Recorder};
 
@@ -145,8 +145,8 @@ pub struct ConstantReport {
     pub denominators: Option<DenominatorReport>,
 }
 
-/// What the stored eps did to the relative loss's denominators `|y| + eps`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// What a stored loss constant did to the denominators or log arguments it guards (`|y| + eps`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct DenominatorReport {
     /// The share of `loss.denominator` elements evaluated over the run where adding eps
     /// changed nothing (absorbed, or eps flushed to zero); `None` when none was evaluated.
@@ -155,6 +155,8 @@ pub struct DenominatorReport {
     pub zero: u64,
     /// The number of targets.
     pub targets: u64,
+    /// What the guarded values are, for a sentence ("loss denominators |y| + eps").
+    pub what: String,
 }
 
 /// Everything the audit found about one format.
@@ -404,7 +406,9 @@ fn run_with<R: Scalar>(
         reference_full_loss: reference_full_loss.to_f64(),
         dominant_rows: rows::dominance(
             &reference_row_terms,
-            config.data.targets.as_slice().unwrap_or_default(),
+            (config.train.loss.targets() == Targets::Values)
+                .then(|| rows::row_targets(&config.data.targets))
+                .as_deref(),
             config
                 .train
                 .loss

@@ -40,11 +40,14 @@ pub fn verdict(report: &FormatReport, lanes: &[FormatReport]) -> String {
             _ => {}
         }
     }
-    let zero_denominators = report.constants.iter().filter_map(|c| c.denominators);
+    let zero_denominators = report
+        .constants
+        .iter()
+        .filter_map(|c| c.denominators.as_ref());
     for denominators in zero_denominators.filter(|d| d.zero > 0) {
         sentences.push(format!(
-            "{} of {} loss denominators |y| + eps are zero",
-            denominators.zero, denominators.targets
+            "{} of {} {} are zero",
+            denominators.zero, denominators.targets, denominators.what
         ));
     }
     match report.first_nonfinite_step {

@@ -100,7 +100,7 @@ pub fn load_npz(path: &Path, target: Option<&str>) -> Result<Dataset, Error> {
         (1..=width)
             .map(|j| format!("{}{j}", features.key))
             .collect(),
-        targets.key.clone(),
+        vec![targets.key.clone()],
         path.display().to_string(),
     )
 }
@@ -158,7 +158,7 @@ pub fn load_npy(path: &Path, target: Option<&str>) -> Result<Dataset, Error> {
         features,
         targets,
         (1..columns).map(|j| format!("x{j}")).collect(),
-        "y".into(),
+        vec!["y".into()],
         path.display().to_string(),
     )
 }
@@ -182,7 +182,7 @@ mod tests {
             assert_eq!(data.features, csv.features, "{name}");
             assert_eq!(data.targets, csv.targets, "{name}");
             assert_eq!(data.feature_names, ["x1", "x2"], "{name}");
-            assert_eq!(data.target_name, "y", "{name}");
+            assert_eq!(data.target_names, ["y"], "{name}");
         }
         let by_column = load_npy(&models("tiny.npy"), Some("1")).unwrap();
         assert_eq!(by_column.targets[[1, 0]], 0.25);

@@ -21,6 +21,15 @@
 //!
 //! Features are named `x1 … xd` and the target `y`; the source is `"built-in"`.
 //!
+//! **The classification variant** (`--task classification`, [`builtin_classes`]) draws the
+//! same features (steps 1 and 2) and computes `mean_i` as in step 4; its one target, named
+//! `class`, is the label `c_i = min(floor(K · mean_i), K − 1)` for `K` classes (`K · mean_i`
+//! computed in f64; the `min` only guards a mean that rounds up to 1). There are no zero
+//! rows. With two features the classes are unbalanced the way a sum of two uniforms is:
+//! for K = 3, about 2/9, 5/9 and 2/9 of the rows. The classes are bands of `mean_i`, so they
+//! are separable by a hyperplane, and training keeps sharpening the logits: what makes the
+//! naive softmax overflow in f16.
+//!
 //! Why this shape: the targets run from order 1 (rows with `k = 0`; up to about 0.55 with two
 //! features) down to about 10⁻⁹ (rows with `k = 8`, about one in nine), below f16's smallest
 //! subnormal 2⁻²⁴ ≈ 5.96 × 10⁻⁸. So in f16 some targets round to zero, and a relative loss
@@ -39,6 +48,77 @@ pub const DEFAULT_SAMPLES: usize = 100;
 pub const DEFAULT_FEATURES: usize = 2;
 /// What [`Dataset::source`] says for the built-in dataset.
 pub const BUILTIN_SOURCE: &str = "built-in";
+/// The number of classes of the built-in classification data when the user does not say.
+pub const DEFAULT_CLASSES: usize = 3;
+
+crate::named_enum! {
+    /// Which built-in data set: regression targets or class labels.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Task: parsed from "--task" as "task" {
+        /// Targets spanning many magnitudes, some zero ([`builtin`]).
+        Regression = "regression",
+        /// Class labels 0..K−1 ([`builtin_classes`]).
+        Classification = "classification",
+    }
+}
+
+/// The seeded features of the built-in data sets (steps 1 and 2), and each row's mean
+/// (step 4).
+fn features_and_means(samples: usize, features: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
+    assert!(
+        samples >= 1 && features >= 1,
+        "the built-in dataset needs at least one sample and one feature, got {samples} × {features}"
+    );
+    let mut rng = seed::generator(seed, Stream::Data);
+    let mut x = Array2::<f64>::zeros((samples, features));
+    for value in x.iter_mut() {
+        // `iter_mut` of a fresh standard-layout array walks row-major: row by row, feature
+        // by feature, the order the definition fixes.
+        *value = uniform(&mut rng);
+    }
+    let means = x
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let mut sum = 0.0;
+            for &value in row {
+                sum += value;
+            }
+            sum / features as f64
+        })
+        .collect();
+    (x, means)
+}
+
+/// The built-in classification data set with `classes` classes, as defined in the module
+/// documentation.
+///
+/// ```
+/// use precision_audit::data::builtin::builtin_classes;
+///
+/// let data = builtin_classes(100, 2, 0, 3);
+/// assert_eq!(data.target_names, ["class"]);
+/// assert!(data.targets.iter().all(|c| [0.0, 1.0, 2.0].contains(c)));
+/// ```
+///
+/// # Panics
+///
+/// If `samples`, `features` or `classes` is 0.
+pub fn builtin_classes(samples: usize, features: usize, seed: u64, classes: usize) -> Dataset {
+    assert!(classes >= 1, "the built-in classes need at least one class");
+    let (x, means) = features_and_means(samples, features, seed);
+    let k = classes as f64;
+    let labels = means.iter().map(|mean| (k * mean).floor().min(k - 1.0));
+    let y = Array2::from_shape_vec((samples, 1), labels.collect()).expect("one label per row");
+    Dataset::new(
+        x,
+        y,
+        (1..=features).map(|j| format!("x{j}")).collect(),
+        vec!["class".into()],
+        BUILTIN_SOURCE.into(),
+    )
+    .expect("the built-in dataset is finite and consistently shaped")
+}
 
 /// The built-in dataset with `samples` rows and `features` feature columns, as defined in the
 /// module documentation.
@@ -57,35 +137,20 @@ pub const BUILTIN_SOURCE: &str = "built-in";
 /// If `samples` or `features` is 0: a dataset needs at least one of each. The command line
 /// refuses those values before they get here.
 pub fn builtin(samples: usize, features: usize, seed: u64) -> Dataset {
-    assert!(
-        samples >= 1 && features >= 1,
-        "the built-in dataset needs at least one sample and one feature, got {samples} × {features}"
-    );
-    let mut rng = seed::generator(seed, Stream::Data);
-    let mut x = Array2::<f64>::zeros((samples, features));
-    for value in x.iter_mut() {
-        // `iter_mut` of a fresh standard-layout array walks row-major: row by row, feature
-        // by feature, the order the definition fixes.
-        *value = uniform(&mut rng);
-    }
+    let (x, means) = features_and_means(samples, features, seed);
     let mut y = Array2::<f64>::zeros((samples, 1));
-    for (i, row) in x.rows().into_iter().enumerate() {
+    for (i, (row, mean)) in x.rows().into_iter().zip(&means).enumerate() {
         if i % 8 == 0 {
             continue;
         }
         let magnitude = (9.0 * row[0]).floor() as i32;
-        let mut sum = 0.0;
-        for &value in row {
-            sum += value;
-        }
-        let mean = sum / features as f64;
         y[[i, 0]] = mean / 10f64.powi(magnitude);
     }
     Dataset::new(
         x,
         y,
         (1..=features).map(|j| format!("x{j}")).collect(),
-        "y".into(),
+        vec!["y".into()],
         BUILTIN_SOURCE.into(),
     )
     .expect("the built-in dataset is finite and consistently shaped")
@@ -107,7 +172,7 @@ mod tests {
         assert_eq!(data.features.dim(), (100, 2));
         assert_eq!(data.targets.dim(), (100, 1));
         assert_eq!(data.feature_names, ["x1", "x2"]);
-        assert_eq!(data.target_name, "y");
+        assert_eq!(data.target_names, ["y"]);
         assert_eq!(data.source, "built-in");
     }
 
@@ -214,6 +279,31 @@ mod tests {
         "0",
         "5.2329762010238845e-08",
     ];
+
+    #[test]
+    fn classes_are_bands_of_the_row_mean_with_the_regression_features() {
+        let regression = builtin(60, 3, 4);
+        let data = builtin_classes(60, 3, 4, 4);
+        assert_eq!(data.features, regression.features);
+        let mut seen = [0usize; 4];
+        for (row, label) in data.features.rows().into_iter().zip(&data.targets) {
+            let mean = (row[0] + row[1] + row[2]) / 3.0;
+            let expected = (4.0 * mean).floor();
+            assert_eq!(*label, expected, "{row:?}");
+            seen[*label as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 0), "every class occurs: {seen:?}");
+    }
+
+    #[test]
+    fn pinned_classes_for_seed_0() {
+        let data = builtin_classes(12, 2, 0, 3);
+        let labels: Vec<f64> = data.targets.iter().copied().collect();
+        assert_eq!(labels, PINNED_CLASSES_SEED_0);
+    }
+
+    const PINNED_CLASSES_SEED_0: [f64; 12] =
+        [1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 2.0, 0.0, 1.0, 1.0, 2.0];
 
     #[test]
     #[should_panic(expected = "at least one sample and one feature")]

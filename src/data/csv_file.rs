@@ -26,7 +26,7 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/data/tiny.csv");
 /// let data = load_csv(&path, None).unwrap();
 /// assert_eq!(data.feature_names, ["x1", "x2"]);
-/// assert_eq!(data.target_name, "y");
+/// assert_eq!(data.target_names, ["y"]);
 ///
 /// let err = load_csv(&path, Some("z")).unwrap_err().to_string();
 /// assert!(err.contains("line 1") && err.contains("x1, x2, y"));
@@ -236,16 +236,43 @@ pub(crate) fn parse_cell(path: &Path, line: u64, column: &str, cell: &[u8]) -> R
     Ok(value)
 }
 
-/// The 0-based index of the target column among `names`.
-fn target_index(
+/// The 0-based indices of the target columns among `names`: `target` is a comma-separated
+/// list of names or 1-based indices (default: the last column).
+fn target_indices(
     path: &Path,
     line: u64,
     names: &[String],
     target: Option<&str>,
-) -> Result<usize, Error> {
+) -> Result<Vec<usize>, Error> {
     let Some(wanted) = target else {
-        return Ok(names.len() - 1);
+        return Ok(vec![names.len() - 1]);
     };
+    let mut indices = Vec::new();
+    for part in wanted.split(',') {
+        let index = target_index(path, line, names, part)?;
+        if indices.contains(&index) {
+            return Err(bad(
+                path,
+                line,
+                None,
+                format!("the target column `{}` is named twice", names[index]),
+            ));
+        }
+        indices.push(index);
+    }
+    if indices.len() == names.len() {
+        return Err(bad(
+            path,
+            line,
+            None,
+            "every column is a target; at least one must be a feature".into(),
+        ));
+    }
+    Ok(indices)
+}
+
+/// The 0-based index of the target column `wanted` among `names`.
+fn target_index(path: &Path, line: u64, names: &[String], wanted: &str) -> Result<usize, Error> {
     if let Some(index) = names.iter().position(|name| name == wanted.trim()) {
         return Ok(index);
     }
@@ -287,11 +314,13 @@ fn parse(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Dataset, Err
             ),
         ));
     }
-    let target = target_index(path, header_line, &names, target)?;
+    let target = target_indices(path, header_line, &names, target)?;
 
     let width = names.len();
     let mut features: Vec<f64> = Vec::new();
     let mut targets: Vec<f64> = Vec::new();
+    let mut lines: Vec<u64> = Vec::new();
+    let mut row_targets = vec![0.0; target.len()];
     while let Some(line) = rows.next(&mut record)? {
         if record.len() != width {
             return Err(bad(
@@ -306,12 +335,13 @@ fn parse(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Dataset, Err
         }
         for (index, cell) in record.iter().enumerate() {
             let value = parse_cell(path, line, &names[index], cell)?;
-            if index == target {
-                targets.push(value);
-            } else {
-                features.push(value);
+            match target.iter().position(|&t| t == index) {
+                Some(k) => row_targets[k] = value,
+                None => features.push(value),
             }
         }
+        targets.extend_from_slice(&row_targets);
+        lines.push(line);
     }
     if targets.is_empty() {
         return Err(bad(
@@ -322,23 +352,29 @@ fn parse(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Dataset, Err
         ));
     }
 
-    let samples = targets.len();
+    let samples = lines.len();
     let feature_names: Vec<String> = names
         .iter()
         .enumerate()
-        .filter(|(index, _)| *index != target)
+        .filter(|(index, _)| !target.contains(index))
         .map(|(_, name)| name.clone())
         .collect();
-    let features = Array2::from_shape_vec((samples, width - 1), features)
-        .expect("every row contributed width − 1 features");
-    let targets = Array2::from_shape_vec((samples, 1), targets).expect("one target per row");
-    Dataset::new(
+    let features = Array2::from_shape_vec((samples, width - target.len()), features)
+        .expect("every row contributed its features");
+    let targets = Array2::from_shape_vec((samples, target.len()), targets)
+        .expect("every row contributed its targets");
+    let mut data = Dataset::new(
         features,
         targets,
         feature_names,
-        names[target].clone(),
+        target.iter().map(|&t| names[t].clone()).collect(),
         path.display().to_string(),
-    )
+    )?;
+    data.positions = super::Positions {
+        lines,
+        target_columns: target.iter().map(|&t| t + 1).collect(),
+    };
+    Ok(data)
 }
 
 #[cfg(test)]
@@ -374,7 +410,7 @@ mod tests {
         let data = load_csv(&path, None).unwrap();
         assert_eq!(data.features.dim(), (4, 2));
         assert_eq!(data.feature_names, ["x1", "x2"]);
-        assert_eq!(data.target_name, "y");
+        assert_eq!(data.target_names, ["y"]);
         assert_eq!(data.features[[1, 0]], 0.25);
         assert_eq!(data.targets[[3, 0]], 1e-9);
         assert_eq!(data.source, path.display().to_string());
@@ -387,14 +423,14 @@ mod tests {
         let by_index = load_csv(&path, Some("1")).unwrap();
         assert_eq!(by_name, by_index);
         assert_eq!(by_name.feature_names, ["x2", "y"]);
-        assert_eq!(by_name.target_name, "x1");
+        assert_eq!(by_name.target_names, ["x1"]);
         assert_eq!(by_name.targets[[1, 0]], 0.25);
     }
 
     #[test]
     fn a_header_name_wins_over_an_index() {
         let data = load("numeric-names", b"2,1,a\n10,20,30\n", Some("1"));
-        assert_eq!(data.target_name, "1");
+        assert_eq!(data.target_names, ["1"]);
         assert_eq!(data.targets[[0, 0]], 20.0);
     }
 
@@ -573,7 +609,7 @@ mod tests {
             None,
         );
         assert_eq!(data.feature_names, ["x 1"]);
-        assert_eq!(data.target_name, "y");
+        assert_eq!(data.target_names, ["y"]);
         assert_eq!(data.features.as_slice().unwrap(), [1.5, 0.5]);
         assert_eq!(data.targets.as_slice().unwrap(), [-2e-3, 7.0]);
     }

@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
 pub mod digest;
+pub mod labels;
 pub mod model_file;
 pub mod npy;
 pub mod npz;
@@ -23,7 +24,7 @@ use crate::Error;
 
 pub use array_data::{load_npy, load_npz};
 pub use atomic::{StagedFile, commit_all, replaceable, write_atomically};
-pub use builtin::builtin;
+pub use builtin::{Task, builtin, builtin_classes};
 pub use csv_file::load_csv;
 pub use model_file::{ModelFile, read_model_file, write_model_safetensors};
 pub use params::{read_params, write_params};
@@ -44,22 +45,36 @@ pub fn load_data(path: &Path, target: Option<&str>) -> Result<Dataset, Error> {
     }
 }
 
-/// A regression dataset: `n` samples of `d` features and one target, all finite f64.
+/// A dataset: `n` samples of `d` features and `k ≥ 1` targets (regression values or class
+/// labels), all finite f64.
 ///
 /// Invariants (checked by [`Dataset::new`]): `n ≥ 1`, `d ≥ 1`, `features` is `n × d`,
-/// `targets` is `n × 1`, there are `d` feature names, and every value is finite.
+/// `targets` is `n × k` with `k` target names, there are `d` feature names, and every value is
+/// finite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// The inputs, one row per sample (`n × d`).
     pub features: Array2<f64>,
-    /// The targets, one row per sample (`n × 1`).
+    /// The targets, one row per sample (`n × k`).
     pub targets: Array2<f64>,
     /// One name per feature column, in column order.
     pub feature_names: Vec<String>,
-    /// The target column's name.
-    pub target_name: String,
+    /// One name per target column, in column order.
+    pub target_names: Vec<String>,
     /// Where the data came from: `"built-in"` or the CSV file's path.
     pub source: String,
+    /// For a CSV file, the 1-based line of each sample and the 1-based column of each target,
+    /// so that a refused label can be pointed at; empty otherwise.
+    pub positions: Positions,
+}
+
+/// Where a dataset's samples and targets sit in the file they came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Positions {
+    /// The 1-based line of each sample.
+    pub lines: Vec<u64>,
+    /// The 1-based column of each target.
+    pub target_columns: Vec<usize>,
 }
 
 impl Dataset {
@@ -73,20 +88,20 @@ impl Dataset {
     ///     array![[1.0, 2.0], [3.0, 4.0]],
     ///     array![[0.5], [0.25]],
     ///     vec!["a".into(), "b".into()],
-    ///     "y".into(),
+    ///     vec!["y".into()],
     ///     "example".into(),
     /// )
     /// .unwrap();
     /// assert_eq!((data.samples(), data.feature_count()), (2, 2));
     ///
-    /// let ragged = Dataset::new(array![[1.0]], array![[0.5], [0.25]], vec!["a".into()], "y".into(), "example".into());
+    /// let ragged = Dataset::new(array![[1.0]], array![[0.5], [0.25]], vec!["a".into()], vec!["y".into()], "example".into());
     /// assert!(ragged.unwrap_err().to_string().contains("1 rows of features but 2 targets"));
     /// ```
     pub fn new(
         features: Array2<f64>,
         targets: Array2<f64>,
         feature_names: Vec<String>,
-        target_name: String,
+        target_names: Vec<String>,
         source: String,
     ) -> Result<Dataset, Error> {
         let refuse = |message: String| Error::InvalidData {
@@ -106,10 +121,11 @@ impl Dataset {
                 targets.nrows()
             )));
         }
-        if targets.ncols() != 1 {
+        if targets.ncols() == 0 || targets.ncols() != target_names.len() {
             return Err(refuse(format!(
-                "targets must be one column, found {}",
-                targets.ncols()
+                "{} target columns but {} target names",
+                targets.ncols(),
+                target_names.len()
             )));
         }
         if feature_names.len() != d {
@@ -140,8 +156,9 @@ impl Dataset {
             features,
             targets,
             feature_names,
-            target_name,
+            target_names,
             source,
+            positions: Positions::default(),
         })
     }
 
@@ -153,6 +170,11 @@ impl Dataset {
     /// The number of feature columns `d`.
     pub fn feature_count(&self) -> usize {
         self.features.ncols()
+    }
+
+    /// The number of target columns `k`.
+    pub fn target_count(&self) -> usize {
+        self.targets.ncols()
     }
 }
 
@@ -204,7 +226,7 @@ mod tests {
             array![[1.0, 2.0]],
             array![[3.0]],
             names(2),
-            "y".into(),
+            vec!["y".into()],
             "t".into(),
         )
         .unwrap();
@@ -220,7 +242,7 @@ mod tests {
                     Array2::zeros((0, 2)),
                     Array2::zeros((0, 1)),
                     names(2),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
                 "dataset from t: no samples",
@@ -230,7 +252,7 @@ mod tests {
                     Array2::zeros((2, 0)),
                     Array2::zeros((2, 1)),
                     names(0),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
                 "dataset from t: no feature columns",
@@ -240,17 +262,17 @@ mod tests {
                     Array2::zeros((2, 1)),
                     Array2::zeros((2, 2)),
                     names(1),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
-                "targets must be one column, found 2",
+                "2 target columns but 1 target names",
             ),
             (
                 Dataset::new(
                     Array2::zeros((2, 1)),
                     Array2::zeros((2, 1)),
                     names(2),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
                 "1 feature columns but 2 feature names",
@@ -260,7 +282,7 @@ mod tests {
                     array![[1.0, 2.0], [3.0, f64::NAN]],
                     Array2::zeros((2, 1)),
                     names(2),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
                 "feature x2 of sample 2 is NaN",
@@ -270,7 +292,7 @@ mod tests {
                     Array2::zeros((2, 1)),
                     array![[0.0], [f64::INFINITY]],
                     names(1),
-                    "y".into(),
+                    vec!["y".into()],
                     "t".into(),
                 ),
                 "target of sample 2 is inf",

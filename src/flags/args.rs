@@ -17,6 +17,8 @@ const AFTER_HELP: &str = "Examples:
   precision-audit --loss relative --csv out/         ...and write summary/ops/steps/events CSVs
   precision-audit --loss relative --formats f16,mixed-f16 --loss-scale dynamic
                                                      pure f16 against mixed precision with GradScaler
+  precision-audit --task classification --loss softmax-ce-naive
+                                                     the naive softmax cross-entropy on class labels
   precision-audit round 1e-8 0.1 65520               what each format stores for these values
   precision-audit formats                            precision and range of every format
   precision-audit check --baseline out/ --loss relative   exit 3 if drift or op errors grew
@@ -260,8 +262,9 @@ pub struct AuditArgs {
     #[arg(long, default_value = "sequential", help_heading = "Formats")]
     pub order: String,
 
-    /// Loss: mse, mae, relative (mean of |y − p| / (|y| + eps)), huber, log-cosh, msle, smape
-    /// or mape.
+    /// Loss: mse, mae, relative (mean of |y − p| / (|y| + eps)), huber, log-cosh, msle, smape,
+    /// mape; for class labels bce (binary cross-entropy on sigmoid(p) with log(… + eps)),
+    /// softmax-ce (stable log-sum-exp over K logits) or softmax-ce-naive (-log(softmax(p)[y])).
     #[arg(long, default_value = "mse", help_heading = "Model")]
     pub loss: String,
     /// A loss of your own, elementwise in y (target) and p (prediction), e.g.
@@ -395,10 +398,29 @@ pub struct AuditArgs {
     /// x or features, and y or target) or .npy (one 2-D array, the target in the last column).
     #[arg(long, value_name = "FILE", help_heading = "Data")]
     pub data: Option<PathBuf>,
-    /// The target of --data: a CSV header name or 1-based column index, an .npz array's name,
-    /// a .npy 1-based column index (default: the last column; y or target in an .npz).
-    #[arg(long, value_name = "COLUMN", requires = "data", help_heading = "Data")]
+    /// The target of --data: a CSV header name or 1-based column index, or a comma-separated
+    /// list of them (several outputs; the loss is averaged over all), an .npz array's name, a
+    /// .npy 1-based column index (default: the last column; y or target in an .npz).
+    #[arg(
+        long,
+        value_name = "COLUMN[,COLUMN…]",
+        requires = "data",
+        help_heading = "Data"
+    )]
     pub target: Option<String>,
+    /// The built-in data set: regression (targets of many magnitudes) or classification
+    /// (labels 0..K−1 by bands of the row mean; K from --classes).
+    #[arg(
+        long,
+        default_value = "regression",
+        conflicts_with = "data",
+        help_heading = "Data"
+    )]
+    pub task: String,
+    /// Classes K of softmax cross-entropy (the output layer's width) and of the built-in
+    /// classification data (default: the largest label + 1 of --data; 3 built in, 2 with bce).
+    #[arg(long, value_name = "K", help_heading = "Data")]
+    pub classes: Option<usize>,
     /// Rows of the built-in data set.
     #[arg(
         long,

@@ -3,12 +3,14 @@
 use std::str::FromStr;
 
 use crate::audit::{AuditConfig, Reference};
-use crate::data::{self, Dataset};
+use crate::data::builtin::DEFAULT_CLASSES;
+use crate::data::labels::{self, Expected, MAX_CLASSES};
+use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
-use crate::model::{Architecture, Loss, Preset, Reduce, glorot_uniform};
+use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
 use crate::train::{
     Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, TrainConfig,
     UpdateRounding,
@@ -217,6 +219,8 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     };
     let epochs = positive("--epochs", args.epochs)?;
     let batch_size = positive("--batch-size", args.batch_size)?;
+    let task = parse::<Task>(&args.task)?;
+    let classes = classes(args, &loss, task)?;
     let data: Dataset = match &args.data {
         Some(path) => data::load_data(path, args.target.as_deref())?,
         None => {
@@ -225,7 +229,26 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
                 positive("--features", args.features)?,
             );
             elements("--samples", "the built-in data set", samples, features)?;
-            data::builtin(samples, features, args.data_seed)
+            match task {
+                Task::Regression => data::builtin(samples, features, args.data_seed),
+                Task::Classification => {
+                    let binary = loss.targets() == Targets::Binary;
+                    let k = classes.unwrap_or(if binary { 2 } else { DEFAULT_CLASSES });
+                    data::builtin_classes(samples, features, args.data_seed, k)
+                }
+            }
+        }
+    };
+    let loss = match loss.targets() {
+        Targets::Values => loss,
+        Targets::Binary => {
+            labels::check(&data, Expected::Binary)?;
+            loss
+        }
+        Targets::Classes => {
+            let k = labels::check(&data, Expected::Classes(classes))?;
+            elements("--classes", "an output layer", k, 1)?;
+            loss.with_classes(k)
         }
     };
     total_steps(epochs, data.samples(), batch_size)?;
@@ -253,7 +276,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     };
     let mut widths = vec![data.feature_count()];
     widths.extend(&hidden);
-    widths.push(1);
+    widths.push(loss.outputs(data.target_count()));
     check_sizes(&widths, batch_size.min(data.samples()))?;
     let architecture = Architecture {
         widths,
@@ -295,6 +318,28 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         data,
         init,
     })
+}
+
+/// `--classes K`: 2 ≤ K ≤ 65536, for a softmax cross-entropy or the built-in classification
+/// data only.
+fn classes(args: &AuditArgs, loss: &Loss, task: Task) -> Result<Option<usize>, Error> {
+    let Some(k) = args.classes else {
+        return Ok(None);
+    };
+    let builtin_classes = args.data.is_none() && task == Task::Classification;
+    if loss.targets() != Targets::Classes && !builtin_classes {
+        return Err(invalid(
+            "--classes",
+            "only softmax cross-entropy (--loss softmax-ce) and --task classification take it",
+        ));
+    }
+    if !(2..=MAX_CLASSES).contains(&k) {
+        return Err(invalid(
+            "--classes",
+            format!("must be from 2 to {MAX_CLASSES}, got {k}"),
+        ));
+    }
+    Ok(Some(k))
 }
 
 /// The loss: a preset (`--loss`) or an expression (`--loss-expr`), with its constants: `eps`

@@ -98,6 +98,16 @@ pub enum OpKind {
     SumRows,
     /// The mean of all elements: m × n → 1 × 1; a reduction, then one division.
     Mean,
+    /// Row sums: m × n → m × 1; a reduction along each row, left to right in the run's order
+    /// and accumulator (the sum of a softmax's exponentials).
+    SumColumns,
+    /// Row maxima: m × n → m × 1; exact (a maximum rounds nothing, so order and accumulator do
+    /// not matter). A NaN in a row makes its maximum NaN.
+    MaxColumns,
+    /// Inputs (values, one-hot), both m × n → m × 1: each row's value where the one-hot row is
+    /// nonzero (the first such column; 0 when there is none); exact, and no product is taken,
+    /// so an infinite value elsewhere in the row does not turn into NaN.
+    Pick,
     /// A value of another format rounded once to this one (see `Engine::cast`); within one
     /// format, the identity.
     Cast,
@@ -106,7 +116,10 @@ pub enum OpKind {
 impl OpKind {
     /// Whether the op reduces, so that its order and accumulator matter.
     pub fn is_reduction(self) -> bool {
-        matches!(self, OpKind::MatMul { .. } | OpKind::SumRows | OpKind::Mean)
+        matches!(
+            self,
+            OpKind::MatMul { .. } | OpKind::SumRows | OpKind::Mean | OpKind::SumColumns
+        )
     }
 }
 
@@ -179,6 +192,18 @@ fn eval_with<S: Scalar>(
             in_accumulator(SumRows, [inputs[0].view()], reduction, products_exact, ctx)
         }
         OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, products_exact, ctx),
+        OpKind::SumColumns => in_accumulator(
+            SumColumns,
+            [inputs[0].view()],
+            reduction,
+            products_exact,
+            ctx,
+        ),
+        OpKind::MaxColumns => row_maxima(inputs[0]),
+        OpKind::Pick => {
+            let [values, one_hot] = two(inputs);
+            pick(values, one_hot, ctx)
+        }
         OpKind::Cast => inputs[0].clone(),
     }
 }
@@ -315,6 +340,55 @@ impl ReductionBody<1> for Mean {
         let count = T::from_f64(a.len() as f64, ctx);
         Array2::from_elem((1, 1), total.div(&count))
     }
+}
+
+struct SumColumns;
+
+impl ReductionBody<1> for SumColumns {
+    fn run<T: Scalar>(
+        &self,
+        [a]: [ArrayView2<'_, T>; 1],
+        order: Order,
+        _: bool,
+        ctx: &T::Context,
+    ) -> Tensor<T> {
+        let sums = a
+            .axis_iter(Axis(0))
+            .map(|row| reduce::sum(row.iter(), order, ctx));
+        Array2::from_shape_vec((a.nrows(), 1), sums.collect()).expect("m × 1")
+    }
+}
+
+/// Each row's largest element, NaN when the row holds one.
+fn row_maxima<S: Scalar>(a: &Tensor<S>) -> Tensor<S> {
+    let maxima = a.axis_iter(Axis(0)).map(|row| {
+        let mut largest = row[0].clone();
+        for x in row.iter().skip(1) {
+            if largest.is_nan() {
+                break;
+            }
+            if x.is_nan() || *x > largest {
+                largest = x.clone();
+            }
+        }
+        largest
+    });
+    Array2::from_shape_vec((a.nrows(), 1), maxima.collect()).expect("m × 1")
+}
+
+/// Each row's value at the first nonzero column of `one_hot`.
+fn pick<S: Scalar>(values: &Tensor<S>, one_hot: &Tensor<S>, ctx: &S::Context) -> Tensor<S> {
+    assert_eq!(values.dim(), one_hot.dim(), "pick: values and one-hot");
+    let picked = values
+        .axis_iter(Axis(0))
+        .zip(one_hot.axis_iter(Axis(0)))
+        .map(|(row, hot)| {
+            row.iter()
+                .zip(hot.iter())
+                .find(|(_, h)| !h.is_zero())
+                .map_or_else(|| S::zero(ctx), |(x, _)| x.clone())
+        });
+    Array2::from_shape_vec((values.nrows(), 1), picked.collect()).expect("m × 1")
 }
 
 fn unary<S: Scalar>(op: Unary, x: &S, ctx: &S::Context) -> S {

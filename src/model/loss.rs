@@ -1,12 +1,18 @@
 //! The loss: an elementwise expression in the target `y` and the prediction `p` (see
 //! [`expr`](super::expr)), reduced over the batch by a mean or a sum. The built-in losses (mse,
 //! mae, relative, huber, log-cosh, msle, smape, mape) are presets of the same machinery; mse,
-//! mae and relative keep the op names they always had.
+//! mae and relative keep the op names they always had. Classification adds binary
+//! cross-entropy (`bce`, an expression preset on a sigmoid of the output) and softmax
+//! cross-entropy over K logits ([`softmax`](super::softmax), stable and naive), whose targets
+//! are class labels.
+
+use ndarray::Array2;
 
 use super::expr::{self, Graph, Values};
+use super::softmax::{self, Form};
 use crate::Error;
 use crate::format::{Decimal, Scalar};
-use crate::kernel::{Binary, Engine, OpKind, Tensor};
+use crate::kernel::{Binary, Engine, OpKind, Reduction, Tensor};
 
 crate::named_enum! {
     /// A built-in loss: a preset expression.
@@ -28,6 +34,13 @@ crate::named_enum! {
         Smape = "smape",
         /// 100 |p − y| / max(|y|, eps), as Keras writes it.
         Mape = "mape",
+        /// Binary cross-entropy on a sigmoid of the output, labels 0 or 1:
+        /// −(y·log(σ(p) + eps) + (1 − y)·log(1 − σ(p) + eps)).
+        Bce = "bce",
+        /// Softmax cross-entropy over K logits, integer labels 0..K−1, stable (log-sum-exp).
+        SoftmaxCe = "softmax-ce",
+        /// Softmax cross-entropy written naively, −log(exp(p_y) / Σ exp(p_j)).
+        SoftmaxCeNaive = "softmax-ce-naive",
     }
 }
 
@@ -49,9 +62,10 @@ pub const DEFAULT_EPS: &str = "1e-8";
 const LN_2: &str = "0.6931471805599453094172321214581765680755";
 
 impl Preset {
-    /// The preset as an expression of the loss language.
-    pub fn expression(self) -> String {
-        match self {
+    /// The preset as an expression of the loss language; `None` for the softmax
+    /// cross-entropies, which are not elementwise.
+    pub fn expression(self) -> Option<String> {
+        Some(match self {
             Preset::Mse => "(p - y)^2".into(),
             Preset::Mae => "abs(p - y)".into(),
             Preset::Relative => "abs(p - y) / (abs(y) + eps)".into(),
@@ -63,6 +77,28 @@ impl Preset {
             Preset::Msle => "(log1p(p) - log1p(y))^2".into(),
             Preset::Smape => "2 * abs(p - y) / (abs(y) + abs(p) + eps)".into(),
             Preset::Mape => "100 * abs(p - y) / max(abs(y), eps)".into(),
+            Preset::Bce => {
+                "-(y * log(sigmoid(p) + eps) + (1 - y) * log(1 - sigmoid(p) + eps))".into()
+            }
+            Preset::SoftmaxCe | Preset::SoftmaxCeNaive => return None,
+        })
+    }
+
+    /// The softmax form of a softmax cross-entropy preset.
+    pub fn softmax_form(self) -> Option<Form> {
+        match self {
+            Preset::SoftmaxCe => Some(Form::Stable),
+            Preset::SoftmaxCeNaive => Some(Form::Naive),
+            _ => None,
+        }
+    }
+
+    /// What the preset takes as targets.
+    pub fn targets(self) -> Targets {
+        match self {
+            Preset::Bce => Targets::Binary,
+            Preset::SoftmaxCe | Preset::SoftmaxCeNaive => Targets::Classes,
+            _ => Targets::Values,
         }
     }
 
@@ -102,6 +138,17 @@ impl Preset {
     }
 }
 
+/// What a loss takes as targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Targets {
+    /// Any finite numbers, one or more columns (regression).
+    Values,
+    /// Labels 0 or 1, one or more columns (binary cross-entropy).
+    Binary,
+    /// One column of integer class labels 0..K−1 (softmax cross-entropy).
+    Classes,
+}
+
 /// The relative loss's op `|y| + eps`: where eps is absorbed or flushed to zero.
 pub const LOSS_DENOMINATOR: &str = "loss.denominator";
 
@@ -120,7 +167,59 @@ pub struct Denominators {
     pub zero: u64,
 }
 
+/// What a guarded node is, for a sentence: "loss denominators |y| + eps" for the relative
+/// loss, "values of loss.n7.max (denominators guarded by eps)" otherwise.
+pub fn guarded_phrase(guard: &expr::Guard) -> String {
+    let what = match guard.kind {
+        expr::GuardKind::Denominator => "denominators",
+        expr::GuardKind::Logarithm => "log arguments",
+    };
+    match guard.op.as_str() {
+        LOSS_DENOMINATOR => "loss denominators |y| + eps".into(),
+        "" => format!("{what} {}", guard.constant),
+        op => format!("values of {op} ({what} guarded by {})", guard.constant),
+    }
+}
+
 impl Denominators {
+    /// What the constant `name` does to the node it guards, over `targets` (stored in `S`):
+    /// the node evaluated with the constants as stored and again with `name` set to 0. `None`
+    /// when the loss has no such guard that depends on the targets and constants only, with
+    /// the constant added to the rest (not a divisor on its own).
+    pub fn of_guard<S: Scalar>(
+        loss: &Loss,
+        name: &str,
+        targets: &Tensor<S>,
+        constants: &[Tensor<S>],
+        ctx: &S::Context,
+    ) -> Option<Denominators> {
+        let graph = loss.graph()?;
+        let guard = graph
+            .guards()
+            .into_iter()
+            .find(|g| g.constant == name && g.target_only && g.additive)?;
+        let slot = loss
+            .slots()
+            .iter()
+            .position(|s| s.name.as_deref() == Some(name))?;
+        let mut without = constants.to_vec();
+        without[slot] = Tensor::from_elem((1, 1), S::zero(ctx));
+        // The guarded node does not depend on p: any prediction of the right shape will do.
+        let mut engine = Engine::new(ctx.clone(), Reduction::EXACT);
+        let with_constant = graph.forward(&mut engine, targets, targets, constants);
+        let without_constant = graph.forward(&mut engine, targets, targets, &without);
+        let (guarded, bare) = (
+            with_constant.node(guard.node),
+            without_constant.node(guard.node),
+        );
+        let mut counts = Denominators::default();
+        for (value, bare) in guarded.iter().zip(bare.iter()) {
+            counts.absorbed += u64::from(value == bare);
+            counts.zero += u64::from(value.is_zero());
+        }
+        Some(counts)
+    }
+
     /// Counts them over `targets`, each already stored in the format of `eps`.
     pub fn of<'a, S: Scalar>(targets: impl IntoIterator<Item = &'a S>, eps: &S) -> Denominators {
         let mut counts = Denominators::default();
@@ -139,8 +238,17 @@ impl Denominators {
 pub struct Loss {
     name: String,
     preset: Option<Preset>,
-    graph: Graph,
+    body: Body,
     reduce: Reduce,
+}
+
+/// How each row's terms are computed.
+#[derive(Clone, Debug, PartialEq)]
+enum Body {
+    /// An elementwise expression in y and p.
+    Elementwise(Graph),
+    /// Softmax cross-entropy over `classes` logits.
+    Softmax { form: Form, classes: usize },
 }
 
 impl From<Preset> for Loss {
@@ -154,14 +262,44 @@ impl From<Preset> for Loss {
 /// What the loss's backward pass needs from its forward pass: every node's value.
 #[derive(Clone, Debug)]
 pub struct LossCache<S> {
-    values: Values<S>,
+    terms: Terms<S>,
+    /// The prediction's shape, which the gradient takes.
+    shape: (usize, usize),
+}
+
+#[derive(Clone, Debug)]
+enum Terms<S> {
+    Elementwise(Values<S>),
+    Softmax(Box<softmax::Cache<S>>),
 }
 
 impl<S> LossCache<S> {
-    /// Each element's loss term, before the reduction (the batch × 1 tensor the mean or sum
-    /// reduces).
+    /// Each element's loss term, before the reduction (the tensor the mean or sum reduces):
+    /// batch × outputs for an elementwise loss, batch × 1 for softmax cross-entropy.
     pub fn terms(&self) -> &Tensor<S> {
-        self.values.root()
+        match &self.terms {
+            Terms::Elementwise(values) => values.root(),
+            Terms::Softmax(cache) => cache.terms(),
+        }
+    }
+}
+
+impl<S: Scalar> LossCache<S> {
+    /// Each row's term as f64 (exact for the formats, rounded for the reference): with several
+    /// outputs, the mean of the row's terms, taken in f64 for the report (not an audited op).
+    pub fn row_terms(&self) -> Vec<f64> {
+        let terms = self.terms();
+        terms
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let values: Vec<f64> = row.iter().map(S::to_f64).collect();
+                match values.as_slice() {
+                    [only] => *only,
+                    _ => values.iter().sum::<f64>() / values.len() as f64,
+                }
+            })
+            .collect()
     }
 }
 
@@ -179,16 +317,17 @@ impl Loss {
                 text.parse().ok()
             })
         };
-        let graph = build(
-            "--loss",
-            &preset.expression(),
-            &with_defaults,
-            preset.renames(),
-        )?;
+        let body = match (preset.expression(), preset.softmax_form()) {
+            (Some(text), _) => {
+                Body::Elementwise(build("--loss", &text, &with_defaults, preset.renames())?)
+            }
+            (None, Some(form)) => Body::Softmax { form, classes: 0 },
+            (None, None) => unreachable!("a preset is an expression or a softmax"),
+        };
         Ok(Loss {
             name: preset.name().into(),
             preset: Some(preset),
-            graph,
+            body,
             reduce,
         })
     }
@@ -208,7 +347,7 @@ impl Loss {
         Ok(Loss {
             name: text.trim().into(),
             preset: None,
-            graph: build("--loss-expr", text, constant, &[])?,
+            body: Body::Elementwise(build("--loss-expr", text, constant, &[])?),
             reduce,
         })
     }
@@ -228,17 +367,66 @@ impl Loss {
         self.reduce
     }
 
-    /// The expression's ops and derivative.
-    pub fn graph(&self) -> &Graph {
-        &self.graph
+    /// The expression's ops and derivative; `None` for softmax cross-entropy.
+    pub fn graph(&self) -> Option<&Graph> {
+        match &self.body {
+            Body::Elementwise(graph) => Some(graph),
+            Body::Softmax { .. } => None,
+        }
+    }
+
+    /// The constant leaves of the expression (none for softmax cross-entropy).
+    fn slots(&self) -> &[expr::Slot] {
+        self.graph().map_or(&[], Graph::slots)
     }
 
     /// The named constants the loss uses, in the order they appear, with their values.
     pub fn constants(&self) -> impl Iterator<Item = (&str, &Decimal)> {
-        self.graph
-            .slots()
+        self.slots()
             .iter()
             .filter_map(|slot| Some((slot.name.as_deref()?, &slot.value)))
+    }
+
+    /// The named constants that guard a denominator or a log (none for softmax
+    /// cross-entropy).
+    pub fn guards(&self) -> Vec<expr::Guard> {
+        self.graph().map_or_else(Vec::new, Graph::guards)
+    }
+
+    /// What the loss takes as targets.
+    pub fn targets(&self) -> Targets {
+        self.preset.map_or(Targets::Values, Preset::targets)
+    }
+
+    /// The softmax cross-entropy over `classes` logits (K ≥ 2); other losses are unchanged.
+    pub fn with_classes(mut self, classes: usize) -> Loss {
+        if let Body::Softmax { classes: k, .. } = &mut self.body {
+            *k = classes;
+        }
+        self
+    }
+
+    /// The number of classes of a softmax cross-entropy.
+    pub fn classes(&self) -> Option<usize> {
+        match self.body {
+            Body::Softmax { classes, .. } => Some(classes),
+            Body::Elementwise(_) => None,
+        }
+    }
+
+    /// The width of the output layer for data with `target_columns` targets: K logits for a
+    /// softmax cross-entropy, one output per target otherwise.
+    pub fn outputs(&self, target_columns: usize) -> usize {
+        self.classes().unwrap_or(target_columns)
+    }
+
+    /// The data's targets as the loss reads them: the one-hot encoding of the class labels
+    /// for a softmax cross-entropy, the targets themselves otherwise.
+    pub fn encode_targets(&self, targets: &Array2<f64>) -> Array2<f64> {
+        match self.body {
+            Body::Softmax { classes, .. } => softmax::one_hot(targets, classes),
+            Body::Elementwise(_) => targets.clone(),
+        }
     }
 
     /// The op whose output is ∂loss/∂prediction.
@@ -252,8 +440,7 @@ impl Loss {
     /// Every constant of the expression (named and literal) rounded once into `S`, 1 × 1 each:
     /// what [`forward`](Self::forward) takes.
     pub fn round_constants<S: Scalar>(&self, ctx: &S::Context) -> Vec<Tensor<S>> {
-        self.graph
-            .slots()
+        self.slots()
             .iter()
             .map(|slot| Tensor::from_elem((1, 1), slot.value.round::<S>(ctx)))
             .collect()
@@ -262,7 +449,6 @@ impl Loss {
     /// The named constant `name` among `rounded` (from [`round_constants`](Self::round_constants)).
     pub fn constant_in<'a, S>(&self, rounded: &'a [Tensor<S>], name: &str) -> Option<&'a S> {
         let index = self
-            .graph
             .slots()
             .iter()
             .position(|slot| slot.name.as_deref() == Some(name))?;
@@ -278,12 +464,32 @@ impl Loss {
         target: &Tensor<S>,
         constants: &[Tensor<S>],
     ) -> (Tensor<S>, LossCache<S>) {
-        let values = self.graph.forward(engine, prediction, target, constants);
-        let loss = match self.reduce {
-            Reduce::Mean => engine.op("loss.mean", OpKind::Mean, &[values.root()]),
-            Reduce::Sum => engine.op("loss.sum", OpKind::SumRows, &[values.root()]),
+        let terms = match &self.body {
+            Body::Elementwise(graph) => {
+                Terms::Elementwise(graph.forward(engine, prediction, target, constants))
+            }
+            Body::Softmax { form, .. } => Terms::Softmax(Box::new(softmax::forward(
+                *form, engine, prediction, target,
+            ))),
         };
-        (loss, LossCache { values })
+        let cache = LossCache {
+            terms,
+            shape: prediction.dim(),
+        };
+        let terms = cache.terms();
+        let loss = match self.reduce {
+            Reduce::Mean => engine.op("loss.mean", OpKind::Mean, &[terms]),
+            Reduce::Sum => {
+                let sums = engine.op("loss.sum", OpKind::SumRows, &[terms]);
+                if sums.len() == 1 {
+                    sums
+                } else {
+                    // Several outputs: their column sums, added across in the same order.
+                    engine.op("loss.sum_outputs", OpKind::SumColumns, &[&sums])
+                }
+            }
+        };
+        (loss, cache)
     }
 
     /// ∂loss/∂prediction, shaped like the prediction.
@@ -293,15 +499,18 @@ impl Loss {
         cache: &LossCache<S>,
     ) -> Tensor<S> {
         let ctx = engine.ctx_for(LOSS_GRAD);
-        let shape = cache.values.root().dim();
+        let shape = cache.shape;
         let scalar = |x: f64| Tensor::from_elem((1, 1), S::from_f64(x, &ctx));
-        let pointwise = self
-            .graph
-            .backward(engine, &cache.values)
-            .unwrap_or_else(|| scalar(1.0));
+        let pointwise = match (&self.body, &cache.terms) {
+            (Body::Elementwise(graph), Terms::Elementwise(values)) => graph
+                .backward(engine, values)
+                .unwrap_or_else(|| scalar(1.0)),
+            (Body::Softmax { .. }, Terms::Softmax(softmax)) => softmax::backward(engine, softmax),
+            _ => unreachable!("a cache comes from the same loss's forward pass"),
+        };
         let grad = match self.reduce {
             Reduce::Mean => {
-                let count = scalar(cache.values.root().len() as f64);
+                let count = scalar(cache.terms().len() as f64);
                 engine.binary(LOSS_GRAD, Binary::Div, &pointwise, &count)
             }
             // One times each term's gradient: exact, and the gradient has an op of its own.

@@ -6,11 +6,12 @@ pub mod init;
 mod loss;
 mod mlp;
 pub mod params;
+pub mod softmax;
 
 pub use init::glorot_uniform;
 pub use loss::{
     DEFAULT_EPS, Denominators, LOSS_DENOMINATOR, LOSS_GRAD, LOSS_GRAD_SUM, Loss, LossCache, Preset,
-    Reduce,
+    Reduce, Targets, guarded_phrase,
 };
 pub use mlp::{Dense, ForwardCache, Gradients, Mlp};
 pub use params::{LayerParams, LayerTensor, Misfit, ParamSet, ShapeMismatch, check_shapes, misfit};

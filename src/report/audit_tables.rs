@@ -458,7 +458,8 @@ pub fn exponent_rows(formats: &[FormatReport]) -> Vec<ExponentRow<'_>> {
         .collect()
 }
 
-/// `constants.csv`: each constant the run uses, per format; the loss's eps also says how often
+/// `constants.csv`: each constant the run uses, per format; a loss constant that guards a
+/// denominator or log argument of the targets alone (`|y| + eps`) also says how often
 /// adding it to |y| changed nothing, and for how many targets |y| + eps is zero.
 pub fn constants<'s>() -> Schema<'s, ConstantReport> {
     Schema::new(vec![
@@ -501,7 +502,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "eps lost",
             "share",
             Style::Percent,
-            |c: &ConstantReport| c.denominators.and_then(|d| d.eps_lost_share),
+            |c: &ConstantReport| c.denominators.as_ref().and_then(|d| d.eps_lost_share),
         )
         .files_only(),
         Column::new(
@@ -509,7 +510,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "zero denominators",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.denominators.map(|d| d.zero),
+            |c: &ConstantReport| c.denominators.as_ref().map(|d| d.zero),
         )
         .files_only(),
         Column::new(
@@ -517,7 +518,7 @@ pub fn constants<'s>() -> Schema<'s, ConstantReport> {
             "targets",
             "",
             Style::Plain,
-            |c: &ConstantReport| c.denominators.map(|d| d.targets),
+            |c: &ConstantReport| c.denominators.as_ref().map(|d| d.targets),
         )
         .files_only(),
     ])
@@ -613,11 +614,11 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
     rows
 }
 
-/// A row of `data.csv`: one sample's features and target.
-pub type DataRow<'a> = (ArrayView1<'a, f64>, f64);
+/// A row of `data.csv`: one sample's features and targets.
+pub type DataRow<'a> = (ArrayView1<'a, f64>, ArrayView1<'a, f64>);
 
-/// `data.csv`: the data set as the audit used it, at full precision; one column per feature
-/// and the target last, named as in the data set.
+/// `data.csv`: the data set as the audit used it, at full precision; one column per feature,
+/// then the targets, named as in the data set.
 pub fn data<'a>(data: &Dataset) -> Schema<'a, DataRow<'a>> {
     let mut columns: Vec<Column<DataRow>> = data
         .feature_names
@@ -633,13 +634,15 @@ pub fn data<'a>(data: &Dataset) -> Schema<'a, DataRow<'a>> {
             )
         })
         .collect();
-    columns.push(Column::new(
-        data.target_name.clone(),
-        data.target_name.clone(),
-        "",
-        Style::Plain,
-        |(_, y): &DataRow| *y,
-    ));
+    columns.extend(data.target_names.iter().enumerate().map(|(k, name)| {
+        Column::new(
+            name.clone(),
+            name.clone(),
+            "",
+            Style::Plain,
+            move |(_, y): &DataRow| y[k],
+        )
+    }));
     Schema::new(columns)
 }
 
@@ -648,7 +651,7 @@ pub fn data_rows(data: &Dataset) -> Vec<DataRow<'_>> {
     data.features
         .rows()
         .into_iter()
-        .zip(data.targets.iter().copied())
+        .zip(data.targets.rows())
         .collect()
 }
 
@@ -702,8 +705,10 @@ pub struct RowTerm<'a> {
     pub lane: &'a FormatReport,
     /// 0-based, as in data.csv's data lines.
     pub row: usize,
-    /// The row's target.
+    /// The row's target (with several, the one of smallest magnitude), or its class label.
     pub target: f64,
+    /// Whether the targets are class labels (bce, softmax-ce): no target is then "zero".
+    pub label: bool,
     /// The reference's loss term.
     pub reference: f64,
     /// The lane's.
@@ -737,7 +742,7 @@ pub fn rows<'a>() -> Schema<'a, RowTerm<'a>> {
             |r: &RowTerm| relative_difference(r.term, r.reference),
         ),
         Column::new("zero_target", "y = 0", "", Style::Plain, |r: &RowTerm| {
-            r.target == 0.0
+            (!r.label).then_some(r.target == 0.0)
         }),
         Column::new(
             "small_target",
@@ -746,6 +751,7 @@ pub fn rows<'a>() -> Schema<'a, RowTerm<'a>> {
             Style::Plain,
             |r: &RowTerm| {
                 r.eps
+                    .filter(|_| !r.label)
                     .map(|eps| r.target != 0.0 && r.target.abs() < 10.0 * eps)
             },
         ),
@@ -767,6 +773,8 @@ pub fn row_terms<'a>(config: &AuditConfig, result: &'a AuditResult) -> Vec<RowTe
         .constants()
         .find(|(name, _)| *name == "eps")
         .map(|(_, eps)| eps.to_f64());
+    let targets = crate::audit::rows::row_targets(&config.data.targets);
+    let label = config.train.loss.targets() != crate::model::Targets::Values;
     result
         .formats
         .iter()
@@ -774,12 +782,13 @@ pub fn row_terms<'a>(config: &AuditConfig, result: &'a AuditResult) -> Vec<RowTe
             lane.row_terms
                 .iter()
                 .zip(&result.reference_row_terms)
-                .zip(config.data.targets.iter())
+                .zip(targets.clone())
                 .enumerate()
-                .map(move |(row, ((&term, &reference), &target))| RowTerm {
+                .map(move |(row, ((&term, &reference), target))| RowTerm {
                     lane,
                     row,
                     target,
+                    label,
                     reference,
                     term,
                     eps,

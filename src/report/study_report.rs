@@ -414,6 +414,10 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
         Column::new("constant", "constant", "", Style::Plain, |a: &EpsAdvice| {
             a.constant.name().to_string()
         }),
+        Column::new("guards", "guards", "", Style::Plain, |a: &EpsAdvice| {
+            a.role.name()
+        })
+        .files_only(),
         Column::new("given", "given", "", Style::Plain, |a: &EpsAdvice| {
             Cell::Decimal(a.given.clone())
         })
@@ -441,6 +445,14 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
         )
         .files_only(),
         Column::new(
+            "accurate_from",
+            "within 1% from",
+            "",
+            Style::Plain,
+            |a: &EpsAdvice| Some(a.accurate_from).filter(|x| !x.is_nan()),
+        )
+        .files_only(),
+        Column::new(
             "absorbed_share",
             "absorbed",
             "share",
@@ -453,6 +465,20 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
             "",
             Style::Plain,
             |a: &EpsAdvice| a.zero_denominators,
+        ),
+        Column::new(
+            "zero_target_weight",
+            "y = 0 weight",
+            "",
+            Style::Sci,
+            |a: &EpsAdvice| Some(a.zero_target_weight).filter(|w| !w.is_nan()),
+        ),
+        Column::new(
+            "small_target_bias",
+            "y10 bias",
+            "relative",
+            Style::Sci,
+            |a: &EpsAdvice| Some(a.small_target_bias).filter(|b| !b.is_nan()),
         ),
         Column::new(
             "recommended_low",
@@ -495,7 +521,9 @@ pub fn advice<'s>() -> Schema<'s, EpsAdvice> {
 pub fn advice_text(advice: &[EpsAdvice]) -> String {
     let mut out = String::from("\nEpsilon advice:\n");
     if advice.is_empty() {
-        out.push_str("  none: this run uses no epsilon (neither the relative loss nor Adam)\n");
+        out.push_str(
+            "  none: this run uses no epsilon (no loss constant in a denominator or a log, no Adam)\n",
+        );
         return out;
     }
     out.push_str(&self::advice().table(advice).render());

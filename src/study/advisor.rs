@@ -1,31 +1,52 @@
-//! The epsilon advisor: what a format does to `eps` (the relative loss's `|y| + eps`) and to
-//! Adam's `adam_eps`, and which values of them do their job in that format.
+//! The epsilon advisor: what a format does to each constant that guards the loss — every
+//! named constant found (by walking the expression graph) in a denominator or under a log,
+//! such as the relative loss's `eps` in `|y| + eps` — and to Adam's `adam_eps`, and which
+//! values of them a modeller can use there.
 //!
-//! # The recommended range
+//! # Hard limits
 //!
-//! For the loss's `eps`, with `u` the unit roundoff, `max` the largest finite value and
-//! `min_normal` the smallest normal value of the format:
+//! With `max` the largest finite value and `min_normal` the smallest normal value of the
+//! format, and `R = max(1, max |y|)` the plausible size of a prediction (of order 1 at
+//! initialisation, of the order of the targets once fitted):
 //!
-//! - (a) **Stored as a normal number**: `eps ≥ min_normal`. Below it eps is flushed to zero or
-//!   kept as a subnormal with fewer than `t` significant bits.
-//! - (b) **The loss stays finite where `y = 0`**: there the ratio is `|p| / eps`, and its
-//!   gradient `1 / eps`. With `R = max(1, max |y|)` as the plausible size of `|p|` (at
-//!   initialisation predictions are of order 1; once fitted, of the order of the targets),
-//!   `eps ≥ R / max` keeps both below `max`. This is per element: the batch mean accumulates in
-//!   at least f32 by default; with `--accumulate same` a batch of `b` such ratios needs `b` times
-//!   more.
-//! - (c) **Typical targets are left alone**: `eps ≤ u · median(|y| : y ≠ 0)`. Then eps changes
-//!   the denominator `|y| + eps` of a typical target by at most a relative `u`, no more than one
-//!   rounding of the format does, and matters only near `y = 0`, which is what it is for.
+//! - **Stored as a normal number**: `eps ≥ min_normal`. Below it eps is flushed to zero or
+//!   kept as a subnormal with fewer significant bits.
+//! - **The gradient stays finite**: `1/eps ≤ max`, i.e. `eps ≥ 1/max` (the derivative of
+//!   `1/(… + eps)` and of `log(… + eps)` where the rest is 0).
+//! - For a denominator, **the loss stays finite where the rest of it is 0** (`y = 0` in
+//!   `|y| + eps`): there the term is `|p|/eps`, so `eps ≥ R/max`.
+//! - For a denominator that holds `p` too (`|y| + |p| + eps`), **the derivative through the
+//!   denominator stays finite**: it divides by the square, `|p|/eps² ≤ max`, so
+//!   `eps ≥ √(R/max)`.
 //!
-//! The range is `[max(a, b), c]`. When it is empty (the lower end is above the upper), no eps
-//! does both jobs in the format: the advice is the lower end, because a loss that is finite
-//! and a constant that is stored beat a constant that leaves typical targets alone, and the
-//! reason says below which `|y|` eps will dominate.
+//! The lower end of the recommended range is the largest of these, rounded up.
+//!
+//! # The trade-off
+//!
+//! Above the hard limits eps is a modelling choice, not a numerical one, and the advice
+//! reports what it costs on the data:
+//!
+//! - **The weight of zero targets**: where `y = 0` the gradient of `|p − y|/(|y| + eps)` is
+//!   `1/eps`, against `1/(m + eps)` on a typical target (`m` the median nonzero `|y|`): a zero
+//!   target's row outweighs a typical one `(m + eps)/eps` times (`zero_target_weight`).
+//! - **The bias on small targets**: eps changes `|y|` by `eps/|y|`; reported at `y₁₀`, the
+//!   10th percentile of the nonzero `|y|` (`small_target_bias`).
+//!
+//! The upper end of the range is `eps ≤ y₁₀ / 100`: eps moves 90 % of the nonzero targets by
+//! at most 1 %. (For a log whose argument holds `p`, e.g. binary cross-entropy's
+//! `log(σ(p) + eps)`, the data does not show the argument's scale; the upper end is 1 % of a
+//! probability of order 1, 0.01.) When the lower end is above the upper, no eps does both in
+//! the format: the advice is the lower end, and the reason says how large the bias is there.
+//!
+//! **Representable to 1 %**: a normal number is stored within a relative `u` (at most 1 %
+//! for every format with at least 7 significant bits); a subnormal x within `s/(2x)` of
+//! itself (`s` the smallest subnormal), which is at most 1 % from `50·s` on. So the format
+//! stores eps to within 1 % from `min(50·s, min_normal)` up (`accurate_from`); NaN when
+//! `u > 1 %`.
 //!
 //! For `adam_eps` the scale it must not dominate is `√v̂`, not `y`, and the data does not show
-//! it; the range is (a) and (b) with `R = 1` (an update `m̂ / adam_eps` where `√v̂` underflows to
-//! zero, for gradients up to 1), and the upper end is the format's largest finite value.
+//! it: the range is the first two hard limits (an update `m̂ / adam_eps` where `√v̂` underflows
+//! to zero stays finite for gradients up to 1), up to the format's largest finite value.
 //!
 //! The ends are rounded to two significant decimal digits, the lower end up and the upper end
 //! down, so that either end, typed as printed, satisfies the rule (`6.1e-05` would not: in f16
@@ -37,16 +58,76 @@ use super::stats::short;
 use crate::audit::AuditConfig;
 use crate::format::text::shortest;
 use crate::format::{Class, Decimal, Format, FormatFn, Native, Scalar, Stored};
-use crate::model::Denominators;
+use crate::kernel::Tensor;
+use crate::model::expr::GuardKind;
+use crate::model::{Denominators, Loss};
 use crate::train::{Constant, LaneSpec};
+
+/// The relative accuracy `accurate_from` is about: 1 %.
+pub const ACCURACY: f64 = 0.01;
+
+/// The largest bias on the 10th-percentile nonzero target the upper end admits: 1 %.
+pub const SMALL_TARGET_BIAS: f64 = 0.01;
+
+/// What a constant does in the run, which decides the rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// It guards a denominator or a log of the loss; `with_prediction`: the guarded value
+    /// holds `p` too; `target_only`: it holds only `y` and constants.
+    Guard {
+        /// A denominator or a log's argument.
+        kind: GuardKind,
+        /// The guarded value holds `p`.
+        with_prediction: bool,
+        /// The guarded value holds only `y` and constants.
+        target_only: bool,
+        /// The constant is added to the rest (`|y| + eps`), not a divisor on its own
+        /// (`(p − y) / delta`): only then is there a trade-off to report.
+        additive: bool,
+    },
+    /// Adam's eps in `m̂ / (√v̂ + eps)`.
+    Adam,
+}
+
+impl Role {
+    /// The relative loss's eps in `|y| + eps`.
+    pub const RELATIVE_EPS: Role = Role::Guard {
+        kind: GuardKind::Denominator,
+        with_prediction: false,
+        target_only: true,
+        additive: true,
+    };
+
+    /// As advice.csv writes it: `denominator`, `denominator with p`, `log`, `log with p`,
+    /// `divisor` (a constant that divides alone), `adam`.
+    pub fn name(self) -> String {
+        match self {
+            Role::Guard {
+                additive: false, ..
+            } => "divisor".into(),
+            Role::Guard {
+                kind,
+                with_prediction,
+                ..
+            } => format!(
+                "{}{}",
+                kind.name(),
+                if with_prediction { " with p" } else { "" }
+            ),
+            Role::Adam => "adam".into(),
+        }
+    }
+}
 
 /// What one format does to one epsilon, and which epsilons would do their job there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EpsAdvice {
     /// The lane (a mixed lane keeps its constants in f32).
     pub lane: LaneSpec,
-    /// The relative loss's eps or Adam's.
+    /// The loss's constant or Adam's eps.
     pub constant: Constant,
+    /// What the constant does: which rule applies.
+    pub role: Role,
     /// The constant as the user wrote it.
     pub given: String,
     /// The constant correctly rounded to the format, held exactly in an f64.
@@ -60,22 +141,33 @@ pub struct EpsAdvice {
     /// between 0 and `s` and rounds to the even one, 0; anything above rounds up to at least
     /// `s`.
     pub smallest_unflushed: f64,
-    /// The share of the targets `y` for which `|y| + eps == |y|` in the format (`y` and eps each
-    /// rounded to the format, the sum rounded once): eps changes nothing there. It describes
-    /// the relative loss's denominator; for `adam_eps` it is computed the same way but the
-    /// reason ignores it. NaN when there are no targets.
-    pub absorbed_share: f64,
-    /// The targets for which `|y| + eps == 0` in the format: the relative loss divides by zero.
-    pub zero_denominators: usize,
+    /// The smallest eps the format stores within [`ACCURACY`] of the decimal (every larger
+    /// finite one is, too); NaN when no value is (`u` > 1 %).
+    pub accurate_from: f64,
+    /// The share of the targets for which the guarded value with eps equals it without
+    /// (`|y| + eps == |y|` in the format): eps changes nothing there. For `adam_eps` it is
+    /// `|y| + adam_eps == |y|`, which the reason ignores. NaN when there are no targets or the
+    /// guarded value holds `p` (`None`).
+    pub absorbed_share: Option<f64>,
+    /// The targets for which the guarded value is 0 in the format (`|y| + eps == 0`): the loss
+    /// divides by zero or takes log(0) there. `None` when the guarded value holds `p`.
+    pub zero_denominators: Option<usize>,
+    /// How many times a zero target's row outweighs a typical one's (`(m + eps)/eps`, `m` the
+    /// median nonzero |y|) with eps as stored; NaN where it does not apply (written empty).
+    pub zero_target_weight: f64,
+    /// `eps / y₁₀` with eps as stored, `y₁₀` the 10th percentile of the nonzero |y|; NaN where
+    /// it does not apply (written empty).
+    pub small_target_bias: f64,
     /// The recommended range `[low, high]` (see the module documentation); `(low, low)` when the
     /// rule's range is empty.
     pub recommended: (f64, f64),
-    /// The advice in one or two plain sentences.
+    /// The advice in plain sentences.
     pub reason: String,
 }
 
-/// Advises on `constant` with value `eps` in `format`,
-/// for a dataset with `targets` (non-finite targets are ignored for the scales).
+/// Advises on `constant` with value `eps` in `format` as the relative loss's eps (in
+/// `|y| + eps`) or as Adam's, for a dataset with `targets` (non-finite targets are ignored for
+/// the scales).
 ///
 /// ```
 /// use precision_audit::format::{Class, Decimal, Format};
@@ -85,7 +177,7 @@ pub struct EpsAdvice {
 /// let eps: Decimal = "1e-8".parse().unwrap();
 /// let advice = advise(Format::F16, Constant::Eps, &eps, &[0.0, 0.5, 1.0]);
 /// assert_eq!((advice.stored, advice.class), (0.0, Class::Zero));
-/// assert_eq!(advice.zero_denominators, 1);
+/// assert_eq!(advice.zero_denominators, Some(1));
 /// assert!(advice.reason.starts_with("f16: eps = 1e-8 is flushed to 0"), "{}", advice.reason);
 /// ```
 pub fn advise(
@@ -94,31 +186,67 @@ pub fn advise(
     eps: &Decimal,
     targets: &[f64],
 ) -> EpsAdvice {
-    let lane = lane.into();
+    let role = if constant == Constant::AdamEps {
+        Role::Adam
+    } else {
+        Role::RELATIVE_EPS
+    };
+    advise_as(lane.into(), constant, role, eps, targets, None)
+}
+
+fn advise_as(
+    lane: LaneSpec,
+    constant: Constant,
+    role: Role,
+    eps: &Decimal,
+    targets: &[f64],
+    loss: Option<&Loss>,
+) -> EpsAdvice {
     lane.master().dispatch(Advise {
         lane,
         constant,
+        role,
         eps,
         targets,
+        loss,
     })
 }
 
-/// The advice for every format of an audit and every eps its run uses (the loss's and Adam's;
-/// a loss's other named constants, such as huber's `delta`, are no guard against a zero
-/// denominator, so there is nothing to advise on).
+/// The advice for every format of an audit and every constant that guards its loss (named
+/// constants in a denominator or under a log: `eps`, or any `--const`), and Adam's eps.
+/// Constants that guard nothing, such as huber's `delta`, are not advised on.
 pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
     let targets: Vec<f64> = config.data.targets.iter().copied().collect();
+    let loss = &config.train.loss;
+    let guards = loss.guards();
+    let roles: Vec<(Constant, Role, &Decimal)> = config
+        .train
+        .constants()
+        .into_iter()
+        .filter_map(|(constant, value)| {
+            let role = match &constant {
+                Constant::AdamEps => Role::Adam,
+                loss_constant => {
+                    let guard = guards.iter().find(|g| g.constant == loss_constant.name())?;
+                    Role::Guard {
+                        kind: guard.kind,
+                        with_prediction: guard.with_prediction,
+                        target_only: guard.target_only,
+                        additive: guard.additive,
+                    }
+                }
+            };
+            Some((constant, role, value))
+        })
+        .collect();
     config
         .formats
         .iter()
         .flat_map(|&format| {
-            let targets = &targets;
-            config
-                .train
-                .constants()
-                .into_iter()
-                .filter(|(constant, _)| !matches!(constant, Constant::Loss(_)))
-                .map(move |(constant, eps)| advise(format, constant, eps, targets))
+            let (targets, roles) = (&targets, &roles);
+            roles.iter().map(move |(constant, role, value)| {
+                advise_as(format, constant.clone(), *role, value, targets, Some(loss))
+            })
         })
         .collect()
 }
@@ -126,23 +254,28 @@ pub fn advice(config: &AuditConfig) -> Vec<EpsAdvice> {
 struct Advise<'a> {
     lane: LaneSpec,
     constant: Constant,
+    role: Role,
     eps: &'a Decimal,
     targets: &'a [f64],
+    loss: Option<&'a Loss>,
 }
 
 impl FormatFn for Advise<'_> {
     type Output = EpsAdvice;
     fn call<S: Native>(self, _: Format) -> EpsAdvice {
-        advise_in::<S>(self.lane, self.constant, self.eps, self.targets)
+        advise_in::<S>(self)
     }
 }
 
 /// The scales of the data the rule needs.
 struct Scales {
-    /// `max(1, max |y|)`: the plausible size of a prediction error.
-    error: f64,
+    /// `max(1, max |y|)`: the plausible size of a prediction.
+    prediction: f64,
     /// The median of the nonzero `|y|`, if any.
     typical: Option<f64>,
+    /// The 10th percentile of the nonzero `|y|` (the value at index ⌊(n − 1)/10⌋ of the
+    /// sorted magnitudes), if any.
+    small: Option<f64>,
 }
 
 fn scales(targets: &[f64]) -> Scales {
@@ -159,24 +292,46 @@ fn scales(targets: &[f64]) -> Scales {
         // The two middle values' mean, halved first so that it cannot overflow.
         n => Some(nonzero[n / 2 - 1] / 2.0 + nonzero[n / 2] / 2.0),
     };
+    let small = (!nonzero.is_empty()).then(|| nonzero[(nonzero.len() - 1) / 10]);
     Scales {
-        error: largest.max(1.0),
+        prediction: largest.max(1.0),
         typical,
+        small,
     }
 }
 
-fn advise_in<S: Native>(
-    lane: LaneSpec,
-    constant: Constant,
-    eps: &Decimal,
-    targets: &[f64],
-) -> EpsAdvice {
+/// The counts of guarded values with and without eps over the targets, in `S`.
+fn guarded_counts<S: Native>(job: &Advise<'_>, stored: &S) -> Option<Denominators> {
+    let targets_stored: Vec<S> = job.targets.iter().map(|&y| S::from_f64(y, &())).collect();
+    match (job.role, job.loss) {
+        (
+            Role::Guard {
+                target_only: false, ..
+            }
+            | Role::Guard {
+                additive: false, ..
+            },
+            _,
+        ) => None,
+        (Role::Guard { .. }, Some(loss)) => {
+            let shape = (targets_stored.len(), 1);
+            // The guarded values are elementwise: one column of every target will do.
+            let targets = Tensor::from_shape_vec(shape, targets_stored).ok()?;
+            let constants = loss.round_constants::<S>(&());
+            Denominators::of_guard(loss, job.constant.name(), &targets, &constants, &())
+        }
+        _ => Some(Denominators::of(&targets_stored, stored)),
+    }
+}
+
+fn advise_in<S: Native>(job: Advise<'_>) -> EpsAdvice {
     let spec = S::spec(&());
     let facts = "f16, bf16, f32 and f64 have subnormals and a range inside f64's";
     let min_subnormal = spec.min_subnormal().expect(facts);
     let min_normal = spec.min_normal().expect(facts);
     let max_finite = spec.max_finite().expect(facts);
     let u = spec.unit_roundoff();
+    let (lane, eps, targets) = (job.lane, job.eps, job.targets);
 
     let stored_value: S = eps.round(&());
     let Stored {
@@ -185,20 +340,64 @@ fn advise_in<S: Native>(
         rel_error,
         ..
     } = Stored::new(&stored_value, eps.exact());
-    let targets_stored: Vec<S> = targets.iter().map(|&y| S::from_f64(y, &())).collect();
-    let denominators = Denominators::of(&targets_stored, &stored_value);
-    let absorbed_share = denominators.absorbed as f64 / targets.len() as f64;
-    let zero_denominators = denominators.zero as usize;
+    let counts = guarded_counts(&job, &stored_value);
+    let absorbed_share = counts.map(|c| c.absorbed as f64 / targets.len() as f64);
+    let zero_denominators = counts.map(|c| c.zero as usize);
+    let accurate_from = if u <= ACCURACY {
+        round_decimal(
+            (min_subnormal / (2.0 * ACCURACY)).min(min_normal),
+            Toward::Up,
+        )
+    } else {
+        f64::NAN
+    };
 
-    let name = constant.name();
+    let name = job.constant.name();
     let format = lane.master();
-    let adam = constant == Constant::AdamEps;
     let scales = scales(targets);
-    let error_scale = if adam { 1.0 } else { scales.error };
-    let lower = round_decimal(min_normal.max(error_scale / max_finite), Toward::Up);
-    let upper = match (adam, scales.typical) {
-        (false, Some(typical)) => round_decimal(u * typical, Toward::Down),
-        _ => round_decimal(max_finite, Toward::Down),
+    let (kind, with_prediction, target_only, additive) = match job.role {
+        Role::Guard {
+            kind,
+            with_prediction,
+            target_only,
+            additive,
+        } => (Some(kind), with_prediction, target_only, additive),
+        Role::Adam => (None, false, false, false),
+    };
+    let denominator = kind == Some(GuardKind::Denominator);
+    // The hard limits, each with what it keeps finite.
+    let mut limits = vec![(min_normal, "a normal number".to_string())];
+    limits.push((1.0 / max_finite, format!("1/{name} finite")));
+    if denominator {
+        limits.push((
+            scales.prediction / max_finite,
+            format!(
+                "|p|/{name} finite for |p| up to {}",
+                short(scales.prediction)
+            ),
+        ));
+    }
+    if with_prediction && denominator {
+        limits.push((
+            (scales.prediction / max_finite).sqrt(),
+            format!("|p|/{name}² finite (p is in the denominator)"),
+        ));
+    }
+    let binding = limits
+        .iter()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("a limit")
+        .clone();
+    let lower = round_decimal(binding.0, Toward::Up);
+    let bias_applies = additive && (denominator || target_only);
+    let upper = match (kind, scales.small) {
+        (None, _) => round_decimal(max_finite, Toward::Down),
+        (Some(_), _) if !additive => round_decimal(max_finite, Toward::Down),
+        (Some(_), Some(small)) if bias_applies => {
+            round_decimal(small * SMALL_TARGET_BIAS, Toward::Down)
+        }
+        (Some(_), None) if bias_applies => round_decimal(max_finite, Toward::Down),
+        (Some(_), _) => SMALL_TARGET_BIAS,
     };
     let empty = lower > upper;
     let recommended = if empty {
@@ -206,65 +405,156 @@ fn advise_in<S: Native>(
     } else {
         (lower, upper)
     };
+    let weight = |eps: f64| match scales.typical {
+        Some(m) if denominator && additive && eps > 0.0 => (m + eps) / eps,
+        Some(_) if denominator && additive => f64::INFINITY,
+        _ => f64::NAN,
+    };
+    let bias = |eps: f64| match scales.small {
+        Some(small) if bias_applies => eps / small,
+        _ => f64::NAN,
+    };
+    let (zero_target_weight, small_target_bias) = (weight(stored), bias(stored));
 
     let mut sentences = vec![format!(
         "{lane}: {name} = {} {}",
         eps.text(),
         storage(stored, class, rel_error)
     )];
-    if !adam && !targets.is_empty() {
-        sentences.push(effects(zero_denominators, absorbed_share, targets.len()));
+    if let (Some(kind), Some(counts), Some(share)) = (kind, counts, absorbed_share)
+        && !targets.is_empty()
+    {
+        sentences.push(effects(name, kind, counts, share, targets.len()));
     }
-    let range = if adam {
-        format!(
+    let hard = format!(
+        "{name} ≥ {} ({})",
+        shortest(lower),
+        limits
+            .iter()
+            .map(|(_, why)| why.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let range = match kind {
+        None => format!(
             "use {name} ≥ {} (a normal number, and m̂ / {name} finite where √v̂ underflows to 0); \
              how large it may be depends on √v̂, which the data does not show, so only the \
              largest finite value {} bounds it",
             shortest(lower),
             short(upper)
-        )
-    } else if empty {
-        format!(
-            "no {name} does both jobs in {format}: it must be at least {} (a normal number, and \
-             |p| / {name} finite for |p| up to {}) but at most {} (u × the median nonzero |y| \
-             {}) to leave typical targets alone; use {}, and expect it to change |y| + {name} by \
-             more than one rounding for |y| below {}",
-            shortest(lower),
-            short(scales.error),
+        ),
+        Some(_) if !additive => format!(
+            "hard limits: {hard}; {name} divides on its own, so it is a scale of the loss, not \
+             a guard added to a value, and only the largest finite value {} bounds it",
+            short(upper)
+        ),
+        Some(_) if !bias_applies => format!(
+            "hard limits: {hard}; the log's argument holds p, whose scale the data does not \
+             show: {name} ≤ {} leaves an argument of order 1 within 1 %, so use {name} in [{}, {}]",
             shortest(upper),
-            short(scales.typical.unwrap_or(f64::NAN)),
             shortest(lower),
-            short(round_decimal(lower / u, Toward::Up))
+            shortest(upper)
+        ),
+        Some(_) => {
+            let trade = trade_off(
+                name,
+                &scales,
+                denominator,
+                (stored, weight(stored), bias(stored)),
+            );
+            let choice = if empty {
+                format!(
+                    "no {name} keeps the bias on the 10th-percentile target below 1 % in \
+                     {format}: use {}, and expect it to bias that target by {}{}",
+                    shortest(lower),
+                    short(bias(lower)),
+                    at_weight(weight(lower))
+                )
+            } else {
+                format!(
+                    "use {name} in [{}, {}]; the upper end weighs zero targets least while \
+                     biasing the 10th-percentile target by 1 %{}, and a smaller {name} weighs \
+                     them more",
+                    shortest(lower),
+                    shortest(upper),
+                    at_weight(weight(upper))
+                )
+            };
+            format!("hard limits: {hard}; {trade}; {choice}")
+        }
+    };
+    let representable = if accurate_from.is_nan() {
+        format!(
+            "{format} stores no {name} within 1 % (its unit roundoff is {})",
+            short(u)
         )
     } else {
-        let why_upper = match scales.typical {
-            Some(typical) => format!(
-                "at most u × the median nonzero |y| {} so it leaves typical targets alone",
-                short(typical)
-            ),
-            None => "the targets are all zero, so only the largest finite value bounds it".into(),
-        };
         format!(
-            "use {name} in [{}, {}]: at least a normal number with |p| / {name} finite for |p| \
-             up to {}, {why_upper}",
-            shortest(lower),
-            shortest(upper),
-            short(scales.error)
+            "{format} stores {name} within 1 % of the decimal from {} up",
+            shortest(accurate_from)
         )
     };
-    sentences.push(range + &placement(stored, recommended, !adam, u));
+    sentences.push(range + &placement(stored, recommended));
+    if kind.is_some() {
+        sentences.push(representable);
+    }
     EpsAdvice {
         lane,
-        constant,
+        constant: job.constant,
+        role: job.role,
         given: eps.text().to_string(),
         stored,
         class,
         rel_error,
         smallest_unflushed: min_subnormal,
+        accurate_from,
         absorbed_share,
         zero_denominators,
+        zero_target_weight,
+        small_target_bias,
         recommended,
         reason: sentences.join("; ") + ".",
+    }
+}
+
+/// What eps as stored costs on the data: the weight of zero targets and the bias on small ones.
+fn trade_off(
+    name: &str,
+    scales: &Scales,
+    denominator: bool,
+    (stored, weight, bias): (f64, f64, f64),
+) -> String {
+    let mut parts = Vec::new();
+    if denominator && let Some(m) = scales.typical {
+        parts.push(format!(
+            "as stored ({}), a row with y = 0 weighs {}× a typical row (median nonzero |y| {})",
+            shortest(stored),
+            short(weight),
+            short(m)
+        ));
+    }
+    if let Some(small) = scales.small {
+        parts.push(format!(
+            "{name} biases the 10th-percentile nonzero target (|y| = {}) by {}",
+            short(small),
+            short(bias)
+        ));
+    }
+    if parts.is_empty() {
+        "the targets are all zero, so nothing bounds it from above but the format".into()
+    } else {
+        parts.join(", and ")
+    }
+}
+
+fn at_weight(weight: f64) -> String {
+    if weight.is_nan() {
+        String::new()
+    } else {
+        format!(
+            " (a zero target then weighs {}× a typical one)",
+            short(weight)
+        )
     }
 }
 
@@ -288,35 +578,40 @@ fn storage(stored: f64, class: Class, rel_error: f64) -> String {
     }
 }
 
-/// What the stored eps does to the targets.
-fn effects(zero_denominators: usize, absorbed_share: f64, targets: usize) -> String {
-    let zeros = if zero_denominators == 0 {
-        "no denominator |y| + eps is 0".to_string()
+/// What the stored eps does to the guarded values over the targets.
+fn effects(
+    name: &str,
+    kind: GuardKind,
+    counts: Denominators,
+    absorbed_share: f64,
+    targets: usize,
+) -> String {
+    let (what, broken) = match kind {
+        GuardKind::Denominator => ("denominator", "division by zero"),
+        GuardKind::Logarithm => ("log argument", "log(0) = −inf"),
+    };
+    let zeros = if counts.zero == 0 {
+        format!("no {what} is 0")
     } else {
-        format!("|y| + eps is 0 for {zero_denominators} of {targets} targets (division by zero)")
+        format!(
+            "the {what} is 0 for {} of {targets} targets ({broken})",
+            counts.zero
+        )
     };
     format!(
-        "{zeros}, and eps is absorbed (|y| + eps == |y|) for {} of the targets",
+        "{zeros}, and {name} is absorbed (adding it changes nothing) for {} of the targets",
         percent(absorbed_share)
     )
 }
 
-/// Where the stored value sits against the recommendation; for the loss's eps, a value above
-/// it also says below which `|y|` it changes `|y| + eps` by more than a relative `u`
-/// (`|y| < eps / u`).
-fn placement(stored: f64, (low, high): (f64, f64), loss_eps: bool, u: f64) -> String {
+/// Where the stored value sits against the recommendation.
+fn placement(stored: f64, (low, high): (f64, f64)) -> String {
     if stored.is_nan() || stored <= 0.0 || stored.is_infinite() {
         String::new()
     } else if stored < low {
         format!(" ({} is below it)", shortest(stored))
     } else if stored <= high {
         format!(" ({} is inside it)", shortest(stored))
-    } else if loss_eps {
-        format!(
-            " ({} is above it: it changes |y| + eps by more than one rounding for |y| below {})",
-            shortest(stored),
-            short(round_decimal(stored / u, Toward::Up))
-        )
     } else {
         format!(" ({} is above it)", shortest(stored))
     }
@@ -462,16 +757,18 @@ mod tests {
             &decimal("0.0009765625"),
             &targets,
         );
-        assert_eq!(advice.absorbed_share, 3.0 / 8.0);
-        assert_eq!(advice.zero_denominators, 0);
+        assert_eq!(advice.absorbed_share, Some(3.0 / 8.0));
+        assert_eq!(advice.zero_denominators, Some(0));
         // With eps flushed, every sum is |y| (all absorbed), and it is 0 for 0 and 1e-9.
         let flushed = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(
             (flushed.absorbed_share, flushed.zero_denominators),
-            (1.0, 2)
+            (Some(1.0), Some(2))
         );
         assert!(
-            flushed.reason.contains("|y| + eps is 0 for 2 of 8 targets"),
+            flushed
+                .reason
+                .contains("the denominator is 0 for 2 of 8 targets"),
             "{}",
             flushed.reason
         );
@@ -492,16 +789,19 @@ mod tests {
     #[test]
     fn the_range_is_empty_in_f16_on_the_builtin_data() {
         // Lower end: 2^-14 = 6.103515625e-05 (above 1/65504 = 1.5e-05), rounded up to 6.2e-05.
-        // Upper end: 2^-11 × a median |y| of order 1e-4: far below. The advice is the lower end.
+        // Upper end: 1 % of the 10th-percentile nonzero |y| (5.2e-8): far below. The advice is
+        // the lower end.
         let targets = builtin_targets();
         let advice = advise(Format::F16, Constant::Eps, &decimal("1e-8"), &targets);
         assert_eq!(advice.recommended, (6.2e-05, 6.2e-05));
         // eps is flushed, so |y| + eps is 0 wherever y rounds to 0 in f16: |y| ≤ 2^-25.
         let below_half_subnormal = targets.iter().filter(|y| y.abs() <= 2f64.powi(-25)).count();
         assert_eq!(below_half_subnormal, 20); // 13 exact zeros and 7 targets of order 1e-9
-        assert_eq!(advice.zero_denominators, below_half_subnormal);
+        assert_eq!(advice.zero_denominators, Some(below_half_subnormal));
         assert!(
-            advice.reason.contains("no eps does both jobs in f16"),
+            advice
+                .reason
+                .contains("no eps keeps the bias on the 10th-percentile target below 1 % in f16"),
             "{}",
             advice.reason
         );
@@ -525,6 +825,75 @@ mod tests {
             "{}",
             advice.reason
         );
+    }
+
+    #[test]
+    fn the_trade_off_is_reported_at_the_stored_eps() {
+        // Nonzero |y|: 1e-6, 1e-4 (twice), 1e-2 and 1; median 1e-4, 10th percentile 1e-6.
+        let targets = [0.0, 1e-6, 1e-4, 1e-4, 1e-2, 1.0];
+        let advice = advise(Format::F64, Constant::Eps, &decimal("1e-8"), &targets);
+        // A y = 0 row: gradient 1/eps; a typical one 1/(1e-4 + eps): (1e-4 + 1e-8)/1e-8.
+        assert!((advice.zero_target_weight - 10001.0).abs() < 1e-6);
+        assert!((advice.small_target_bias - 1e-2).abs() < 1e-15);
+        // The upper end biases the 10th percentile by 1 %: 1e-8, rounded down to two digits.
+        assert_eq!(advice.recommended.1, 1e-8);
+        // f64 stores anything from 50 × 2^-1074 up within 1 % (rounded up: 2.5e-322).
+        assert_eq!(advice.accurate_from, 2.5e-322);
+        assert!(
+            advice.reason.contains("a row with y = 0 weighs 1e+04×"),
+            "{}",
+            advice.reason
+        );
+        // bf16: 50 × 2^-133 = 4.59e-39, below its smallest normal 2^-126, rounded up.
+        let bf16 = advise(Format::Bf16, Constant::Eps, &decimal("1e-8"), &targets);
+        assert_eq!(bf16.accurate_from, 4.6e-39);
+    }
+
+    #[test]
+    fn a_denominator_with_p_needs_the_square_root_limit() {
+        let loss = Loss::with_eps(crate::model::Preset::Smape, &decimal("1e-8"));
+        let guard = loss.guards().remove(0);
+        assert!(guard.with_prediction && !guard.target_only);
+        let advice = advise_as(
+            LaneSpec::from(Format::F16),
+            Constant::Eps,
+            Role::Guard {
+                kind: guard.kind,
+                with_prediction: true,
+                target_only: false,
+                additive: true,
+            },
+            &decimal("1e-8"),
+            &[0.0, 0.5],
+            Some(&loss),
+        );
+        // √(1/65504) = 0.0039072…, rounded up.
+        assert_eq!(advice.recommended.0, 0.004);
+        assert_eq!(advice.zero_denominators, None);
+        assert!(
+            advice.reason.contains("|p|/eps² finite"),
+            "{}",
+            advice.reason
+        );
+    }
+
+    #[test]
+    fn a_constant_that_divides_alone_is_a_scale_not_a_guard() {
+        let constant = |name: &str| (name == "delta").then(|| decimal("0.5"));
+        let loss = Loss::expression(
+            "abs(p - y) / delta + log(abs(y) + eps2)",
+            &|name| constant(name).or_else(|| (name == "eps2").then(|| decimal("1e-3"))),
+            crate::model::Reduce::Mean,
+        )
+        .unwrap();
+        let guards = loss.guards();
+        let names: Vec<(&str, bool, bool)> = guards
+            .iter()
+            .map(|g| (g.constant.as_str(), g.additive, g.target_only))
+            .collect();
+        assert_eq!(names, [("delta", false, true), ("eps2", true, true)]);
+        assert_eq!(guards[1].kind, GuardKind::Logarithm);
+        assert_eq!(guards[1].op, "loss.n9.add");
     }
 
     #[test]

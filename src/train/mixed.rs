@@ -55,7 +55,7 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
             scaler: LossScaler::new(config.loss_scaling),
             updates: 0,
             features: round(&data.features),
-            targets: round(&data.targets),
+            targets: round(&config.loss.encode_targets(&data.targets)),
             loss_constants: config.loss.round_constants(&()),
             dropout_scale: dropout_scale(config.architecture.dropout, &()),
             loss: config.loss.clone(),
@@ -82,6 +82,11 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
         }
     }
 
+    /// The loss's constants as stored, in the order of its expression's slots.
+    pub fn loss_constants(&self) -> &[Tensor<M>] {
+        &self.loss_constants
+    }
+
     /// The targets as stored in the master format.
     pub fn targets(&self) -> &Tensor<M> {
         &self.targets
@@ -96,7 +101,7 @@ impl<C: Scalar<Context = ()>, M: Scalar<Context = ()>> MixedTrainer<C, M> {
     /// formats, rounded for the reference), from one evaluation.
     pub fn full_loss_and_terms(&self) -> (M, Vec<f64>) {
         let (loss, cache) = self.evaluate();
-        (loss, cache.terms().iter().map(M::to_f64).collect())
+        (loss, cache.row_terms())
     }
 
     /// The loss over the whole data set and its terms, computed as a step computes them.

@@ -47,6 +47,7 @@ pub struct Trainer<S: Scalar> {
     loss: Loss,
     reduction: Reduction,
     ctx: S::Context,
+    loss_ctx: S::Context,
     precision: Option<Arc<dyn OpPrecision<S>>>,
 }
 
@@ -90,12 +91,13 @@ impl<S: Scalar> Trainer<S> {
             optimizer,
             mlp,
             features: round(&data.features, ctx(FEATURES)),
-            targets: round(&data.targets, ctx(TARGETS)),
+            targets: round(&config.loss.encode_targets(&data.targets), ctx(TARGETS)),
             loss_constants: config.loss.round_constants(&ctx(LOSS_CONSTANTS)),
             dropout_scale: dropout_scale(config.architecture.dropout, &ctx(DROPOUT)),
             loss: config.loss.clone(),
             reduction: config.reduction,
             ctx: ctx(FEATURES),
+            loss_ctx: ctx(LOSS_CONSTANTS),
             precision,
         }
     }
@@ -129,6 +131,16 @@ impl<S: Scalar> Trainer<S> {
         }
     }
 
+    /// The context the loss's constants were made in.
+    pub fn loss_ctx(&self) -> &S::Context {
+        &self.loss_ctx
+    }
+
+    /// The loss's constants as stored, in the order of its expression's slots.
+    pub fn loss_constants(&self) -> &[Tensor<S>] {
+        &self.loss_constants
+    }
+
     /// The targets as stored in this format.
     pub fn targets(&self) -> &Tensor<S> {
         &self.targets
@@ -144,7 +156,7 @@ impl<S: Scalar> Trainer<S> {
     /// formats, rounded for the reference), from one evaluation.
     pub fn full_loss_and_terms(&self) -> (S, Vec<f64>) {
         let (loss, cache) = self.evaluate();
-        (loss, cache.terms().iter().map(S::to_f64).collect())
+        (loss, cache.row_terms())
     }
 
     /// The loss over the whole data set, and its terms.

@@ -38,6 +38,12 @@ pub trait Training: Send + 'static {
     /// The targets as the loss sees them.
     fn targets(&self) -> &Tensor<Self::Master>;
 
+    /// The loss's constants as stored, in the order of its expression's slots.
+    fn loss_constants(&self) -> &[Tensor<Self::Master>];
+
+    /// The context (format) the loss's constants were made in.
+    fn loss_ctx(&self) -> <Self::Master as crate::format::Scalar>::Context;
+
     /// The loss over the whole data set, without dropout.
     fn full_loss(&self) -> Self::Master;
 
@@ -68,6 +74,14 @@ impl<S: Observable> Training for Trainer<S> {
 
     fn targets(&self) -> &Tensor<S> {
         Trainer::targets(self)
+    }
+
+    fn loss_constants(&self) -> &[Tensor<S>] {
+        Trainer::loss_constants(self)
+    }
+
+    fn loss_ctx(&self) -> S::Context {
+        Trainer::loss_ctx(self).clone()
     }
 
     fn full_loss(&self) -> S {
@@ -102,6 +116,12 @@ impl<C: Native, M: Native> Training for MixedTrainer<C, M> {
     fn targets(&self) -> &Tensor<M> {
         MixedTrainer::targets(self)
     }
+
+    fn loss_constants(&self) -> &[Tensor<M>] {
+        MixedTrainer::loss_constants(self)
+    }
+
+    fn loss_ctx(&self) {}
 
     fn full_loss(&self) -> M {
         MixedTrainer::full_loss(self)

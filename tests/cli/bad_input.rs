@@ -7,7 +7,7 @@ use crate::support::{Outcome, Scratch, entries, run};
 
 /// Runs the audit with `args` and `--csv` pointing at an empty directory; asserts exit 2,
 /// nothing on stdout, the directory still empty, and returns stderr.
-fn refused(args: &[&str]) -> String {
+pub(crate) fn refused(args: &[&str]) -> String {
     let dir = Scratch::dir("refused");
     let mut full: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     full.extend(["--csv".to_string(), dir.path.to_string_lossy().into_owned()]);

@@ -17,6 +17,7 @@ mod support;
 mod bad_input;
 mod blame;
 mod check;
+mod classification;
 mod common;
 mod consistency;
 mod facts;

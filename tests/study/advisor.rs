@@ -64,17 +64,34 @@ fn f16_range_is_empty_so_the_advice_is_its_lower_end() {
         .find(|row| row.get("constant") == "eps")
         .expect("an f16 eps row");
     // Lower end: the smallest normal 2^-14 = 6.103515625e-05 rounded up to two digits. The
-    // upper end, u × the median nonzero |y| = 2^-11 × 6.3e-05 ≈ 3e-08, is below it.
+    // upper end, 1 % of the 10th-percentile nonzero |y| (5.2e-08), is far below it.
     assert_eq!(
         (f16.get("recommended_low"), f16.get("recommended_high")),
         ("0.000062", "0.000062")
     );
     assert!(f16.f64("recommended_low") > 2f64.powi(-14));
     assert!(
-        f16.get("reason").contains("no eps does both jobs in f16"),
+        f16.get("reason")
+            .contains("no eps keeps the bias on the 10th-percentile target below 1 % in f16"),
         "{}",
         f16.get("reason")
     );
+    // eps is flushed: a zero target's term is |p|/0, and the bias on small targets is 0.
+    assert_eq!(
+        (f16.get("zero_target_weight"), f16.get("small_target_bias")),
+        ("inf", "0")
+    );
+    assert_eq!(f16.get("guards"), "denominator");
+    // 50 × 2^-24 = 2.98e-06: from there up f16 stores eps within 1 %.
+    assert_eq!(f16.f64("accurate_from"), 3e-06);
+    // In f32, eps = 1e-8 makes a zero target weigh (m + eps)/eps ≈ 6338 typical ones (m = the
+    // median nonzero |y|, 6.3e-05) and biases the 10th percentile (5.2e-08) by 19 %.
+    let f32_eps = advice.row_matching(&[("format", "f32"), ("constant", "eps")]);
+    let weight = f32_eps.f64("zero_target_weight");
+    assert!((6300.0..6400.0).contains(&weight), "{weight}");
+    let bias = f32_eps.f64("small_target_bias");
+    assert!((0.18..0.2).contains(&bias), "{bias}");
+    assert_eq!(f32_eps.get("recommended_high"), "5.2e-10");
     // In f32 and f64 the range is not empty.
     for format in ["f32", "f64"] {
         let row = advice

@@ -52,6 +52,8 @@ pub const AUDIT_FLAGS: &[&str] = &[
     "--seed",
     "--data",
     "--target",
+    "--task",
+    "--classes",
     "--samples",
     "--features",
     "--data-seed",

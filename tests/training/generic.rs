@@ -91,7 +91,7 @@ fn exact_fit() -> (Architecture, ParamSet, Dataset) {
         x,
         targets,
         vec!["x1".into(), "x2".into()],
-        "y".into(),
+        vec!["y".into()],
         "exact fit".into(),
     )
     .expect("a valid data set");

@@ -52,10 +52,12 @@ fn masks() -> Vec<Tensor<Mpfr>> {
 }
 
 /// The network: Glorot weights of seed 7, and nonzero biases so that their gradients are not
-/// taken at a special point.
-fn network(activation: Activation) -> Mlp<Mpfr> {
+/// taken at a special point; `outputs` wide at the top.
+fn network(activation: Activation, outputs: usize) -> Mlp<Mpfr> {
+    let mut widths = WIDTHS.to_vec();
+    widths[3] = outputs;
     let architecture = Architecture {
-        widths: WIDTHS.to_vec(),
+        widths,
         activation,
         dropout: 0.0,
     };
@@ -84,13 +86,20 @@ struct Problem {
 
 impl Problem {
     fn new(activation: Activation, loss: Loss, dropout: bool) -> Self {
-        let (x, y) = batch();
+        let (_, y) = batch();
+        Problem::with_targets(activation, loss, dropout, &y)
+    }
+
+    /// A problem with other targets (several columns, class labels): the output layer is as
+    /// wide as the loss needs.
+    fn with_targets(activation: Activation, loss: Loss, dropout: bool, y: &Array2<f64>) -> Self {
+        let (x, _) = batch();
         Problem {
-            mlp: network(activation),
+            mlp: network(activation, loss.outputs(y.ncols())),
             constants: loss.round_constants(&BITS),
+            y: tensor(&loss.encode_targets(y)),
             loss,
             x: tensor(&x),
-            y: tensor(&y),
             masks: if dropout { masks() } else { Vec::new() },
         }
     }
@@ -186,13 +195,24 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
         "{case}: the loss is not finite"
     );
 
+    // 3·4 + 4 + 4·3 + 3 + 3·1 + 1 parameters, every one checked.
+    compare_with_central_differences(&problem, &grads, &case, 35);
+}
+
+/// Every parameter's backprop gradient against its central difference; `expected` parameters.
+fn compare_with_central_differences(
+    problem: &Problem,
+    grads: &Gradients<Mpfr>,
+    case: &str,
+    expected: usize,
+) {
     let mut checked = 0;
     let mut nonzero = 0;
     for (l, layer_grads) in grads.iter().enumerate() {
         let tensors = [(&layer_grads.weight, "weight"), (&layer_grads.bias, "bias")];
         for (tensor_index, (grad, what)) in tensors.into_iter().enumerate() {
             for ((i, j), analytic) in grad.indexed_iter() {
-                let numeric = central_difference(&problem, |mlp| {
+                let numeric = central_difference(problem, |mlp| {
                     let layer = &mut mlp.layers[l];
                     let t = if tensor_index == 0 {
                         &mut layer.weight
@@ -216,8 +236,7 @@ fn check(activation: Activation, loss: Loss, dropout: bool) {
             }
         }
     }
-    // 3·4 + 4 + 4·3 + 3 + 3·1 + 1 parameters, every one checked.
-    assert_eq!(checked, 35, "{case}");
+    assert_eq!(checked, expected, "{case}");
     // A check of zeros against zeros would prove little: most gradients are nonzero.
     assert!(nonzero >= 20, "{case}: only {nonzero} nonzero gradients");
 }
@@ -280,6 +299,91 @@ gradient_checks! {
     tanh_softplus_of_a_product: Tanh, written("log(1 + exp(-(p * y))) + sigmoid(p - y)"), false;
     tanh_log1p_tanh_exp: Tanh, written("-log1p(-tanh(abs(p - y)) / 2) + exp(-p^2) * y"), false;
     relu_quotient_dropout: Relu, written("(p - y) / (1 + p^2) + p / delta"), true;
+}
+
+/// Class labels of the five samples: every class of three occurs.
+fn labels() -> Array2<f64> {
+    array![[2.0], [0.0], [1.0], [2.0], [1.0]]
+}
+
+/// The softmax cross-entropy over three logits (and the same network with binary and
+/// several-column targets) against central differences: the gradient softmax − onehot is
+/// derived by hand, so this is its check.
+fn check_targets(activation: Activation, loss: Loss, targets: Array2<f64>, dropout: bool) {
+    let case = format!(
+        "{} / {} / {:?}",
+        activation.name(),
+        loss.name(),
+        targets.dim()
+    );
+    let loss = match loss.targets() {
+        precision_audit::model::Targets::Classes => loss.with_classes(3),
+        _ => loss,
+    };
+    let problem = Problem::with_targets(activation, loss, dropout, &targets);
+    let (grads, recorder) = problem.backprop();
+    assert!(
+        recorder.outputs("loss.mean").iter().all(|l| l.is_finite()),
+        "{case}: the loss is not finite"
+    );
+    let outputs = problem.mlp.layers[2].bias.len();
+    // 3·4 + 4 + 4·3 + 3 + 3·K + K parameters.
+    compare_with_central_differences(&problem, &grads, &case, 31 + 4 * outputs);
+}
+
+#[test]
+fn softmax_cross_entropy_gradients_match_central_differences() {
+    for preset in [Preset::SoftmaxCe, Preset::SoftmaxCeNaive] {
+        for (activation, dropout) in [(Activation::Tanh, false), (Activation::Relu, true)] {
+            check_targets(activation, self::preset(preset), labels(), dropout);
+        }
+    }
+}
+
+#[test]
+fn binary_cross_entropy_gradients_match_central_differences() {
+    let binary = array![[1.0], [0.0], [0.0], [1.0], [1.0]];
+    check_targets(Activation::Tanh, preset(Preset::Bce), binary, false);
+    // Several binary targets: one sigmoid output each, the loss averaged over all.
+    let multi = array![[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]];
+    check_targets(Activation::Tanh, preset(Preset::Bce), multi, false);
+}
+
+#[test]
+fn several_regression_outputs_gradients_match_central_differences() {
+    let (_, y) = batch();
+    let two = ndarray::concatenate![ndarray::Axis(1), y, y.mapv(|v| 0.5 - v)];
+    check_targets(
+        Activation::Tanh,
+        preset(Preset::Relative),
+        two.clone(),
+        false,
+    );
+    let summed = Loss::expression("(p - y)^2", &|_| None, Reduce::Sum).expect("valid");
+    check_targets(Activation::Tanh, summed, two, false);
+}
+
+/// The stable and naive forms are the same function: at 256 bits their losses agree to the
+/// last bits, and their op names share every step but the last ones.
+#[test]
+fn both_softmax_forms_compute_the_same_loss() {
+    let stable = Problem::with_targets(
+        Activation::Tanh,
+        preset(Preset::SoftmaxCe).with_classes(3),
+        false,
+        &labels(),
+    );
+    let naive = Problem::with_targets(
+        Activation::Tanh,
+        preset(Preset::SoftmaxCeNaive).with_classes(3),
+        false,
+        &labels(),
+    );
+    let (a, b) = (stable.loss_of(&stable.mlp), naive.loss_of(&naive.mlp));
+    let difference = a.sub(&b).abs().to_f64() / a.to_f64();
+    assert!(difference < 1e-70, "{} vs {}", a.to_f64(), b.to_f64());
+    // log 3 is the loss of uniform logits: the small initial network is near it.
+    assert!((a.to_f64() - 3f64.ln()).abs() < 0.5, "{}", a.to_f64());
 }
 
 /// The test's own forward pass and loss in plain f64, sharing no code with the crate.

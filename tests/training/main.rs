@@ -15,6 +15,7 @@ mod support;
 
 #[macro_use]
 mod common;
+mod classification_traps;
 mod determinism;
 mod f16_traps;
 mod generic;

@@ -30,7 +30,7 @@ pub fn tiny_data() -> Dataset {
         array![[2.0, -1.0]],
         array![[0.5]],
         vec!["x1".into(), "x2".into()],
-        "y".into(),
+        vec!["y".into()],
         "by hand".into(),
     )
     .expect("a valid data set")

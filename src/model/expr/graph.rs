@@ -72,6 +72,42 @@ pub struct Graph {
     gradient: Derivative,
 }
 
+/// Where a named constant guards the expression: inside a denominator or under a log, where
+/// its value decides whether the loss and its gradient stay finite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guard {
+    /// The constant's name.
+    pub constant: String,
+    /// A denominator or the argument of a log.
+    pub kind: GuardKind,
+    /// The node of the denominator or the log's argument (the first one the constant is in).
+    pub node: usize,
+    /// That node's op name (`loss.denominator`, `loss.n6.add`); empty when it is the constant
+    /// itself.
+    pub op: String,
+    /// Whether the prediction `p` appears in some guarded node of this constant (then the
+    /// derivative holds a quotient by its square, e.g. |p − y| / (|y| + |p| + eps)²).
+    pub with_prediction: bool,
+    /// Whether the first guarded node depends on `y` and constants only, so that it can be
+    /// evaluated on the targets before training.
+    pub target_only: bool,
+    /// Whether the constant is added to the rest of the guarded value (`|y| + eps`,
+    /// `max(|y|, eps)`, `1 − σ(p) + eps`: reached through `+`, `−` and `max` only), rather than
+    /// dividing by itself alone (`(p − y) / delta`).
+    pub additive: bool,
+}
+
+crate::named_enum! {
+    /// How a constant guards an expression.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum GuardKind {
+        /// In the denominator of a division.
+        Denominator = "denominator",
+        /// In the argument of `log` or `log1p`.
+        Logarithm = "log",
+    }
+}
+
 /// The values of every node of one forward evaluation.
 #[derive(Clone, Debug)]
 pub struct Values<S>(Vec<Tensor<S>>);
@@ -80,6 +116,11 @@ impl<S> Values<S> {
     /// The value of the whole expression (the last node).
     pub fn root(&self) -> &Tensor<S> {
         self.0.last().expect("an expression has a node")
+    }
+
+    /// The value of node `index`.
+    pub fn node(&self, index: usize) -> &Tensor<S> {
+        &self.0[index]
     }
 }
 
@@ -128,6 +169,73 @@ impl Graph {
     /// The constant leaves, in the order they were written.
     pub fn slots(&self) -> &[Slot] {
         &self.slots
+    }
+
+    /// The named constants that guard a denominator or a log, found by walking the graph: one
+    /// entry per constant, in the order the constants were written, a denominator before a log.
+    pub fn guards(&self) -> Vec<Guard> {
+        let mut guards: Vec<Guard> = Vec::new();
+        for node in &self.nodes {
+            let (kind, guarded) = match *node {
+                Node::Binary(Binary::Div, _, b) => (GuardKind::Denominator, b),
+                Node::Unary(Unary::Ln | Unary::Ln1p, x) => (GuardKind::Logarithm, x),
+                _ => continue,
+            };
+            let leaves = self.leaves(guarded);
+            let with_prediction = leaves.contains(&Node::Prediction);
+            for leaf in &leaves {
+                let Node::Constant(slot) = leaf else { continue };
+                let Some(name) = self.slots[*slot].name.clone() else {
+                    continue;
+                };
+                match guards.iter_mut().find(|g| g.constant == name) {
+                    Some(guard) => {
+                        guard.with_prediction |= with_prediction && kind == guard.kind;
+                    }
+                    None => guards.push(Guard {
+                        constant: name,
+                        kind,
+                        node: guarded,
+                        op: self.names[guarded].clone(),
+                        with_prediction,
+                        target_only: !with_prediction,
+                        additive: self.added(guarded, *slot),
+                    }),
+                }
+            }
+        }
+        let order = |g: &Guard| {
+            self.slots
+                .iter()
+                .position(|s| s.name.as_ref() == Some(&g.constant))
+        };
+        guards.sort_by_key(|g| (order(g), g.kind == GuardKind::Logarithm));
+        guards
+    }
+
+    /// Whether the constant `slot` is a term of a sum, difference or maximum at `node` (through
+    /// nested ones), next to something else.
+    fn added(&self, node: usize, slot: usize) -> bool {
+        match &self.nodes[node] {
+            Node::Binary(Binary::Add | Binary::Sub | Binary::Max, a, b) => [*a, *b]
+                .iter()
+                .any(|&child| self.nodes[child] == Node::Constant(slot) || self.added(child, slot)),
+            _ => false,
+        }
+    }
+
+    /// The leaves (y, p, constants) of the subexpression at `node`.
+    fn leaves(&self, node: usize) -> Vec<Node> {
+        match &self.nodes[node] {
+            leaf @ (Node::Target | Node::Prediction | Node::Constant(_)) => vec![leaf.clone()],
+            Node::Unary(_, x) => self.leaves(*x),
+            Node::Binary(_, a, b) => {
+                let mut leaves = self.leaves(*a);
+                leaves.extend(self.leaves(*b));
+                leaves
+            }
+            Node::Power { base, .. } => self.leaves(*base),
+        }
     }
 
     /// The names of the forward ops, in evaluation order.

@@ -4,5 +4,5 @@
 pub mod graph;
 pub mod parse;
 
-pub use graph::{Graph, Slot, Values};
+pub use graph::{Graph, Guard, GuardKind, Slot, Values};
 pub use parse::{Ast, Function, MAX_EXPONENT, ParseError, parse};
