@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod builtin;
 pub mod csv_file;
 pub mod digest;
+pub mod lines;
 pub mod model_file;
 pub mod npy;
 pub mod npz;
