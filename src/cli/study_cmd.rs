@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use crate::error::Error;
-use crate::flags::{AuditArgs, audit_config};
+use crate::flags::{AuditArgs, audit_plan};
 use crate::report::CsvDir;
 use crate::report::study_report as report;
 use crate::study::orders::{outcomes, run_orders, summarize_orders};
@@ -13,8 +13,10 @@ use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
 
 /// Runs a seed sweep of `seeds` seeds.
 pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
-    let config = audit_config(args)?;
+    let plan = audit_plan(args)?;
     let mut files = output(args, &report::SWEEP_FILES)?;
+    super::announce(&plan);
+    let config = plan.config;
     let redraw_init = args.init_params.is_none();
     let runs = run_sweep(&config, seeds as usize, redraw_init, config.threads);
     let formats = summarize_sweep(&runs);
@@ -30,8 +32,10 @@ pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8,
 
 /// Runs the order study with `orders` summation orders.
 pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
-    let config = audit_config(args)?;
+    let plan = audit_plan(args)?;
     let mut files = output(args, &report::ORDERS_FILES)?;
+    super::announce(&plan);
+    let config = plan.config;
     let results = run_orders(&config, u64::from(orders), config.threads)?;
     let (formats, ops) = summarize_orders(&results);
     let outcomes = outcomes(&results);

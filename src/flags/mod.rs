@@ -8,4 +8,4 @@ pub mod args;
 pub mod config;
 
 pub use args::{AuditArgs, CheckArgs, Cli, Command, FormatsArgs, PlotArgs, RoundArgs};
-pub use config::audit_config;
+pub use config::{Plan, audit_config, audit_plan};
