@@ -165,3 +165,153 @@ fn a_data_csv_is_read_as_a_stream() {
         finished.peak_rss
     );
 }
+
+// ---- the estimate ----
+
+/// Reads `child`'s stderr on a thread until `wanted` appears (then kills the child) or
+/// `seconds` pass; returns what was read and whether the child was still running.
+fn stderr_until(mut child: Child, wanted: &[&str], seconds: u64) -> (String, bool) {
+    use std::sync::{Arc, Mutex};
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&chunk[..n]).into_owned();
+                seen.lock().expect("lock").push_str(&text);
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let complete = || {
+        let text = seen.lock().expect("lock");
+        wanted.iter().all(|w| text.contains(w))
+    };
+    while Instant::now() < deadline && !complete() {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let running = child.try_wait().expect("wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    reader.join().expect("the reader ends with the child");
+    let text = seen.lock().expect("lock").clone();
+    (text, running)
+}
+
+/// The sizes of the issue, under an 8 GiB address space (`ulimit -v`), so that the answer
+/// does not depend on the machine: each needs more (34, 290 and 20 GiB by the estimate). They
+/// aborted (`memory allocation … failed`, exit 134) or ran for minutes without a word; now
+/// they are refused at once, naming the flags, the estimate and the memory available.
+#[test]
+fn runs_that_cannot_fit_are_refused_at_once_with_the_estimate() {
+    for (args, flags) in [
+        (&["--layers", "5000,5000"][..], "--batch-size, --layers"),
+        (&["--samples", "100000000"][..], "--samples"),
+        (&["--features", "1000000"][..], "--layers"),
+    ] {
+        let finished = run_within(args, Some(8 * GIB), 60)
+            .unwrap_or_else(|| panic!("`{}` is refused at once, not run", args.join(" ")));
+        let stderr = &finished.stderr;
+        assert_eq!(finished.code, Some(2), "{}: {stderr}", args.join(" "));
+        assert!(stderr.contains(flags), "names {flags}: {stderr}");
+        assert!(stderr.contains("the run needs about"), "{stderr}");
+        assert!(
+            stderr.contains("GiB (ulimit -v, less what is mapped) is available"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// A study holds a copy of the data per audit running at the same time: refused the same way
+/// (the seeds used to copy the data once per seed before the first one ran).
+#[test]
+fn studies_that_cannot_fit_are_refused_at_once() {
+    let big = ["--samples", "2000000", "--features", "8", "--threads", "2"];
+    for study in [["--seeds", "8"], ["--orders", "8"]] {
+        let args: Vec<&str> = big.iter().chain(&study).copied().collect();
+        let finished = run_within(&args, Some(2 * GIB), 60)
+            .unwrap_or_else(|| panic!("`{}` is refused at once, not run", args.join(" ")));
+        assert_eq!(finished.code, Some(2), "{}", finished.stderr);
+        assert!(
+            finished.stderr.contains("the run needs about"),
+            "{}",
+            finished.stderr
+        );
+    }
+}
+
+/// `check` estimates its audit before running it: a configuration too large for the machine is
+/// refused for its size, before the comparison with the baseline.
+#[test]
+fn check_refuses_a_run_that_cannot_fit_before_running_it() {
+    let base = Scratch::dir("resources-baseline");
+    let path = base.arg();
+    let made = run_within(
+        &["--epochs", "1", "--formats", "f32", "--csv", &path],
+        None,
+        120,
+    )
+    .expect("the baseline is written");
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    let args = [
+        "check",
+        "--baseline",
+        &path,
+        "--formats",
+        "f32",
+        "--samples",
+        "2000000",
+        "--features",
+        "8",
+    ];
+    let finished = run_within(&args, Some(GIB), 60).expect("refused at once");
+    assert_eq!(finished.code, Some(2), "{}", finished.stderr);
+    assert!(
+        finished.stderr.contains("--samples") && finished.stderr.contains("the run needs about"),
+        "{}",
+        finished.stderr
+    );
+}
+
+/// A run of 1.4e10 multiply-adds (about four minutes) said nothing before it ended; now its
+/// estimate comes first.
+#[test]
+fn a_large_run_prints_its_estimate_before_it_starts() {
+    let child = spawn(&["--layers", "200,200", "--formats", "f32"], None);
+    let (stderr, running) = stderr_until(child, &["estimate: about", "multiply-adds"], 60);
+    assert!(
+        stderr.contains("precision-audit: estimate: about"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("multiply-adds over 400 steps"), "{stderr}");
+    assert!(
+        stderr.contains("weights, gradients and optimizer state"),
+        "{stderr}"
+    );
+    assert!(
+        running,
+        "the estimate comes before the run, not after it: {stderr}"
+    );
+}
+
+/// `--epochs 1000000000` (4e9 steps) started without a word.
+#[test]
+fn an_absurd_step_count_is_warned_about_at_once() {
+    let child = spawn(&["--epochs", "1000000000"], None);
+    let (stderr, running) = stderr_until(child, &["warning: 4000000000 steps", "estimate"], 60);
+    assert!(
+        stderr.contains("warning: 4000000000 steps (--epochs × batches of --batch-size)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("estimate: about"), "{stderr}");
+    assert!(running, "{stderr}");
+}
