@@ -522,4 +522,50 @@ mod tests {
             ElementError::NONE
         );
     }
+
+    /// Each lane op is compared with the reference's op of the same step and position: an f64
+    /// lane then agrees with the 113-bit reference to about f64's precision in every op, and
+    /// an f32 lane to about f32's (mutation testing: advancing the cursor the wrong way passed
+    /// every unit, format and training test; only the CLI snapshots saw it).
+    #[test]
+    fn every_lane_op_is_compared_with_the_reference_op_it_pairs_with() {
+        use clap::Parser;
+        let cli = crate::flags::Cli::parse_from([
+            "precision-audit",
+            "--epochs",
+            "2",
+            "--formats",
+            "f32,f64",
+            "--loss",
+            "mse",
+        ]);
+        let config = crate::flags::audit_config(&cli.audit).expect("a valid audit");
+        let result = crate::audit::run(&config, &mut crate::audit::DiscardSteps, &mut |_, _| {})
+            .expect("the audit runs");
+        let [f32_lane, f64_lane] = &result.formats[..] else {
+            panic!("two lanes")
+        };
+        assert!(f64_lane.ops.len() > 20, "{}", f64_lane.ops.len());
+        for (lane, bound) in [(f64_lane, 1e-9), (f32_lane, 1e-2)] {
+            for op in &lane.ops {
+                assert!(op.accumulated.count > 0, "{}: {} compared", lane.lane, op.op);
+                assert!(
+                    op.accumulated.max_rel < bound,
+                    "{} {}: accumulated error {} against the reference",
+                    lane.lane,
+                    op.op,
+                    op.accumulated.max_rel
+                );
+            }
+        }
+        let matmul = |lane: &crate::audit::FormatReport| {
+            lane.ops
+                .iter()
+                .find(|op| op.op == "fwd.dense1.matmul")
+                .expect("the first matmul")
+                .accumulated
+                .max_rel
+        };
+        assert!(matmul(f32_lane) > 0.0, "f32 rounds its products");
+    }
 }
