@@ -548,7 +548,12 @@ mod tests {
         assert!(f64_lane.ops.len() > 20, "{}", f64_lane.ops.len());
         for (lane, bound) in [(f64_lane, 1e-9), (f32_lane, 1e-2)] {
             for op in &lane.ops {
-                assert!(op.accumulated.count > 0, "{}: {} compared", lane.lane, op.op);
+                assert!(
+                    op.accumulated.count > 0,
+                    "{}: {} compared",
+                    lane.lane,
+                    op.op
+                );
                 assert!(
                     op.accumulated.max_rel < bound,
                     "{} {}: accumulated error {} against the reference",
