@@ -573,4 +573,35 @@ mod tests {
         };
         assert!(matmul(f32_lane) > 0.0, "f32 rounds its products");
     }
+
+    /// A NaN computed from a NaN input is propagated, not produced: in the default job's f16
+    /// lane, eps = 1e-8 is stored as 0, `loss.div` divides by zero and produces NaN, and the
+    /// ops after it receive that NaN (mutation testing: counting every NaN as produced passed
+    /// every unit, format and training test).
+    #[test]
+    fn a_nan_from_a_nan_input_is_counted_as_propagated() {
+        use clap::Parser;
+        let cli = crate::flags::Cli::parse_from([
+            "precision-audit",
+            "--loss",
+            "relative",
+            "--eps",
+            "1e-8",
+            "--formats",
+            "f16",
+            "--epochs",
+            "1",
+        ]);
+        let config = crate::flags::audit_config(&cli.audit).expect("a valid audit");
+        let result = crate::audit::run(&config, &mut crate::audit::DiscardSteps, &mut |_, _| {})
+            .expect("the audit runs");
+        let f16 = &result.formats[0];
+        let produced = f16.events.get(EventKind::Nan);
+        let propagated = f16.events.get(EventKind::NanPropagated);
+        assert!(produced > 0, "loss.div produces NaN (0/0)");
+        assert!(
+            propagated > produced,
+            "{propagated} propagated, {produced} produced"
+        );
+    }
 }
