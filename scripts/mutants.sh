@@ -3,8 +3,8 @@
 # comparison or a deleted statement in format/, kernel/, audit/compare.rs, train/ or model/
 # make a test fail? Not run in CI (each mutant is a release build); see README.md (Testing).
 #
-#   bash scripts/mutants.sh                      # every mutant of the core (about 1,600; hours)
-#   bash scripts/mutants.sh --shard 0/40 --sharding round-robin   # a spread sample, < 1 hour
+#   bash scripts/mutants.sh                      # every mutant of the core (about 1,600; days)
+#   bash scripts/mutants.sh --shard 0/300 --sharding round-robin  # ~6 spread mutants, < 1 hour
 #   bash scripts/mutants.sh -f src/format/round.rs                # one file
 #   JOBS=2 bash scripts/mutants.sh ...           # build and test two mutants at a time
 #
@@ -38,8 +38,10 @@ tests=(
     --cargo-test-arg=--test=training
 )
 
-# Release builds, as every test here runs (the copied target/ makes the first build
-# incremental); a test that hangs under a mutant (a loop whose exit was mutated) times out.
+# Release builds, as every test here runs; each mutant rebuilds the crate and its three test
+# targets (5-10 minutes on one core: the first, unmutated build also rebuilds the
+# dependencies, about 15 minutes). A test that hangs under a mutant (a loop whose exit was
+# mutated) times out.
 exec cargo mutants "${core[@]}" "${tests[@]}" \
     --profile release \
     --copy-target true \
