@@ -15,6 +15,7 @@ pub mod model;
 pub mod names;
 pub mod plot;
 pub mod report;
+pub mod resources;
 pub mod seed;
 pub mod study;
 pub mod train;

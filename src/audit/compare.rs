@@ -540,4 +540,86 @@ mod tests {
             ElementError::NONE
         );
     }
+
+    /// Each lane op is compared with the reference's op of the same step and position: an f64
+    /// lane then agrees with the 113-bit reference to about f64's precision in every op, and
+    /// an f32 lane to about f32's (mutation testing: advancing the cursor the wrong way passed
+    /// every unit, format and training test; only the CLI snapshots saw it).
+    #[test]
+    fn every_lane_op_is_compared_with_the_reference_op_it_pairs_with() {
+        use clap::Parser;
+        let cli = crate::flags::Cli::parse_from([
+            "precision-audit",
+            "--epochs",
+            "2",
+            "--formats",
+            "f32,f64",
+            "--loss",
+            "mse",
+        ]);
+        let config = crate::flags::audit_config(&cli.audit).expect("a valid audit");
+        let result = crate::audit::run(&config, &mut crate::audit::DiscardSteps, &mut |_, _| {})
+            .expect("the audit runs");
+        let [f32_lane, f64_lane] = &result.formats[..] else {
+            panic!("two lanes")
+        };
+        assert!(f64_lane.ops.len() > 20, "{}", f64_lane.ops.len());
+        for (lane, bound) in [(f64_lane, 1e-9), (f32_lane, 1e-2)] {
+            for op in &lane.ops {
+                assert!(
+                    op.accumulated.count > 0,
+                    "{}: {} compared",
+                    lane.lane,
+                    op.op
+                );
+                assert!(
+                    op.accumulated.max_rel < bound,
+                    "{} {}: accumulated error {} against the reference",
+                    lane.lane,
+                    op.op,
+                    op.accumulated.max_rel
+                );
+            }
+        }
+        let matmul = |lane: &crate::audit::FormatReport| {
+            lane.ops
+                .iter()
+                .find(|op| op.op == "fwd.dense1.matmul")
+                .expect("the first matmul")
+                .accumulated
+                .max_rel
+        };
+        assert!(matmul(f32_lane) > 0.0, "f32 rounds its products");
+    }
+
+    /// A NaN computed from a NaN input is propagated, not produced: in the default job's f16
+    /// lane, eps = 1e-8 is stored as 0, `loss.div` divides by zero and produces NaN, and the
+    /// ops after it receive that NaN (mutation testing: counting every NaN as produced passed
+    /// every unit, format and training test).
+    #[test]
+    fn a_nan_from_a_nan_input_is_counted_as_propagated() {
+        use clap::Parser;
+        let cli = crate::flags::Cli::parse_from([
+            "precision-audit",
+            "--loss",
+            "relative",
+            "--eps",
+            "1e-8",
+            "--formats",
+            "f16",
+            "--epochs",
+            "1",
+        ]);
+        let config = crate::flags::audit_config(&cli.audit).expect("a valid audit");
+        let result = crate::audit::run(&config, &mut crate::audit::DiscardSteps, &mut |_, _| {})
+            .expect("the audit runs");
+        let f16 = &result.formats[0];
+        let produced = f16.events.get(EventKind::Nan);
+        let propagated = f16.events.get(EventKind::NanPropagated);
+        assert!(produced > 0, "loss.div produces NaN (0/0)");
+        assert!(
+            propagated > produced,
+            "{propagated} propagated, {produced} produced"
+        );
+    }
 }

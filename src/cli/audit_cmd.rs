@@ -12,7 +12,7 @@ use crate::audit::{
     self, AuditConfig, AuditResult, DiscardSteps, FailOnList, KeepSteps, StepRow, StepSink,
 };
 use crate::error::Error;
-use crate::flags::{AuditArgs, CheckArgs, audit_config};
+use crate::flags::{AuditArgs, CheckArgs, audit_plan};
 use crate::plot::{self, Run};
 use crate::report::CsvDir;
 use crate::report::Output;
@@ -88,7 +88,9 @@ fn execute(args: &AuditArgs, config: AuditConfig) -> Result<Audited, Error> {
 pub fn audit(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     // Parsed before the run, so that a typo is reported at once.
     let fail_on: FailOnList = args.fail_on.as_deref().unwrap_or_default().parse()?;
-    let audited = execute(args, audit_config(args)?)?;
+    let plan = audit_plan(args)?;
+    super::announce(&plan);
+    let audited = execute(args, plan.config)?;
     let (result, advice) = (&audited.result, &audited.advice);
     print(
         stdout,
@@ -119,8 +121,10 @@ pub fn check(args: &CheckArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     if let Some(csv) = &args.audit.csv {
         baseline.refuse_output(csv)?;
     }
-    let config = audit_config(&args.audit)?;
-    baseline.same_config(&config_rows(&config))?;
+    let plan = audit_plan(&args.audit)?;
+    baseline.same_config(&config_rows(&plan.config))?;
+    super::announce(&plan);
+    let config = plan.config;
     let audited = execute(&args.audit, config)?;
     let comparison = baseline.compare(&audited.result, args.tolerance)?;
     let text = comparison.render(args.audit.output, args.tolerance, &args.baseline);

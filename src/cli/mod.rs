@@ -43,6 +43,32 @@ fn warn(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "precision-audit: {line}");
 }
 
+/// Prints the estimate of a large run to stderr before it starts (more than
+/// [`LARGE_BYTES`](crate::resources::LARGE_BYTES) of memory or
+/// [`LARGE_MULTIPLY_ADDS`](crate::resources::LARGE_MULTIPLY_ADDS)), and warns of a step count
+/// beyond [`ABSURD_STEPS`](crate::resources::ABSURD_STEPS).
+fn announce(plan: &crate::flags::config::Plan) {
+    use crate::resources::ABSURD_STEPS;
+    let estimate = &plan.estimate;
+    if estimate.steps > ABSURD_STEPS {
+        warn(&format!(
+            "warning: {} steps (--epochs × batches of --batch-size) will not finish in any \
+             reasonable time",
+            estimate.steps
+        ));
+    }
+    if estimate.is_large() || estimate.steps > ABSURD_STEPS {
+        let available = plan
+            .available
+            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        warn(&format!(
+            "estimate: {}; memory available: {available}; by part:\n{}",
+            estimate.summary(),
+            estimate.breakdown().trim_end()
+        ));
+    }
+}
+
 /// Parses the command line. `--help` and `--version` print to stdout and fail (exit 2) when that
 /// write fails; usage errors print to stderr (ignoring a failed write) and exit 2.
 fn parse() -> Result<Cli, ExitCode> {

@@ -8,7 +8,7 @@ use std::io::Write;
 use super::progress::Progress;
 use crate::blame::{Grouping, blame as run_blame};
 use crate::error::Error;
-use crate::flags::{AuditArgs, audit_config};
+use crate::flags::{AuditArgs, audit_plan};
 use crate::report::CsvDir;
 use crate::report::blame_report;
 use crate::report::study_report as report;
@@ -17,8 +17,10 @@ use crate::study::sweep::{summarize_sweep, sweep as run_sweep};
 
 /// Runs a seed sweep of `seeds` seeds.
 pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
-    let config = audit_config(args)?;
+    let plan = audit_plan(args)?;
     let mut files = output(args, &report::SWEEP_FILES)?;
+    super::announce(&plan);
+    let config = plan.config;
     let redraw_init = args.init_params.is_none();
     let runs = run_sweep(&config, seeds as usize, redraw_init, config.threads);
     let formats = summarize_sweep(&runs);
@@ -34,8 +36,10 @@ pub fn sweep(args: &AuditArgs, seeds: u32, stdout: &mut dyn Write) -> Result<u8,
 
 /// Runs the order study with `orders` summation orders.
 pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u8, Error> {
-    let config = audit_config(args)?;
+    let plan = audit_plan(args)?;
     let mut files = output(args, &report::ORDERS_FILES)?;
+    super::announce(&plan);
+    let config = plan.config;
     let results = run_orders(&config, u64::from(orders), config.threads)?;
     let (formats, ops) = summarize_orders(&results);
     let outcomes = outcomes(&results);
@@ -51,8 +55,11 @@ pub fn orders(args: &AuditArgs, orders: u32, stdout: &mut dyn Write) -> Result<u
 /// Runs blame by promotion.
 pub fn blame(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
     let grouping: Grouping = args.blame_groups.parse()?;
-    let config = audit_config(args)?;
+    // Memory as for one audit: blame's runs train one lane each, --threads at a time.
+    let plan = audit_plan(args)?;
     let files = output(args, &blame_report::BLAME_FILES)?;
+    super::announce(&plan);
+    let config = plan.config;
     let mut progress = Progress::new();
     let mut tell = |done, total| progress.update(done, total);
     let blame = run_blame(&config, args.blame_seeds as usize, grouping, &mut tell);

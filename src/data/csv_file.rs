@@ -6,11 +6,14 @@
 //! order mark, quoted cells, CRLF line ends and blank lines are accepted. One column is the
 //! target (by default the last); all others are features, in file order.
 
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use ndarray::Array2;
 
 use super::Dataset;
+use super::lines::LineCounter;
 use crate::Error;
 
 /// The byte order mark some spreadsheet programs put at the start of a UTF-8 file.
@@ -40,15 +43,23 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// fields, a cell that is not a number or not finite, a cell that is not UTF-8, and a target
 /// that names no column.
 pub fn load_csv(path: &Path, target: Option<&str>) -> Result<Dataset, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse(path, strip_bom(&bytes), target)
-}
-
-fn strip_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes)
+    };
+    let mut file = BufReader::new(File::open(path).map_err(io)?);
+    // The file is read once, as a stream: only the f64 values are kept.
+    let mut start = Vec::with_capacity(UTF8_BOM.len());
+    (&mut file)
+        .take(UTF8_BOM.len() as u64)
+        .read_to_end(&mut start)
+        .map_err(io)?;
+    let start = if start == UTF8_BOM {
+        &[][..]
+    } else {
+        &start[..]
+    };
+    parse(path, start.chain(file), target)
 }
 
 /// A record that is one whitespace-only field: a line with nothing on it but spaces.
@@ -65,50 +76,35 @@ fn bad(path: &Path, line: u64, column: Option<&str>, message: String) -> Error {
     }
 }
 
-/// The rows of a CSV file, each with the 1-based line it starts on.
+/// The rows of a CSV file, each with the 1-based line it starts on, read as a stream: neither
+/// the file nor its cells are kept, only the record being read.
 ///
 /// The csv crate's own line numbers lag behind after blank lines and with CRLF line ends (a
 /// record's position is where the previous one ended), so lines are counted here from the
-/// bytes: a line ends at `\n`, at `\r\n`, or at a lone `\r`, the terminators csv accepts.
-pub(crate) struct Rows<'a> {
+/// bytes as they pass ([`LineCounter`]): a line ends at `\n`, at `\r\n`, or at a lone `\r`, the
+/// terminators csv accepts.
+pub(crate) struct Rows<'a, R: Read> {
     path: &'a Path,
-    bytes: &'a [u8],
-    reader: csv::Reader<&'a [u8]>,
-    /// A byte offset and the line it is on, advanced as records are read.
-    counted: (usize, u64),
+    reader: csv::Reader<LineCounter<R>>,
 }
 
-impl<'a> Rows<'a> {
-    /// The rows of `bytes` (the contents of `path`, byte order mark removed). Every row is
+impl<'a, R: Read> Rows<'a, R> {
+    /// The rows of `source` (the contents of `path`, byte order mark removed). Every row is
     /// returned, the header included, however many fields each has: callers check shapes
     /// themselves so that they can say more.
-    pub(crate) fn new(path: &'a Path, bytes: &'a [u8]) -> Rows<'a> {
+    pub(crate) fn new(path: &'a Path, source: R) -> Rows<'a, R> {
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(bytes);
-        Rows {
-            path,
-            bytes,
-            reader,
-            counted: (0, 1),
-        }
+            .from_reader(LineCounter::new(source));
+        Rows { path, reader }
     }
 
-    /// The line of byte `offset`, which must not be before the last offset asked about.
-    fn line_at(&mut self, offset: usize) -> u64 {
-        let (mut at, mut line) = self.counted;
-        let end = offset.min(self.bytes.len());
-        while at < end {
-            match self.bytes[at] {
-                b'\n' => line += 1,
-                b'\r' if self.bytes.get(at + 1) != Some(&b'\n') => line += 1,
-                _ => {}
-            }
-            at += 1;
+    fn io_error(&self, source: std::io::Error) -> Error {
+        Error::Io {
+            path: self.path.to_path_buf(),
+            source,
         }
-        self.counted = (at.max(self.counted.0), line);
-        line
     }
 
     /// Reads the next row that is not blank into `record` and returns its line, or `None` at
@@ -118,10 +114,20 @@ impl<'a> Rows<'a> {
             let more = match self.reader.read_byte_record(record) {
                 Ok(more) => more,
                 Err(err) => {
+                    if let csv::ErrorKind::Io(_) = err.kind() {
+                        let csv::ErrorKind::Io(source) = err.into_kind() else {
+                            unreachable!("matched above")
+                        };
+                        return Err(self.io_error(source));
+                    }
                     let offset = err
                         .position()
                         .map_or(self.reader.position().byte(), |p| p.byte());
-                    let line = self.line_at(usize::try_from(offset).unwrap_or(usize::MAX));
+                    let line = self
+                        .reader
+                        .get_mut()
+                        .line_at(offset)
+                        .map_err(|e| self.io_error(e))?;
                     return Err(bad(self.path, line, None, format!("unreadable CSV: {err}")));
                 }
             };
@@ -131,15 +137,15 @@ impl<'a> Rows<'a> {
             if is_blank(record) {
                 continue;
             }
-            // The record's position is where the previous record ended: skip the line
-            // terminators and empty lines in between to find where this one starts.
-            let mut start = record
-                .position()
-                .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
-            while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
-                start += 1;
-            }
-            return Ok(Some(self.line_at(start)));
+            // The record's position is where the previous record ended: the line terminators
+            // and empty lines in between are skipped to find where this one starts.
+            let start = record.position().map_or(0, |p| p.byte());
+            let line = self
+                .reader
+                .get_mut()
+                .content_line_at(start)
+                .map_err(|e| self.io_error(e))?;
+            return Ok(Some(line));
         }
     }
 }
@@ -291,8 +297,8 @@ fn target_index(path: &Path, line: u64, names: &[String], wanted: &str) -> Resul
     }
 }
 
-fn parse(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Dataset, Error> {
-    let mut rows = Rows::new(path, bytes);
+fn parse(path: &Path, source: impl Read, target: Option<&str>) -> Result<Dataset, Error> {
+    let mut rows = Rows::new(path, source);
     let mut record = csv::ByteRecord::new();
     let Some(header_line) = rows.next(&mut record)? else {
         return Err(bad(

@@ -8,6 +8,7 @@ pub mod builtin;
 pub mod csv_file;
 pub mod digest;
 pub mod labels;
+pub mod lines;
 pub mod model_file;
 pub mod npy;
 pub mod npz;

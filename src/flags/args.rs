@@ -28,9 +28,15 @@ const AFTER_HELP: &str = "Examples:
   precision-audit --grid eps=1e-8,1e-4 --shard 2/4 --csv s2/   one shard of that grid
   precision-audit merge s1/ s2/ s3/ s4/ --csv out/   the shards, as one machine would write them
 
+Before it starts, a run's memory and work are estimated from its sizes: a run that needs more
+memory than is available (MemAvailable, the cgroup's limit, ulimit -v) is refused with exit 2,
+naming the flags that drive it; a run estimated at more than 1 GiB or 1e9 multiply-adds prints
+the estimate on stderr first.
+
 Exit codes: 0 the audit ran (findings are not failures); 1 internal error; 2 bad input or usage,
-or an output that could not be written; 3 a --fail-on condition was met, or check found a
-regression; 130, 143 interrupted by SIGINT, SIGTERM.";
+a run too large for the memory available, or an output that could not be written; 3 a
+--fail-on condition was met, or check found a regression; 130, 143 interrupted by SIGINT,
+SIGTERM.";
 
 const CHECK_AFTER_HELP: &str =
     "In check, the audit's flags mean what they mean in an audit, except:

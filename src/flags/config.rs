@@ -11,6 +11,8 @@ use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
+use crate::report::Output;
+use crate::resources::{self, Available, Estimate, Mode, Shape};
 use crate::train::{
     Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, TrainConfig,
     UpdateRounding,
@@ -194,6 +196,23 @@ fn promote(args: &AuditArgs, formats: &[LaneSpec]) -> Result<Vec<OpPattern>, Err
 
 /// The validated audit, with the data loaded and the initial parameters drawn or read.
 pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
+    audit_plan(args).map(|plan| plan.config)
+}
+
+/// A validated audit (or study) and what it will need.
+pub struct Plan {
+    /// The audit.
+    pub config: AuditConfig,
+    /// The memory and work of the whole command (every audit of a study).
+    pub estimate: Estimate,
+    /// The memory the machine and the process allow, where it can be read.
+    pub available: Option<Available>,
+}
+
+/// The validated audit and its estimate. The estimate is made from the sizes before the
+/// built-in data set is drawn or any lane is built, and a run that needs more memory than is
+/// available is refused (a data file is read first: its values are what it costs).
+pub fn audit_plan(args: &AuditArgs) -> Result<Plan, Error> {
     let policy = parse::<Policy>(&args.policy)?;
     let mut formats = Vec::new();
     for text in &args.formats {
@@ -221,37 +240,33 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
     let batch_size = positive("--batch-size", args.batch_size)?;
     let task = parse::<Task>(&args.task)?;
     let classes = classes(args, &loss, task)?;
-    let data: Dataset = match &args.data {
-        Some(path) => data::load_data(path, args.target.as_deref())?,
+    let file_data: Option<Dataset> = args
+        .data
+        .as_deref()
+        .map(|path| data::load_data(path, args.target.as_deref()))
+        .transpose()?;
+    let (samples, features) = match &file_data {
+        Some(data) => (data.samples(), data.feature_count()),
         None => {
             let (samples, features) = (
                 positive("--samples", args.samples)?,
                 positive("--features", args.features)?,
             );
             elements("--samples", "the built-in data set", samples, features)?;
-            match task {
-                Task::Regression => data::builtin(samples, features, args.data_seed),
-                Task::Classification => {
-                    let binary = loss.targets() == Targets::Binary;
-                    let k = classes.unwrap_or(if binary { 2 } else { DEFAULT_CLASSES });
-                    data::builtin_classes(samples, features, args.data_seed, k)
-                }
-            }
+            (samples, features)
         }
     };
-    let loss = match loss.targets() {
-        Targets::Values => loss,
-        Targets::Binary => {
-            labels::check(&data, Expected::Binary)?;
-            loss
-        }
-        Targets::Classes => {
-            let k = labels::check(&data, Expected::Classes(classes))?;
-            elements("--classes", "an output layer", k, 1)?;
-            loss.with_classes(k)
-        }
+    // The classes the built-in classification data is drawn with (its labels are below).
+    let builtin_classes = (task == Task::Classification).then(|| {
+        let binary = loss.targets() == Targets::Binary;
+        classes.unwrap_or(if binary { 2 } else { DEFAULT_CLASSES })
+    });
+    // A file's labels are checked now; the built-in data's once drawn, after the estimate.
+    let loss = match &file_data {
+        Some(data) => labelled(loss, data, classes)?,
+        None => loss,
     };
-    total_steps(epochs, data.samples(), batch_size)?;
+    let steps = total_steps(epochs, samples, batch_size)?;
     let model_file = args
         .init_params
         .as_deref()
@@ -274,10 +289,63 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         (None, Some(activation)) => activation,
         (None, None) => Activation::Relu,
     };
-    let mut widths = vec![data.feature_count()];
+    let mut widths = vec![features];
     widths.extend(&hidden);
-    widths.push(loss.outputs(data.target_count()));
-    check_sizes(&widths, batch_size.min(data.samples()))?;
+    // For the estimate, the built-in classification data's output layer at its largest.
+    let targets = file_data.as_ref().map_or(1, Dataset::target_count);
+    widths.push(match (&file_data, builtin_classes) {
+        (None, Some(k)) if loss.targets() == Targets::Classes => k,
+        _ => loss.outputs(targets),
+    });
+    check_sizes(&widths, batch_size.min(samples))?;
+    let reference = match args.reference {
+        ReferenceArg::Mpfr => Reference::Mpfr(args.reference_bits),
+        ReferenceArg::DoubleDouble => Reference::DoubleDouble,
+    };
+    let shape = Shape {
+        samples: samples as u64,
+        features: features as u64,
+        widths: widths.iter().map(|&w| w as u64).collect(),
+        batch: batch_size.min(samples) as u64,
+        steps,
+        lanes: formats
+            .iter()
+            .map(|lane| {
+                (
+                    resources::value_bytes(lane.format),
+                    resources::value_bytes(lane.master()),
+                )
+            })
+            .collect(),
+        reference: resources::reference_value_bytes(reference),
+        check: args
+            .verify_reference
+            .then(|| resources::reference_value_bytes(Reference::Mpfr(reference.bits() * 2))),
+        state_copies: state_copies(&optimizer),
+        kept_per_step: resources::kept_per_step(args.output == Output::Json, args.plot),
+        mode: match (args.seeds, args.orders) {
+            (Some(_), _) => Mode::Sweep,
+            (_, Some(_)) => Mode::Orders,
+            _ => Mode::Audit,
+        },
+        runs: u64::from(args.seeds.or(args.orders).unwrap_or(1)),
+        concurrent: u64::from(args.threads).max(1),
+    };
+    let estimate = shape.estimate();
+    let available = resources::available();
+    resources::refuse_beyond(&estimate, available, reference)?;
+    let data = match (file_data, builtin_classes) {
+        (Some(data), _) => data,
+        (None, None) => data::builtin(samples, features, args.data_seed),
+        (None, Some(k)) => data::builtin_classes(samples, features, args.data_seed, k),
+    };
+    let loss = if args.data.is_none() {
+        let loss = labelled(loss, &data, classes)?;
+        *widths.last_mut().expect("an output layer") = loss.outputs(data.target_count());
+        loss
+    } else {
+        loss
+    };
     let architecture = Architecture {
         widths,
         activation,
@@ -296,7 +364,7 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
         }
         None => glorot_uniform(&architecture, args.seed),
     };
-    Ok(AuditConfig {
+    let config = AuditConfig {
         train: TrainConfig {
             architecture,
             loss,
@@ -309,14 +377,16 @@ pub fn audit_config(args: &AuditArgs) -> Result<AuditConfig, Error> {
             promote: promote(args, &formats)?,
         },
         formats,
-        reference: match args.reference {
-            ReferenceArg::Mpfr => Reference::Mpfr(args.reference_bits),
-            ReferenceArg::DoubleDouble => Reference::DoubleDouble,
-        },
+        reference,
         verify_reference: args.verify_reference,
         threads: args.threads as usize,
         data,
         init,
+    };
+    Ok(Plan {
+        config,
+        estimate,
+        available,
     })
 }
 
@@ -340,6 +410,33 @@ fn classes(args: &AuditArgs, loss: &Loss, task: Task) -> Result<Option<usize>, E
         ));
     }
     Ok(Some(k))
+}
+
+/// The loss, its labels checked against `data`: binary targets 0 or 1, class labels in range
+/// (their count, unless `--classes` gives it, from the largest label).
+fn labelled(loss: Loss, data: &Dataset, classes: Option<usize>) -> Result<Loss, Error> {
+    Ok(match loss.targets() {
+        Targets::Values => loss,
+        Targets::Binary => {
+            labels::check(data, Expected::Binary)?;
+            loss
+        }
+        Targets::Classes => {
+            let k = labels::check(data, Expected::Classes(classes))?;
+            elements("--classes", "an output layer", k, 1)?;
+            loss.with_classes(k)
+        }
+    })
+}
+
+/// Parameter-sized tensors the optimizer and the update rounding keep beside the weights.
+fn state_copies(optimizer: &OptimizerConfig) -> u64 {
+    let moments = match optimizer.kind {
+        Optimizer::Adam => 2,
+        Optimizer::Sgd if optimizer.momentum.exact().is_zero() => 0,
+        Optimizer::Sgd => 1,
+    };
+    moments + u64::from(optimizer.update_rounding == UpdateRounding::Kahan)
 }
 
 /// The loss: a preset (`--loss`) or an expression (`--loss-expr`), with its constants: `eps`

@@ -13,4 +13,4 @@ pub mod shard;
 pub use args::{
     AuditArgs, CheckArgs, Cli, Command, FormatsArgs, MergeArgs, PlotArgs, QuantizeArgs, RoundArgs,
 };
-pub use config::audit_config;
+pub use config::{Plan, audit_config, audit_plan};

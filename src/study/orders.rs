@@ -75,17 +75,15 @@ pub fn run_orders(
     orders: u64,
     threads: usize,
 ) -> crate::Result<Vec<AuditResult>> {
-    let configs: Vec<AuditConfig> = (1..=orders)
-        .map(|seed| {
-            let mut config = config.clone();
-            config.train.reduction.order = Order::Shuffled(seed);
-            config.threads = 1;
-            config.verify_reference = false;
-            config
-        })
-        .collect();
-    in_parallel(&configs, threads, |config| {
-        audit::run(config, &mut DiscardSteps, &mut |_, _| {})
+    // Each job copies the configuration (the data included) when it starts, so that only the
+    // audits running at the same time hold a copy.
+    let seeds: Vec<u64> = (1..=orders).collect();
+    in_parallel(&seeds, threads, |&seed| {
+        let mut config = config.clone();
+        config.train.reduction.order = Order::Shuffled(seed);
+        config.threads = 1;
+        config.verify_reference = false;
+        audit::run(&config, &mut DiscardSteps, &mut |_, _| {})
     })
     .into_iter()
     .collect()

@@ -189,10 +189,14 @@ pub fn sweep(
     redraw_init: bool,
     threads: usize,
 ) -> Vec<SeedRun> {
-    let configs: Vec<AuditConfig> = (0..seeds as u64)
-        .map(|i| reseeded(config, config.train.seed.wrapping_add(i), redraw_init))
+    // Each job copies the configuration (the data included) when it starts, so that only the
+    // audits running at the same time hold a copy.
+    let seeds: Vec<u64> = (0..seeds as u64)
+        .map(|i| config.train.seed.wrapping_add(i))
         .collect();
-    in_parallel(&configs, threads, run_seed)
+    in_parallel(&seeds, threads, |&seed| {
+        run_seed(&reseeded(config, seed, redraw_init))
+    })
 }
 
 /// The statistics and verdict of each format over the seeds of a sweep.

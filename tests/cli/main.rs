@@ -27,6 +27,7 @@ mod mixed;
 mod model_files;
 mod plot;
 mod reliability;
+mod resources;
 mod snapshots;
 mod update_rounding;
 
