@@ -15,8 +15,9 @@
 //!   `div_by_zero`, `nan` and `inf` are confirmed links.
 //! - A confirmed chain crosses into the next step only through `opt.update`, and only when the
 //!   update moved a weight by more than the largest weight before it (`update`, with the largest
-//!   |Δ|): an update that size is what makes weights explode; smaller ones end the chain.
-//!   Pending chains cross in the optimizer's state (a second moment that stays zero).
+//!   |Δ|): an update that size is what makes weights explode; smaller ones end the chain. A
+//!   weight that exploded keeps its chain through the ordinary updates after it. Pending chains
+//!   cross in the optimizer's state (a second moment that stays zero).
 //!
 //! When several inputs carry chains, a confirmed one wins over a pending one, then the one
 //! whose head came first. Recording stops at the first op whose output holds inf or NaN: that
@@ -123,6 +124,13 @@ impl Chain {
     /// The origin.
     pub fn head(&self) -> &Link {
         &self.links[0]
+    }
+
+    /// Whether it ends at an update that made weights explode (the lane stored no inf or NaN).
+    pub fn ends_in_explosion(&self) -> bool {
+        self.links
+            .last()
+            .is_some_and(|l| l.event == LinkEvent::Update)
     }
 
     /// `opt.adam.v underflow (step 1) → … → fwd.dense2.matmul overflow (step 2)`: the step is
@@ -275,6 +283,8 @@ pub struct ChainRecorder {
     order: u64,
     finished: bool,
     chain: Option<Chain>,
+    /// The chain to the first update that made weights explode.
+    exploded: Option<Chain>,
 }
 
 /// A hash of a tensor's values (as f64 bits) and shape.
@@ -320,9 +330,10 @@ impl ChainRecorder {
         !self.finished
     }
 
-    /// The lane's chain, once it stored an inf or NaN.
+    /// The lane's chain: to its first inf or NaN; in a lane that never stored one, to the
+    /// first update that made its weights explode, if one did.
     pub fn chain(&self) -> Option<&Chain> {
-        self.chain.as_ref()
+        self.chain.as_ref().or(self.exploded.as_ref())
     }
 
     /// How the constants took part in additions before the first inf or NaN.
@@ -498,17 +509,26 @@ impl ChainRecorder {
                 pending: false,
             })
         } else if record.role == Role::Update {
-            let grown = update_growth(record);
-            best(&mut inherited.iter().filter(|(c, _)| !c.pending))
-                .filter(|_| grown.is_some())
-                .map(|from| Carried {
-                    node: extend(
-                        Some(from.node),
-                        link(LinkEvent::Update, grown.unwrap_or(0.0), None),
-                        order,
-                    ),
-                    pending: false,
-                })
+            // A weight that exploded before keeps its chain through later, ordinary updates.
+            let weight = producers
+                .first()
+                .copied()
+                .flatten()
+                .and_then(|p| self.entries[p].chain.clone())
+                .filter(|c| !c.pending);
+            match update_growth(record) {
+                Some(growth) => best(&mut inherited.iter().filter(|(c, _)| !c.pending))
+                    .map(|from| Carried {
+                        node: extend(
+                            Some(from.node),
+                            link(LinkEvent::Update, growth, None),
+                            order,
+                        ),
+                        pending: false,
+                    })
+                    .or(weight),
+                None => weight,
+            }
         } else if let Some(c) = divisor_constant {
             let from = best(&mut inherited.iter());
             Some(Carried {
@@ -541,17 +561,14 @@ impl ChainRecorder {
             }
         };
 
+        let exploded = chain
+            .as_ref()
+            .is_some_and(|c| c.node.link.event == LinkEvent::Update && c.node.link.step == step);
+        if exploded && self.exploded.is_none() {
+            self.exploded = chain.as_ref().map(|c| unroll(&c.node));
+        }
         if record.output.iter().any(|x| !x.is_finite()) {
-            self.chain = chain.map(|c| {
-                let mut links = Vec::new();
-                let mut node = Some(&c.node);
-                while let Some(n) = node {
-                    links.push(n.link.clone());
-                    node = n.previous.as_ref();
-                }
-                links.reverse();
-                Chain { links }
-            });
+            self.chain = chain.map(|c| unroll(&c.node));
             self.finished = true;
             self.entries.clear();
             return;
@@ -601,6 +618,18 @@ impl ChainRecorder {
         }
         (vanished && small).then_some(c)
     }
+}
+
+/// The chain that ends at `last`, head first.
+fn unroll(last: &Arc<Node>) -> Chain {
+    let mut links = Vec::new();
+    let mut node = Some(last);
+    while let Some(n) = node {
+        links.push(n.link.clone());
+        node = n.previous.as_ref();
+    }
+    links.reverse();
+    Chain { links }
 }
 
 /// For an update w′ = w − Δ: the largest |w′ − w| when it exceeds the largest |w| before it

@@ -230,7 +230,11 @@ pub fn verdict(report: &FormatReport, lanes: &[FormatReport]) -> String {
         Some(step) => {
             let first = loss_word(report.first_nonfinite_loss);
             let last = loss_word(report.final_loss);
-            let at_end = if last == first { format!("still {last}") } else { last.to_string() };
+            let at_end = if last == first {
+                format!("still {last}")
+            } else {
+                last.to_string()
+            };
             let outcome = format!("the loss is {first} at step {step} and {at_end} at the end");
             sentences.push(match &report.chain {
                 Some(_) => format!(
@@ -240,13 +244,26 @@ pub fn verdict(report: &FormatReport, lanes: &[FormatReport]) -> String {
                 None => outcome,
             });
         }
-        None => sentences.push(format!(
-            "the final loss is {} against the reference's {} (relative drift {:.2e}; parameters drift {:.2e})",
-            shortest(report.final_loss),
-            shortest(report.reference_loss),
-            report.loss_rel_drift,
-            report.param_rel_drift
-        )),
+        None => {
+            sentences.push(format!(
+                "the final loss is {} against the reference's {} (relative drift {:.2e}; parameters drift {:.2e})",
+                shortest(report.final_loss),
+                shortest(report.reference_loss),
+                report.loss_rel_drift,
+                report.param_rel_drift
+            ));
+            if let Some(chain) = &report.chain {
+                let what = if chain.ends_in_explosion() {
+                    "the weights explode"
+                } else {
+                    "the loss stays finite, but ops store inf or NaN"
+                };
+                sentences.push(format!(
+                    "{what} from {}",
+                    causes.next().map(|c| c.text).unwrap_or_default()
+                ));
+            }
+        }
     }
     let causes: Vec<Cause> = causes.collect();
     let (local, named): (Vec<Cause>, Vec<Cause>) = causes
