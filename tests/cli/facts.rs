@@ -538,7 +538,11 @@ fn verdict_names_the_op_where_non_finite_values_start() {
     let links: Vec<_> = chains.rows_where("format", "f16").collect();
     assert_eq!(links.len(), 2, "{verdict}");
     assert_eq!(
-        (links[0].get("op"), links[0].get("event"), links[0].get("constant")),
+        (
+            links[0].get("op"),
+            links[0].get("event"),
+            links[0].get("constant")
+        ),
         ("loss.denominator", "constant", "eps")
     );
     let last = links[links.len() - 1];
