@@ -649,3 +649,322 @@ fn update_growth<S: Scalar>(record: &OpRecord<'_, S>) -> Option<f64> {
         .fold(0.0f64, f64::max);
     (largest_move > largest_weight).then_some(largest_move)
 }
+
+#[cfg(test)]
+mod tests {
+    use half::f16;
+
+    use super::*;
+
+    fn t(values: &[f64]) -> Tensor<f16> {
+        Tensor::from_shape_vec(
+            (1, values.len()),
+            values.iter().map(|&x| f16::from_f64(x)).collect(),
+        )
+        .expect("a row")
+    }
+
+    const ADAM_EPS: f64 = 1.1920928955078125e-07;
+
+    fn recorder() -> ChainRecorder {
+        ChainRecorder::new(vec![NamedConstant {
+            name: "adam_eps".into(),
+            phase: "opt",
+            value: f16::from_f64(1e-7).to_f64(),
+        }])
+    }
+
+    /// Reports one op to `chains`.
+    fn op(
+        chains: &mut ChainRecorder,
+        step: u64,
+        (name, kind, role): (&str, OpKind, Role),
+        inputs: &[&Tensor<f16>],
+        output: &Tensor<f16>,
+        seen: Sightings,
+    ) {
+        let record = OpRecord {
+            name,
+            kind,
+            inputs,
+            output,
+            scale: 1.0,
+            role,
+            carries: None,
+            source: None,
+        };
+        chains.observe(step, &record, &seen);
+    }
+
+    fn events(chain: &Chain) -> Vec<(u64, &str, LinkEvent)> {
+        chain
+            .links
+            .iter()
+            .map(|l| (l.step, l.op.as_str(), l.event))
+            .collect()
+    }
+
+    const DIV: OpKind = OpKind::Binary(Binary::Div);
+    const ADD: OpKind = OpKind::Binary(Binary::Add);
+    const MUL: OpKind = OpKind::Binary(Binary::Mul);
+    const SUB: OpKind = OpKind::Binary(Binary::Sub);
+    const MATMUL: OpKind = OpKind::MatMul {
+        lhs_transposed: false,
+        rhs_transposed: false,
+    };
+
+    /// Step 1 of Adam on a tiny gradient: v underflows, the denominator is the subnormal eps
+    /// alone, the update jumps; step 2's matmul overflows. The weight reaches step 2 as a clone
+    /// (another buffer): its values still find the update that wrote it.
+    #[test]
+    fn the_adam_chain_runs_from_the_second_moment_to_the_overflow() {
+        let mut chains = recorder();
+        let value = Role::Value;
+        let square = t(&[1e-6]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.grad_square", MUL, value),
+            &[&t(&[1e-3]), &t(&[1e-3])],
+            &square,
+            Sightings::default(),
+        );
+        let v = t(&[0.0]);
+        let underflow = Sightings {
+            underflow: Some(1e-9),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.v", OpKind::Axpby, value),
+            &[&t(&[0.999]), &t(&[0.0]), &t(&[0.001]), &square],
+            &v,
+            underflow,
+        );
+        let v_hat = t(&[0.0]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.v_hat", DIV, value),
+            &[&v, &t(&[0.001])],
+            &v_hat,
+            Sightings::default(),
+        );
+        let root = t(&[0.0]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.sqrt", OpKind::Unary(Unary::Sqrt), value),
+            &[&v_hat],
+            &root,
+            Sightings::default(),
+        );
+        let denominator = t(&[ADAM_EPS]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.denominator", ADD, value),
+            &[&root, &t(&[ADAM_EPS])],
+            &denominator,
+            Sightings::default(),
+        );
+        let ratio = t(&[8390.0]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.ratio", DIV, value),
+            &[&t(&[1e-3]), &denominator],
+            &ratio,
+            Sightings::default(),
+        );
+        let step = t(&[83.9]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.step", MUL, value),
+            &[&t(&[0.01]), &ratio],
+            &step,
+            Sightings::default(),
+        );
+        let weight = t(&[-83.4]);
+        op(
+            &mut chains,
+            1,
+            ("opt.update", SUB, Role::Update),
+            &[&t(&[0.5]), &step],
+            &weight,
+            Sightings::default(),
+        );
+        assert!(chains.active());
+        let output = t(&[f64::INFINITY]);
+        let overflow = Sightings {
+            overflow: Some(-8.34e4),
+            inf: Some(-8.34e4),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            2,
+            ("fwd.dense2.matmul", MATMUL, value),
+            &[&t(&[1000.0]), &weight.clone()],
+            &output,
+            overflow,
+        );
+        assert!(!chains.active());
+        let chain = chains.chain().expect("a chain");
+        assert_eq!(
+            events(chain),
+            [
+                (1, "opt.adam.v", LinkEvent::Underflow),
+                (1, "opt.adam.denominator", LinkEvent::Constant),
+                (1, "opt.update", LinkEvent::Update),
+                (2, "fwd.dense2.matmul", LinkEvent::Overflow),
+            ]
+        );
+        assert_eq!(chain.links[1].constant.as_deref(), Some("adam_eps"));
+        assert_eq!(chain.links[2].value, f16::from_f64(83.9).to_f64());
+        assert_eq!(
+            chain.text(),
+            "opt.adam.v underflow (step 1) → opt.adam.denominator = adam_eps = 1.19e-7 → opt.update |Δ| = 83.9 → fwd.dense2.matmul overflow (step 2)"
+        );
+        // The eps changed the one sum it entered (0 + eps ≠ 0).
+        assert_eq!(chains.uses()[0].evaluated, 1);
+        assert_eq!(chains.uses()[0].changed, 1);
+    }
+
+    /// An underflow whose zero is added away never becomes an origin: the overflow after it
+    /// stands alone.
+    #[test]
+    fn an_underflow_nothing_divides_by_is_no_origin() {
+        let mut chains = recorder();
+        let value = Role::Value;
+        let flushed = t(&[0.0, 1.0]);
+        let underflow = Sightings {
+            underflow: Some(1e-9),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            1,
+            ("fwd.dense1.matmul", MATMUL, value),
+            &[&t(&[1e-5]), &t(&[1e-4, 1.0])],
+            &flushed,
+            underflow,
+        );
+        let shifted = t(&[1.0, 2.0]);
+        op(
+            &mut chains,
+            1,
+            ("fwd.dense1.bias", ADD, value),
+            &[&flushed, &t(&[1.0, 1.0])],
+            &shifted,
+            Sightings::default(),
+        );
+        let output = t(&[f64::INFINITY, 1.0]);
+        let overflow = Sightings {
+            overflow: Some(7e4),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            1,
+            ("loss.square", MUL, value),
+            &[&shifted, &t(&[7e4, 1.0])],
+            &output,
+            overflow,
+        );
+        assert_eq!(
+            events(chains.chain().expect("a chain")),
+            [(1, "loss.square", LinkEvent::Overflow)]
+        );
+    }
+
+    /// A division by the subnormal eps whose update stays small ends its chain at the step's
+    /// end: a later overflow is not blamed on it. Without an inf, a lane that never exploded
+    /// has no chain.
+    #[test]
+    fn a_small_update_ends_a_chain() {
+        let mut chains = recorder();
+        let value = Role::Value;
+        let ratio = t(&[0.84]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.ratio", DIV, value),
+            &[&t(&[1e-7]), &t(&[ADAM_EPS])],
+            &ratio,
+            Sightings::default(),
+        );
+        let step = t(&[0.0084]);
+        op(
+            &mut chains,
+            1,
+            ("opt.adam.step", MUL, value),
+            &[&t(&[0.01]), &ratio],
+            &step,
+            Sightings::default(),
+        );
+        let weight = t(&[0.4916]);
+        op(
+            &mut chains,
+            1,
+            ("opt.update", SUB, Role::Update),
+            &[&t(&[0.5]), &step],
+            &weight,
+            Sightings::default(),
+        );
+        assert!(chains.chain().is_none(), "no explosion, no inf");
+        let output = t(&[f64::INFINITY]);
+        let overflow = Sightings {
+            overflow: Some(1e5),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            2,
+            ("fwd.dense1.matmul", MATMUL, value),
+            &[&t(&[3e5]), &weight],
+            &output,
+            overflow,
+        );
+        assert_eq!(
+            events(chains.chain().expect("a chain")),
+            [(2, "fwd.dense1.matmul", LinkEvent::Overflow)]
+        );
+    }
+
+    /// A division by a constant that is zero is a confirmed link of its own, and the division
+    /// by zero ends the chain.
+    #[test]
+    fn a_zero_constant_as_divisor_is_a_link() {
+        let mut chains = ChainRecorder::new(vec![NamedConstant {
+            name: "eps".into(),
+            phase: "loss",
+            value: 0.0,
+        }]);
+        let output = t(&[f64::INFINITY]);
+        let seen = Sightings {
+            div_by_zero: Some(0.5),
+            inf: Some(f64::INFINITY),
+            ..Sightings::default()
+        };
+        op(
+            &mut chains,
+            3,
+            ("loss.div", DIV, Role::Value),
+            &[&t(&[0.5]), &t(&[0.0])],
+            &output,
+            seen,
+        );
+        let chain = chains.chain().expect("a chain");
+        assert_eq!(
+            events(chain),
+            [
+                (3, "loss.div", LinkEvent::DividesByConstant),
+                (3, "loss.div", LinkEvent::DivByZero)
+            ]
+        );
+        assert_eq!(chain.links[1].value, 0.5, "the dividend");
+    }
+}
