@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use super::chain::{ChainRecorder, Sightings};
 use super::exponents::{self, Exponents};
 use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpStats};
 use crate::format::round::{exponent, round_f64_with};
@@ -104,6 +105,11 @@ pub struct LaneStats {
     pub step_flow: Flow,
     /// Where activations, gradients and updates sit in the exponent range, over the run.
     pub exponents: Vec<Exponents>,
+    /// The chain to the lane's first inf or NaN, followed until it is found.
+    pub chains: ChainRecorder,
+    /// Per parameter tensor (in the optimizer's order) and element: the sum over the run of
+    /// the steps Δ the lane computed and lost to absorption (w − Δ == w).
+    pub lost_moves: Vec<Vec<f64>>,
 }
 
 /// The observer of one lane's step.
@@ -263,6 +269,8 @@ impl Comparator<'_> {
         // is held to the reference's zeros.
         let arithmetic = !matches!(record.kind, OpKind::Unary(_) | OpKind::ActivationGrad(_))
             || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt);
+        let chains = self.stats.chains.active();
+        let mut sightings = Sightings::default();
         for (index, (position2, x)) in record.output.indexed_iter().enumerate() {
             let reference = reference[position2];
             let exact = exact_at(position2);
@@ -275,6 +283,24 @@ impl Comparator<'_> {
                     start.map(|start| start[position2]),
                 ),
             );
+            if record.role == Role::Update {
+                // The lane computed a move and the weight did not take it: absorbed.
+                let (before, delta) = (
+                    &record.inputs[0][position2],
+                    broadcast_pick(record.inputs[1], position2),
+                );
+                if x == before && !delta.is_zero() && delta.is_finite() {
+                    let tensor = self.updates - 1;
+                    let lost_moves = &mut self.stats.lost_moves;
+                    if lost_moves.len() <= tensor {
+                        lost_moves.resize(tensor + 1, Vec::new());
+                    }
+                    if lost_moves[tensor].is_empty() {
+                        lost_moves[tensor] = vec![0.0; record.output.len()];
+                    }
+                    lost_moves[tensor][index] += delta.to_f64();
+                }
+            }
             let op = &mut self.stats.ops[slot];
             op.elements += 1;
             op.accumulated.add(measure(x, reference, &spec));
@@ -341,6 +367,11 @@ impl Comparator<'_> {
                     }
                 }
             }
+            if chains {
+                sightings.note(events.kinds(), exact.hi, || {
+                    broadcast_pick(record.inputs[0], position2).to_f64()
+                });
+            }
             for kind in events.kinds() {
                 op.events.add(kind);
                 self.stats.step_events.add(kind);
@@ -356,6 +387,9 @@ impl Comparator<'_> {
                     });
                 }
             }
+        }
+        if chains {
+            self.stats.chains.observe(self.step, record, &sightings);
         }
     }
 }

@@ -1,13 +1,14 @@
 //! A lane: one format under one policy, training in lockstep with the reference, observed op
 //! by op.
 
+use super::chain::{ChainRecorder, NamedConstant};
 use super::compare::{Comparator, LaneStats, Pair, RecordedStep};
 use super::stats::{EventCounts, Flow, relative_difference};
 use super::{ConstantReport, DenominatorReport, FormatReport, Scales, StepRow};
 use crate::data::Dataset;
 use crate::format::{Scalar, Stored};
 use crate::model::{Denominators, Mlp, ParamSet, guarded_phrase};
-use crate::train::{Constant, LaneFn, LaneSpec, StepPlan, TrainConfig, Training};
+use crate::train::{Constant, LaneFn, LaneSpec, StepPlan, TrainConfig, Training, UpdateRounding};
 
 /// One lane's run, behind a type-erased interface so lanes can be chosen at run time.
 pub trait Lane: Send {
@@ -34,11 +35,29 @@ struct NewLane<'a> {
 impl LaneFn for NewLane<'_> {
     type Output = Box<dyn Lane>;
     fn call<T: Training>(self, lane: LaneSpec, training: T) -> Box<dyn Lane> {
+        let constants = self
+            .config
+            .constants()
+            .into_iter()
+            .map(|(constant, _)| NamedConstant {
+                name: constant.name().to_string(),
+                phase: if constant == Constant::AdamEps {
+                    "opt"
+                } else {
+                    "loss"
+                },
+                value: training.constant(&constant).to_f64(),
+            })
+            .collect();
         Box::new(AuditedLane {
             lane,
             config: self.config.clone(),
             training,
-            stats: LaneStats::default(),
+            stats: LaneStats {
+                chains: ChainRecorder::new(constants),
+                ..LaneStats::default()
+            },
+            reference_norm: 0.0,
             steps: 0,
             last: None,
             max_rel_drift: 0.0,
@@ -65,9 +84,23 @@ struct AuditedLane<T: Training> {
     events: EventCounts,
     flow: Flow,
     scales: Scales,
+    /// ‖reference parameters‖₂ after the last step.
+    reference_norm: f64,
 }
 
 impl<T: Training> AuditedLane<T> {
+    /// The parameter drift the updates lost to absorption alone would cause: ‖Σ lost Δ‖₂ /
+    /// ‖reference‖₂, each parameter's lost steps summed over the run. `None` when none was
+    /// lost, or when the update rounding keeps what nearest rounding loses (Kahan's buffer,
+    /// stochastic rounding on average).
+    fn lost_drift(&self) -> Option<f64> {
+        let lost = &self.stats.lost_moves;
+        let squares: f64 = lost.iter().flatten().map(|m| m * m).sum();
+        let nearest = self.config.optimizer.update_rounding == UpdateRounding::Nearest;
+        (nearest && squares > 0.0 && self.reference_norm > 0.0)
+            .then(|| squares.sqrt() / self.reference_norm)
+    }
+
     /// What the loss constant `name`, as stored, does to the denominator or log argument it
     /// guards, when that depends on the targets only (`|y| + eps`, `max(|y|, eps)`): how often
     /// it changed nothing (observed over the run at the relative loss's `loss.denominator`,
@@ -145,6 +178,12 @@ impl<T: Training> Lane for AuditedLane<T> {
             self.first_nonfinite_step = Some(plan.step);
             self.first_nonfinite_loss = loss;
         }
+        self.reference_norm = reference
+            .params
+            .iter()
+            .map(|r| r.hi * r.hi)
+            .sum::<f64>()
+            .sqrt();
         self.events.merge(&self.stats.step_events);
         self.flow.merge(&self.stats.step_flow);
         self.scales.add(&scaled);
@@ -230,6 +269,9 @@ impl<T: Training> Lane for AuditedLane<T> {
             flow: self.flow,
             scales: self.scales,
             exponents,
+            chain: self.stats.chains.chain().cloned(),
+            constant_uses: self.stats.chains.uses().to_vec(),
+            lost_drift: self.lost_drift(),
             final_params: self.training.master().to_params(),
         }
     }

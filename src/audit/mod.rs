@@ -1,6 +1,7 @@
 //! The audit: every format trains in lockstep with the MPFR reference, from the same start, on
 //! the same batches, with the same dropout masks; every op is compared as it runs.
 
+pub mod chain;
 mod compare;
 pub mod exponents;
 mod fail_on;
@@ -15,7 +16,7 @@ pub use fail_on::{FailOn, FailOnList};
 pub use stats::{
     ErrorStats, EventCounts, EventKind, FirstEvent, Flow, OpStats, relative_difference,
 };
-pub use verdict::verdict;
+pub use verdict::{Cause, CauseKind, causes, verdict};
 
 use rug::Float;
 
@@ -205,6 +206,14 @@ pub struct FormatReport {
     pub exponents: Vec<Exponents>,
     /// Each row's loss term over the whole data set at the end.
     pub row_terms: Vec<f64>,
+    /// The chain from the origin to the first op that stored inf or NaN, if one did.
+    pub chain: Option<chain::Chain>,
+    /// How each constant took part in additions before the first inf or NaN.
+    pub constant_uses: Vec<chain::ConstantUse>,
+    /// The relative parameter drift the lost updates alone would cause (`None` when none was
+    /// lost): each parameter's lost reference moves summed over the run, ‖·‖₂ over
+    /// ‖reference parameters‖₂.
+    pub lost_drift: Option<f64>,
     /// The parameters at the end.
     pub final_params: ParamSet,
 }

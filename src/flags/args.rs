@@ -509,8 +509,9 @@ pub struct AuditArgs {
     /// What to print: a table report, the summary as CSV, or everything as JSON.
     #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
     pub output: Output,
-    /// Also write summary.csv, ops.csv, steps.csv, events.csv, constants.csv, parameter files
-    /// and manifest.csv into this directory (created if missing), replacing the result set
+    /// Also write summary.csv, ops.csv, steps.csv, events.csv, chains.csv (the chain from the
+    /// origin to each lane's first inf or NaN), constants.csv, parameter files and
+    /// manifest.csv into this directory (created if missing), replacing the result set
     /// there whole.
     #[arg(long, value_name = "DIR", help_heading = "Output")]
     pub csv: Option<PathBuf>,

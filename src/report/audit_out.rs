@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::audit::{AuditConfig, AuditResult, StepRow, StepSink, verdict};
+use crate::audit::{AuditConfig, AuditResult, StepRow, StepSink, causes, verdict};
 use crate::report::audit_tables as tables;
 use crate::report::files::{CsvDir, Stream};
 use crate::report::schema::{Cell, json_text};
@@ -39,6 +39,17 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice], steps: &[StepRow]) -> 
             "agreeing_digits": number(check.agreeing_digits()),
         })
     });
+    let causes: serde_json::Map<String, Value> = result
+        .formats
+        .iter()
+        .map(|f| {
+            let causes: Vec<Value> = causes(f)
+                .into_iter()
+                .map(|c| json!({"kind": c.kind.name(), "op": c.op, "text": c.text}))
+                .collect();
+            (f.lane.to_string(), causes.into())
+        })
+        .collect();
     let verdicts: serde_json::Map<String, Value> = result
         .formats
         .iter()
@@ -52,11 +63,13 @@ fn audit_json(result: &AuditResult, advice: &[EpsAdvice], steps: &[StepRow]) -> 
         "ops": tables::ops().json(&tables::op_rows(&result.formats)),
         "steps": tables::steps().json(steps),
         "events": tables::events().json(&tables::event_rows(&result.formats)),
+        "chains": tables::chains().json(&tables::chain_rows(&result.formats)),
         "exponents": tables::exponents().json(&tables::exponent_rows(&result.formats)),
         "constants": tables::constants().json(tables::constant_rows(&result.formats)),
         "advice": study_report::advice().json(advice),
         "reference_check": reference_check,
         "verdicts": verdicts,
+        "causes": causes,
         "dominant_rows": result.dominant_rows.map(|d| d.sentence()),
     })
 }
@@ -78,10 +91,11 @@ impl StepSink for StepsFile {
 }
 
 /// The tables an audit's `--csv` directory holds, besides `steps.csv` and the parameters.
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "summary.csv",
     "ops.csv",
     "events.csv",
+    "chains.csv",
     "exponents.csv",
     "constants.csv",
     "config.csv",
@@ -125,6 +139,7 @@ pub fn stage_csv_dir(
             "summary.csv" => dir.table(name, &tables::summary(), formats)?,
             "ops.csv" => dir.table(name, &tables::ops(), &tables::op_rows(formats))?,
             "events.csv" => dir.table(name, &tables::events(), &tables::event_rows(formats))?,
+            "chains.csv" => dir.table(name, &tables::chains(), &tables::chain_rows(formats))?,
             "exponents.csv" => {
                 dir.table(name, &tables::exponents(), &tables::exponent_rows(formats))?
             }

@@ -4,6 +4,7 @@
 
 use ndarray::ArrayView1;
 
+use crate::audit::chain::Link;
 use crate::audit::{
     AuditConfig, AuditResult, Bin, ConstantReport, ErrorStats, EventCounts, EventKind, Exponents,
     FirstEvent, Flow, FormatReport, OpStats, StepRow, relative_difference,
@@ -390,6 +391,67 @@ pub fn event_rows(formats: &[FormatReport]) -> Vec<EventRow<'_>> {
     formats
         .iter()
         .flat_map(|f| f.first_events.iter().map(move |e| (f, e)))
+        .collect()
+}
+
+/// A row of `chains.csv`: one link (0-based index) of one lane's chain to its first inf or NaN.
+pub type ChainRow<'a> = (&'a FormatReport, usize, &'a Link);
+
+/// `chains.csv`: per lane that stored an inf or NaN, the chain from the op where it started to
+/// the first op that stored one, one row per link (see [`crate::audit::chain`]).
+pub fn chains<'a>() -> Schema<'a, ChainRow<'a>> {
+    Schema::new(vec![
+        Column::new(
+            "format",
+            "format",
+            "",
+            Style::Plain,
+            |(f, _, _): &ChainRow| f.lane.to_string(),
+        ),
+        Column::new("link", "link", "", Style::Plain, |(_, i, _): &ChainRow| *i),
+        Column::new(
+            "step",
+            "step",
+            "step",
+            Style::Plain,
+            |(_, _, l): &ChainRow| l.step,
+        ),
+        Column::new("op", "op", "", Style::Plain, |(_, _, l): &ChainRow| {
+            l.op.clone()
+        }),
+        Column::new(
+            "event",
+            "event",
+            "",
+            Style::Plain,
+            |(_, _, l): &ChainRow| l.event.name(),
+        ),
+        Column::new(
+            "constant",
+            "constant",
+            "",
+            Style::Plain,
+            |(_, _, l): &ChainRow| l.constant.clone(),
+        ),
+        Column::new(
+            "value",
+            "value",
+            "",
+            Style::Plain,
+            |(_, _, l): &ChainRow| l.value,
+        ),
+    ])
+}
+
+/// The rows of `chains.csv`.
+pub fn chain_rows(formats: &[FormatReport]) -> Vec<ChainRow<'_>> {
+    formats
+        .iter()
+        .flat_map(|f| {
+            f.chain
+                .iter()
+                .flat_map(move |c| c.links.iter().enumerate().map(move |(i, l)| (f, i, l)))
+        })
         .collect()
 }
 

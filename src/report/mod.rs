@@ -44,6 +44,7 @@ pub fn catalog() -> Vec<(&'static str, String)> {
         ("ops.csv", audit::ops().documented()),
         ("steps.csv", audit::steps().documented()),
         ("events.csv", audit::events().documented()),
+        ("chains.csv", audit::chains().documented()),
         ("exponents.csv", audit::exponents().documented()),
         ("constants.csv", audit::constants().documented()),
         ("schedule.csv", audit::schedule().documented()),

@@ -160,6 +160,7 @@ pub fn check(audit: &Audit, expected: &Expected) {
     );
     let mut names = vec![
         "advice.csv",
+        "chains.csv",
         "config.csv",
         "constants.csv",
         "data.csv",

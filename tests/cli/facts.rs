@@ -370,8 +370,8 @@ fn thread_count_changes_no_byte() {
     let five = files("5");
     assert_eq!(
         one.len(),
-        24,
-        "18 CSV files (manifest.csv included) and 6 safetensors files"
+        25,
+        "19 CSV files (manifest.csv included) and 6 safetensors files"
     );
     for (name, text) in &one {
         assert!(two[name] == *text, "{name}: --threads 1 and 2 differ");
@@ -520,23 +520,37 @@ fn a_single_format_audit_lists_only_it() {
 
 // ---- report wording against the numbers ----
 
-/// When the loss goes non-finite, the verdict points at an op that stores inf or NaN where
-/// its exact result is finite; it should be the op where that first happened, the one
-/// events.csv gives for the first overflow.
+/// When the loss goes non-finite, the verdict tells the chain from its origin to the op that
+/// first stores inf or NaN: the chain's last link is the op events.csv gives for the first inf,
+/// its head is the denominator that is the flushed eps, and chains.csv has the same links.
 #[test]
 fn verdict_names_the_op_where_non_finite_values_start() {
     let job = default_job().assert_ok();
     let events = job.table("events.csv");
-    let first_overflow = events.row_matching(&[("format", "f16"), ("kind", "overflow")]);
+    let first_inf = events.row_matching(&[("format", "f16"), ("kind", "inf")]);
     let verdict = job
         .outcome
         .stdout
         .lines()
         .find(|l| l.trim_start().starts_with("f16:"))
         .expect("an f16 verdict");
+    let chains = job.table("chains.csv");
+    let links: Vec<_> = chains.rows_where("format", "f16").collect();
+    assert_eq!(links.len(), 2, "{verdict}");
+    assert_eq!(
+        (
+            links[0].get("op"),
+            links[0].get("event"),
+            links[0].get("constant")
+        ),
+        ("loss.denominator", "constant", "eps")
+    );
+    let last = links[links.len() - 1];
+    assert_eq!(last.get("op"), first_inf.get("op"));
+    assert_eq!(last.get("event"), "div_by_zero");
     let claim = format!(
-        "; {} stores inf or NaN where its exact result is finite",
-        first_overflow.get("op")
+        "the loss is inf at step 1 and NaN at the end, from loss.denominator = eps = 0 (step 1) → {} divides by zero (step 1)",
+        first_inf.get("op")
     );
     assert!(verdict.contains(&claim), "`{verdict}` says `{claim}`");
 }

@@ -21,6 +21,7 @@ fn help_mentions_every_flag_and_subcommand() {
         "ops.csv",
         "steps.csv",
         "events.csv",
+        "chains.csv",
         "drift=X",
     ] {
         assert!(out.stdout.contains(word), "--help mentions {word}");
