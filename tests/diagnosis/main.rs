@@ -213,7 +213,7 @@ fn eps_flushed_to_zero_without_zero_targets_played_no_part() {
     assert!(d.chain.is_empty(), "{}: {:?}", d.command, d.chain);
     assert!(
         d.verdict.contains(
-            "eps = 1e-8 is stored as 0 (it underflows), which played no part in this run (no |y| + eps is zero)"
+            "eps = 1e-8 is stored as 0 (it underflows), which played no part in this run (none of the loss denominators |y| + eps is zero)"
         ),
         "{}",
         d.verdict
