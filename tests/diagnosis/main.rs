@@ -1,5 +1,6 @@
 //! The diagnosis benchmark: seeded scenarios, each with one known numerical cause built into
-//! its data or its loss, and the assertion that the verdict names that cause first.
+//! its data or its loss, and the assertions that the verdict names that cause first and that
+//! `--blame` ranks the op group that holds it first.
 //!
 //! Each scenario writes a small CSV data set (seeded, generated here), runs the binary with
 //! `--output json`, and reads back the lane's causes (in the verdict's order), its verdict and
@@ -62,6 +63,35 @@ impl DataSet {
     fn path(&self) -> String {
         self.dir.join("data.csv").to_string_lossy().into_owned()
     }
+}
+
+/// `--blame` of one lane: its op groups as the report ranks them (the remedy's first, then by
+/// the share of the drift each removes alone), as (group, loss share, in the remedy).
+fn blamed(data: &DataSet, lane: &str, args: &[&str]) -> Vec<(String, f64, bool)> {
+    let path = data.path();
+    let mut full = vec![
+        "--data",
+        &path,
+        "--formats",
+        lane,
+        "--blame",
+        "--output",
+        "csv",
+    ];
+    full.extend_from_slice(args);
+    let out = run(&full);
+    assert_eq!(out.code, Some(0), "{full:?}: {}", out.stderr);
+    let table = support::Table::parse("blame.csv", &out.stdout);
+    table
+        .rows_where("kind", "group")
+        .map(|r| {
+            (
+                r.get("group").to_string(),
+                r.f64("loss_share"),
+                r.get("in_remedy") == "true",
+            )
+        })
+        .collect()
 }
 
 /// What the audit said about one lane.
@@ -159,15 +189,44 @@ impl Diagnosis {
 
 /// f16 stores eps = 1e-8 as 0; with zero targets the relative loss divides |y − p| by
 /// |y| + 0 = 0 at step 1. The origin is the denominator that *is* the flushed eps.
-#[test]
-fn eps_flushed_to_zero_with_zero_targets() {
-    let data = DataSet::new("eps-zero", 1, (-1.0, 1.0), |row, _, rng| {
+/// The scenarios' data sets, each with its cause built in (see the test of the same name).
+fn eps_zero() -> DataSet {
+    DataSet::new("eps-zero", 1, (-1.0, 1.0), |row, _, rng| {
         if row % 5 == 0 {
             0.0
         } else {
             rng.uniform(-2.0, 2.0)
         }
-    });
+    })
+}
+
+fn square() -> DataSet {
+    DataSet::new("square", 3, (-1.0, 1.0), |_, x, _| {
+        1e3 * (1.0 + 0.5 * x[0] + 0.3 * x[1])
+    })
+}
+
+fn absorb() -> DataSet {
+    DataSet::new("absorb", 4, (-1.0, 1.0), |_, _, rng| rng.uniform(0.0, 1.0))
+}
+
+fn adam_v() -> DataSet {
+    DataSet::new("adam-v", 4, (0.0, 1.0), |_, _, rng| {
+        1e-4 * rng.uniform(0.5, 1.5)
+    })
+}
+
+fn exp_overflow() -> DataSet {
+    DataSet::new("exp", 5, (-1.0, 1.0), |_, _, rng| rng.uniform(-20.0, -12.0))
+}
+
+fn cancel() -> DataSet {
+    DataSet::new("cancel", 6, (-1.0, 1.0), |_, _, rng| rng.uniform(0.0, 1.0))
+}
+
+#[test]
+fn eps_flushed_to_zero_with_zero_targets() {
+    let data = eps_zero();
     let d = Diagnosis::of(&data, "f16", &["--loss", "relative", "--eps", "1e-8"]);
     d.names_first("nonfinite_chain", "loss.denominator");
     assert_eq!(
@@ -224,9 +283,7 @@ fn eps_flushed_to_zero_without_zero_targets_played_no_part() {
 /// the Adam eps (a subnormal in f16) played no part and comes last.
 #[test]
 fn a_square_that_overflows() {
-    let data = DataSet::new("square", 3, (-1.0, 1.0), |_, x, _| {
-        1e3 * (1.0 + 0.5 * x[0] + 0.3 * x[1])
-    });
+    let data = square();
     let d = Diagnosis::of(&data, "f16", &["--loss", "mse"]);
     d.names_first("nonfinite_chain", "loss.square");
     assert_eq!(d.links(), ["loss.square overflow"], "{}", d.command);
@@ -251,7 +308,7 @@ fn a_square_that_overflows() {
 /// per-op local error cannot see that.
 #[test]
 fn updates_lost_to_absorption_in_bf16() {
-    let data = DataSet::new("absorb", 4, (-1.0, 1.0), |_, _, rng| rng.uniform(0.0, 1.0));
+    let data = absorb();
     let d = Diagnosis::of(
         &data,
         "bf16",
@@ -271,9 +328,7 @@ fn updates_lost_to_absorption_in_bf16() {
 /// weights jump by hundreds and the next forward pass overflows.
 #[test]
 fn adam_second_moment_underflows() {
-    let data = DataSet::new("adam-v", 4, (0.0, 1.0), |_, _, rng| {
-        1e-4 * rng.uniform(0.5, 1.5)
-    });
+    let data = adam_v();
     let d = Diagnosis::of(&data, "f16", &["--loss", "mse"]);
     d.names_first("nonfinite_chain", "opt.adam.v");
     let links = d.links();
@@ -305,7 +360,7 @@ fn adam_second_moment_underflows() {
 /// f16 at step 1.
 #[test]
 fn exp_overflows_in_a_naive_softplus() {
-    let data = DataSet::new("exp", 5, (-1.0, 1.0), |_, _, rng| rng.uniform(-20.0, -12.0));
+    let data = exp_overflow();
     let d = Diagnosis::of(&data, "f16", &["--loss-expr", "log(1 + exp(p - y))"]);
     d.names_first("nonfinite_chain", "loss.n4.exp");
     assert_eq!(d.links(), ["loss.n4.exp overflow"], "{}", d.command);
@@ -315,7 +370,7 @@ fn exp_overflows_in_a_naive_softplus() {
 /// difference cancels every leading bit and keeps only that rounding.
 #[test]
 fn catastrophic_cancellation_in_a_difference_of_nearly_equal_terms() {
-    let data = DataSet::new("cancel", 6, (-1.0, 1.0), |_, _, rng| rng.uniform(0.0, 1.0));
+    let data = cancel();
     let d = Diagnosis::of(
         &data,
         "bf16",
@@ -334,5 +389,48 @@ fn catastrophic_cancellation_in_a_difference_of_nearly_equal_terms() {
             .contains("catastrophic cancellation in loss.n6.sub"),
         "{}",
         d.verdict
+    );
+}
+
+/// Blame by promotion on the same scenarios: the group `--blame` ranks first (the remedy's
+/// groups come first, the largest share alone first among them) is the cause the scenario built
+/// in. For the cancellation it is the rounding of one of the nearly equal terms (p + c): the
+/// subtraction itself is exact (Sterbenz) and only shows what that rounding lost, which is why
+/// the verdict names the subtraction and blame the term.
+#[test]
+fn blame_ranks_the_built_in_cause_first() {
+    let first = |data: &DataSet, lane: &str, args: &[&str]| {
+        let groups = blamed(data, lane, args);
+        assert!(groups[0].2, "the first group is in the remedy: {groups:?}");
+        groups[0].0.clone()
+    };
+    let data = eps_zero();
+    let relative = ["--loss", "relative", "--eps", "1e-8"];
+    assert_eq!(first(&data, "f16", &relative), "loss.constants");
+    let data = square();
+    assert_eq!(first(&data, "f16", &["--loss", "mse"]), "loss.square");
+    let data = absorb();
+    let linear = ["--layers", "", "--loss", "mse", "--lr", "0.0001"];
+    let groups = blamed(&data, "bf16", &linear);
+    assert_eq!(groups[0].0, "opt.update");
+    assert!(groups[0].1 > 0.8, "{groups:?}");
+    let data = adam_v();
+    assert_eq!(first(&data, "f16", &["--loss", "mse"]), "opt.adam.v");
+    let data = exp_overflow();
+    let softplus = ["--loss-expr", "log(1 + exp(p - y))"];
+    assert_eq!(first(&data, "f16", &softplus), "loss.n4.exp");
+    let data = cancel();
+    let cancel = [
+        "--loss-expr",
+        "((p + c) - (y + c))^2",
+        "--const",
+        "c=100",
+        "--epochs",
+        "20",
+    ];
+    let term = first(&data, "bf16", &cancel);
+    assert!(
+        ["loss.n2.add", "loss.n5.add"].contains(&term.as_str()),
+        "{term}"
     );
 }
