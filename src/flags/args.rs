@@ -211,7 +211,8 @@ pub struct QuantizeArgs {
 pub struct AuditArgs {
     /// Lanes to audit, comma-separated: f16, bf16, f32, f64 and the narrow tf32, e5m2, e4m3,
     /// e3m2, e2m3, e2m1 train purely in that format; mixed-f16 and mixed-bf16 compute in it
-    /// with f32 master weights, optimizer state and loss (see --policy).
+    /// with f32 master weights, optimizer state and loss (see --policy); promoted-<format>
+    /// trains in the format with the op groups of --promote in a wider one.
     #[arg(
         long,
         value_delimiter = ',',
