@@ -170,27 +170,69 @@ struct Job {
     formats: OpFormats,
 }
 
-/// Trains the lane under `formats` to the end.
-fn run(config: &AuditConfig, formats: &OpFormats, reference: &(f64, Vec<(f64, f64)>)) -> Outcome {
-    let mut trainer = Trainer::<Held>::with_precision(
-        &config.train,
-        &config.data,
-        &config.init,
-        Arc::new(formats.clone()),
-    );
-    let mut first_nonfinite_step = None;
-    for plan in config.schedule() {
-        let loss = trainer.step(&plan, None);
-        if !loss.is_finite() && first_nonfinite_step.is_none() {
-            first_nonfinite_step = Some(plan.step);
+/// What every rerun of a study shares: the configuration, the reference's end, and the
+/// progress to tell.
+struct Reruns<'a> {
+    config: &'a AuditConfig,
+    reference: (f64, Vec<(f64, f64)>),
+    tick: &'a (dyn Fn() + Sync),
+}
+
+impl Reruns<'_> {
+    /// Trains the lane under `formats` to the end.
+    fn run(&self, formats: &OpFormats) -> Outcome {
+        let config = self.config;
+        let mut trainer = Trainer::<Held>::with_precision(
+            &config.train,
+            &config.data,
+            &config.init,
+            Arc::new(formats.clone()),
+        );
+        let mut first_nonfinite_step = None;
+        for plan in config.schedule() {
+            let loss = trainer.step(&plan, None);
+            if !loss.is_finite() && first_nonfinite_step.is_none() {
+                first_nonfinite_step = Some(plan.step);
+            }
+        }
+        let loss = trainer.full_loss().to_f64();
+        (self.tick)();
+        Outcome {
+            loss,
+            loss_drift: relative_difference(loss, self.reference.0),
+            param_drift: param_drift(&pairs(trainer.mlp()), &self.reference.1),
+            first_nonfinite_step,
         }
     }
-    let loss = trainer.full_loss().to_f64();
-    Outcome {
-        loss,
-        loss_drift: relative_difference(loss, reference.0),
-        param_drift: param_drift(&pairs(trainer.mlp()), &reference.1),
-        first_nonfinite_step,
+
+    /// From every group promoted (`all`, within the noise), puts groups back one at a time,
+    /// the least helpful alone first, keeping each one back when the lane stays within the
+    /// noise. Returns the groups left (in `groups`' order), their run, and how many runs it
+    /// took.
+    fn search(
+        &self,
+        (base, wider): (Format, Format),
+        groups: &[GroupBlame],
+        all: &Outcome,
+        noise: f64,
+    ) -> (Vec<OpPattern>, Outcome, usize) {
+        let mut kept: Vec<OpPattern> = groups.iter().map(|g| g.group.clone()).collect();
+        let mut outcome = all.clone();
+        let mut runs = 0;
+        for candidate in groups.iter().rev() {
+            let trial: Vec<&str> = kept
+                .iter()
+                .filter(|g| **g != candidate.group)
+                .map(OpPattern::as_str)
+                .collect();
+            let result = self.run(&OpFormats::pure(base).with(&trial, wider));
+            runs += 1;
+            if result.within(noise) {
+                kept.retain(|g| *g != candidate.group);
+                outcome = result;
+            }
+        }
+        (kept, outcome, runs)
     }
 }
 
@@ -269,11 +311,13 @@ pub fn blame(
         let count = done.0;
         (done.1)(count, planned);
     };
-    let outcomes = in_parallel(&jobs, threads, |job| {
-        let outcome = run(config, &job.formats, &reference);
-        tick();
-        (job.lane, outcome)
-    });
+    let reference_loss = reference.0;
+    let reruns = Reruns {
+        config,
+        reference,
+        tick: &tick,
+    };
+    let outcomes = in_parallel(&jobs, threads, |job| (job.lane, reruns.run(&job.formats)));
 
     // Each lane's outcomes, in job order: base, all, then one per group.
     let mut by_lane: Vec<Vec<Outcome>> = vec![Vec::new(); blamed.len()];
@@ -310,9 +354,7 @@ pub fn blame(
         let remedy = if base.within(noise) || !all.within(noise) {
             None
         } else {
-            let (kept, outcome, tried) = search(
-                config, *lane, *wider, &groups, &all, noise, &reference, &tick,
-            );
+            let (kept, outcome, tried) = reruns.search((lane.format, *wider), &groups, &all, noise);
             runs += tried;
             for group in &mut groups {
                 group.in_remedy = kept.contains(&group.group);
@@ -332,7 +374,7 @@ pub fn blame(
         }
     });
     Blame {
-        reference_loss: reference.0,
+        reference_loss,
         noise,
         seeds,
         grouping,
@@ -348,39 +390,4 @@ pub fn blame(
 fn impact(group: &GroupBlame) -> (f64, f64, u64) {
     let finite_until = group.outcome.first_nonfinite_step.unwrap_or(u64::MAX);
     (group.loss_share, group.param_share, finite_until)
-}
-
-/// From every group promoted (`all`, within the noise), puts groups back one at a time, the
-/// least helpful alone first, keeping each one back when the lane stays within the noise.
-/// Returns the groups left (in `groups`' order), their run, and how many runs it took.
-#[allow(clippy::too_many_arguments)]
-fn search(
-    config: &AuditConfig,
-    lane: LaneSpec,
-    wider: Format,
-    groups: &[GroupBlame],
-    all: &Outcome,
-    noise: f64,
-    reference: &(f64, Vec<(f64, f64)>),
-    tick: &(dyn Fn() + Sync),
-) -> (Vec<OpPattern>, Outcome, usize) {
-    let mut kept: Vec<OpPattern> = groups.iter().map(|g| g.group.clone()).collect();
-    let mut outcome = all.clone();
-    let mut runs = 0;
-    for candidate in groups.iter().rev() {
-        let trial: Vec<&str> = kept
-            .iter()
-            .filter(|g| **g != candidate.group)
-            .map(OpPattern::as_str)
-            .collect();
-        let formats = OpFormats::pure(lane.format).with(&trial, wider);
-        let result = run(config, &formats, reference);
-        runs += 1;
-        tick();
-        if result.within(noise) {
-            kept.retain(|g| *g != candidate.group);
-            outcome = result;
-        }
-    }
-    (kept, outcome, runs)
 }
