@@ -150,13 +150,20 @@ fn drift(outcome: &Outcome) -> String {
     }
 }
 
-/// The lane's conclusion: the remedy as a policy, or why there is none.
-pub fn remedy_sentence(lane: &LaneBlame, noise: f64) -> String {
+/// The lane's verdict: the largest single cause, then the remedy as a policy (or why there is
+/// none), after the lane's name.
+pub fn verdict(lane: &LaneBlame, noise: f64) -> String {
+    let head = head_sentence(lane).map_or(String::new(), |h| format!("{h}; "));
+    format!("{}: {head}{}", lane.lane, remedy_sentence(lane, noise))
+}
+
+/// The remedy as a policy, or why there is none.
+fn remedy_sentence(lane: &LaneBlame, noise: f64) -> String {
     let name = lane.lane.to_string();
     let to = lane.promoted_to;
     if lane.base.within(noise) {
         return format!(
-            "{name}: {} is already within the seed noise ({}); nothing to promote",
+            "{} is already within the seed noise ({}); nothing to promote",
             drift(&lane.base),
             sci(noise)
         );
@@ -166,7 +173,7 @@ pub fn remedy_sentence(lane: &LaneBlame, noise: f64) -> String {
             let list: Vec<String> = groups.iter().map(|g| format!("`{g}`")).collect();
             let patterns: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
             format!(
-                "{name}: keep {} in {to}: {} → {}, within noise ({}); audit it with \
+                "keep {} in {to}: {} → {}, within noise ({}); audit it with \
                  --formats {name},promoted-{name} --promote '{}'",
                 and_list(&list),
                 drift(&lane.base),
@@ -176,7 +183,7 @@ pub fn remedy_sentence(lane: &LaneBlame, noise: f64) -> String {
             )
         }
         None => format!(
-            "{name}: even with every group in {to}, {} (noise {}): the drift is not the \
+            "even with every group in {to}, {} (noise {}): the drift is not the \
              rounding of single ops; a wider format for the whole lane is the remedy",
             drift(&lane.all),
             sci(noise)
@@ -246,10 +253,7 @@ pub fn text(blame: &Blame) -> String {
         let _ = writeln!(out, "Verdict:");
     }
     for lane in &blame.lanes {
-        let head = head_sentence(lane).map_or(String::new(), |h| format!("{h}; "));
-        let sentence = remedy_sentence(lane, blame.noise);
-        let (name, rest) = sentence.split_once(": ").unwrap_or(("", &sentence));
-        let _ = writeln!(out, "  {name}: {head}{rest}.");
+        let _ = writeln!(out, "  {}.", verdict(lane, blame.noise));
     }
     for skipped in &blame.skipped {
         let _ = writeln!(out, "  {}: not blamed: {}.", skipped.lane, skipped.reason);
@@ -268,7 +272,7 @@ pub fn render(output: Output, blame: &Blame) -> String {
             "reference_loss": blame.reference_loss,
             "grouping": blame.grouping.to_string(),
             "runs": table().json(&rows(blame)),
-            "verdict": blame.lanes.iter().map(|l| remedy_sentence(l, blame.noise)).collect::<Vec<_>>(),
+            "verdict": blame.lanes.iter().map(|l| verdict(l, blame.noise)).collect::<Vec<_>>(),
             "skipped": blame.skipped.iter().map(|s| json!({"format": s.lane.to_string(), "reason": s.reason})).collect::<Vec<_>>(),
         })),
     }
