@@ -144,6 +144,7 @@ fn refuse_studies(args: &AuditArgs) -> Result<(), Error> {
         (Some(_), _) => "--seeds",
         (_, Some(_)) => "--orders",
         _ if !args.grid.is_empty() => "--grid",
+        _ if args.blame => "--blame",
         _ => return Ok(()),
     };
     Err(Error::InvalidFlag {

@@ -43,7 +43,7 @@ const CHECK_AFTER_HELP: &str =
   --output   prints the comparison: table, csv (the values that grew) or json (everything)
   --fail-on  applies to the new audit, as in an audit: exit 3 when a condition is met
   --csv      writes the new audit's files; never the baseline directory or one inside it
-  --seeds, --orders   refused (exit 2): check compares one audit with its baseline
+  --seeds, --orders, --grid, --blame   refused (exit 2): check compares one audit with its baseline
 
 The baseline must be complete: its manifest.csv verified, every compared cell a number, a row
 for every format and op of the new audit. Anything else is refused with exit 2 before the run.
@@ -96,7 +96,8 @@ pub enum Command {
     #[command(after_help = CHECK_AFTER_HELP)]
     #[command(mut_arg("seeds", |a| a.hide(true)), mut_arg("orders", |a| a.hide(true)))]
     #[command(mut_arg("grid", |a| a.hide(true)), mut_arg("shard", |a| a.hide(true)))]
-    #[command(mut_arg("shard_count", |a| a.hide(true)))]
+    #[command(mut_arg("shard_count", |a| a.hide(true)), mut_arg("blame", |a| a.hide(true)))]
+    #[command(mut_arg("blame_seeds", |a| a.hide(true)), mut_arg("blame_groups", |a| a.hide(true)))]
     Check(Box<CheckArgs>),
     /// Draw a --csv directory: drift.svg, loss.svg, ops.svg, exponents.svg and report.html
     /// (every picture inline, with the summary and, given --json, the verdicts).

@@ -369,12 +369,17 @@ fn check_refuses_the_studies() {
             &[flag, "does not run studies"],
         );
     }
+    assert_refused(
+        &check(&dir, &["--blame"]),
+        &["--blame", "does not run studies"],
+    );
     let help = run(&["check", "--help"]).stdout;
     assert!(
-        help.contains("--seeds, --orders   refused (exit 2)"),
+        help.contains("--seeds, --orders, --grid, --blame   refused (exit 2)"),
         "{help}"
     );
     assert!(!help.contains("--seeds <N>"), "not offered: {help}");
+    assert!(!help.contains("--blame-seeds"), "not offered: {help}");
 }
 
 /// `check --fail-on drift=0` passed (exit 0) although every lane drifts.

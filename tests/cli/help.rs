@@ -108,7 +108,10 @@ fn help_documents_grids_shards_and_merge() {
     ] {
         assert!(text.contains(word), "merge --help mentions {word}");
     }
-    // check runs one audit: the grid's flags are hidden there and refused.
+    // check runs one audit: the grid's flags are hidden there and refused (the notes below the
+    // options say so).
     let out = run(&["check", "--help"]);
-    assert!(!out.stdout.contains("--grid"), "check --help hides --grid");
+    assert!(!out.stdout.contains("--grid <"), "check --help hides --grid");
+    assert!(!out.stdout.contains("--shard <"), "check --help hides --shard");
+    assert!(out.stdout.contains("--grid, --blame   refused"), "{}", out.stdout);
 }
