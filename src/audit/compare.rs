@@ -298,6 +298,8 @@ impl Comparator<'_> {
                     if lost_moves[tensor].is_empty() {
                         lost_moves[tensor] = vec![0.0; record.output.len()];
                     }
+                    // Only the norm of each weight's sum is used (lane.rs): summing −Δ would
+                    // give the same norm (mutation testing: an equivalent mutant).
                     lost_moves[tensor][index] += delta.to_f64();
                 }
             }
@@ -655,5 +657,85 @@ mod tests {
             propagated > produced,
             "{propagated} propagated, {produced} produced"
         );
+    }
+
+    /// The low part of a reference pair counts with its sign: 1 + 2^-23 in f32 against
+    /// 1 + 2^-60 is 2^-23 − 2^-60 away, exactly (mutation testing: adding the low part instead
+    /// of subtracting it passed every unit, format and training test).
+    #[test]
+    fn the_low_part_of_the_reference_counts_with_its_sign() {
+        let spec = Format::F32.spec();
+        let x = 1.0f32 + 2f32.powi(-23);
+        let r = Pair {
+            hi: 1.0,
+            lo: 2f64.powi(-60),
+        };
+        assert_eq!(
+            measure(&x, r, &spec).relative,
+            2f64.powi(-23) - 2f64.powi(-60)
+        );
+        let below = Pair {
+            hi: 1.0,
+            lo: -(2f64.powi(-60)),
+        };
+        assert_eq!(
+            measure(&x, below, &spec).relative,
+            2f64.powi(-23) + 2f64.powi(-60)
+        );
+    }
+
+    /// Two audits the flow counts and the cancellation events are asserted on (mutation
+    /// testing: not counting the reference's visible moves, and counting cancellation in
+    /// additions of like signs instead of subtractions, passed every unit, format and training
+    /// test).
+    fn audit(args: &[&str]) -> crate::audit::AuditResult {
+        use clap::Parser;
+        let cli = crate::flags::Cli::parse_from(
+            std::iter::once("precision-audit").chain(args.iter().copied()),
+        );
+        let config = crate::flags::audit_config(&cli.audit).expect("a valid audit");
+        crate::audit::run(&config, &mut crate::audit::DiscardSteps, &mut |_, _| {})
+            .expect("the audit runs")
+    }
+
+    #[test]
+    fn updates_the_reference_makes_visible_are_counted_and_some_are_lost_in_bf16() {
+        let result = audit(&["--formats", "bf16,f64", "--epochs", "3", "--lr", "0.0001"]);
+        let [bf16, f64_lane] = &result.formats[..] else {
+            panic!("two lanes")
+        };
+        assert!(bf16.flow.updates > 0, "{:?}", bf16.flow);
+        assert!(
+            bf16.flow.updates_lost > 0,
+            "bf16 loses small updates: {:?}",
+            bf16.flow
+        );
+        assert!(bf16.flow.updates_lost <= bf16.flow.updates);
+        assert_eq!(f64_lane.flow.updates_lost, 0, "{:?}", f64_lane.flow);
+    }
+
+    #[test]
+    fn a_difference_of_nearly_equal_terms_cancels_and_a_sum_of_like_signs_does_not() {
+        let result = audit(&[
+            "--formats",
+            "bf16",
+            "--loss-expr",
+            "((p + c) - (y + c))^2",
+            "--const",
+            "c=100",
+            "--epochs",
+            "2",
+        ]);
+        let cancellations = |name: &str| {
+            let op = result.formats[0].ops.iter().find(|op| op.op == name);
+            op.unwrap_or_else(|| panic!("{name}"))
+                .events
+                .get(EventKind::Cancellation)
+        };
+        // (p + c) − (y + c): two values near 100 of like sign, subtracted.
+        assert!(cancellations("loss.n6.sub") > 0);
+        // y + c: y in the built-in data is at most a few units, c = 100: a sum of like signs
+        // (and a sum of unlike signs that keeps its leading bits) never cancels.
+        assert_eq!(cancellations("loss.n5.add"), 0);
     }
 }

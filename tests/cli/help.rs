@@ -111,7 +111,17 @@ fn help_documents_grids_shards_and_merge() {
     // check runs one audit: the grid's flags are hidden there and refused (the notes below the
     // options say so).
     let out = run(&["check", "--help"]);
-    assert!(!out.stdout.contains("--grid <"), "check --help hides --grid");
-    assert!(!out.stdout.contains("--shard <"), "check --help hides --shard");
-    assert!(out.stdout.contains("--grid, --blame   refused"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("--grid <"),
+        "check --help hides --grid"
+    );
+    assert!(
+        !out.stdout.contains("--shard <"),
+        "check --help hides --shard"
+    );
+    assert!(
+        out.stdout.contains("--grid, --blame   refused"),
+        "{}",
+        out.stdout
+    );
 }
