@@ -17,6 +17,7 @@ use crate::report::grid_report::{
 use crate::study::grid::{PointAudit, Task, TaskRun, run_tasks, summarize_grid, tasks};
 
 use super::progress::Progress;
+use super::study_cmd::output;
 
 /// Runs the grid of `args` (`argv`: the whole command line, which each point extends).
 pub fn grid(args: &AuditArgs, argv: &[OsString], stdout: &mut dyn Write) -> Result<u8, Error> {
@@ -103,14 +104,4 @@ fn run_with_progress(
     });
     progress.lock().unwrap_or_else(|p| p.into_inner()).finish();
     runs
-}
-
-/// The `--csv` directory, checked with the files it will get before the tasks run.
-fn output(args: &AuditArgs, names: &[&str]) -> Result<Option<CsvDir>, Error> {
-    let Some(dir) = &args.csv else {
-        return Ok(None);
-    };
-    let files = CsvDir::create(dir)?;
-    files.expect(names)?;
-    Ok(Some(files))
 }

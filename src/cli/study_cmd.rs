@@ -74,8 +74,8 @@ pub fn blame(args: &AuditArgs, stdout: &mut dyn Write) -> Result<u8, Error> {
 }
 
 /// The `--csv` directory, checked with the files it will get before the study starts: a bad
-/// path fails at once, not after the whole study.
-fn output(args: &AuditArgs, names: &[&str]) -> Result<Option<CsvDir>, Error> {
+/// path fails at once, not after the whole study (the grid's tasks too).
+pub(super) fn output(args: &AuditArgs, names: &[&str]) -> Result<Option<CsvDir>, Error> {
     let Some(dir) = &args.csv else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@
 //! nonzero elements flushed to zero, and scales that saturated.
 
 use super::round::{Rounded, round_f64_with};
-use super::{Format, Overflow, Spec, pow2};
+use super::{Format, Overflow, pow2};
 
 crate::named_enum! {
     /// How an MX block's shared scale is chosen (`--mx-scale`).
@@ -230,18 +230,14 @@ fn f32_of(x: f64) -> f64 {
     f64::from(x as f32)
 }
 
-fn spec(format: Format) -> Spec {
-    format.spec()
-}
-
 /// NVFP4: the tensor's f32 scale s = amax / (448 · 6) (f32 arithmetic), then per block of 16
 /// an E4M3 scale b = e4m3(amax_block / 6 / s) (saturating), and elements e2m1(x / (b · s))
 /// (saturating); each value is element × b × s. A block scale of 0 (an all-zero block, or one
 /// far below the tensor's largest) flushes the block. Returns the blocks in order.
 pub fn nvfp4(tensor: &[f64]) -> Vec<Quantized> {
     const BLOCK: usize = 16;
-    let e4m3 = spec(Format::E4m3);
-    let e2m1 = spec(Format::E2m1);
+    let e4m3 = Format::E4m3.spec();
+    let e2m1 = Format::E2m1.spec();
     let amax = tensor.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     let tensor_scale = if amax > 0.0 && amax.is_finite() {
         f32_of(f32_of(amax) / (448.0 * 6.0))
@@ -291,7 +287,7 @@ pub fn fp8_tensor_scale(format: Format, amax_history_max: f64, margin: i32, prev
 /// An FP8 tensor with one scale: each x · scale rounded to `format` (ties to even,
 /// saturating), times 1 / scale (the f32 inverse Transformer Engine stores).
 pub fn fp8_tensor(tensor: &[f64], format: Format, scale: f64) -> Quantized {
-    let spec = spec(format);
+    let spec = format.spec();
     let inverse = f32_of(1.0 / scale);
     let mut element_clipped = Vec::with_capacity(tensor.len());
     let mut flushed = 0;
