@@ -136,7 +136,7 @@ impl<T: Training> AuditedLane<T> {
 }
 
 /// ‖a − r‖₂ / ‖r‖₂ over every parameter, against the reference's parameters as f64 pairs.
-fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &[Pair]) -> f64 {
+pub(crate) fn param_rel_drift<S: Scalar>(format: &Mlp<S>, reference: &[Pair]) -> f64 {
     let values = format
         .layers
         .iter()

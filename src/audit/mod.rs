@@ -28,7 +28,9 @@ use crate::kernel::Accumulate;
 use crate::kernel::Tensor;
 use crate::model::{Mlp, ParamSet, Targets};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
-use compare::{Pair, RecordedStep, Recorder};
+pub(crate) use compare::Pair;
+use compare::{RecordedStep, Recorder};
+pub(crate) use lane::param_rel_drift;
 
 /// A validated audit.
 #[derive(Clone, Debug)]
@@ -337,7 +339,8 @@ impl ReferenceFn for RunWith<'_> {
     }
 }
 
-fn pairs<R: Scalar>(mlp: &Mlp<R>, into: &mut Vec<Pair>) {
+/// Every parameter of `mlp`, layer by layer, weight then bias, as pairs, into `into`.
+pub(crate) fn pairs<R: Scalar>(mlp: &Mlp<R>, into: &mut Vec<Pair>) {
     into.clear();
     into.extend(
         mlp.layers

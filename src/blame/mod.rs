@@ -19,9 +19,8 @@ pub use groups::{Grouping, op_groups};
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex};
 
-use crate::audit::{AuditConfig, relative_difference};
+use crate::audit::{AuditConfig, Pair, pairs, param_rel_drift, relative_difference};
 use crate::format::{Format, Held, ReferenceFn, Scalar};
-use crate::model::Mlp;
 use crate::study::summarize;
 use crate::study::sweep::{in_parallel, reseeded};
 use crate::train::{LaneSpec, OpFormats, OpPattern, Policy, Trainer, promoted_to};
@@ -129,37 +128,16 @@ fn promotion(lane: LaneSpec) -> Result<Format, String> {
 struct ReferenceEnd<'a>(&'a AuditConfig);
 
 impl ReferenceFn for ReferenceEnd<'_> {
-    type Output = (f64, Vec<(f64, f64)>);
+    type Output = (f64, Vec<Pair>);
     fn call<R: Scalar>(self, ctx: R::Context) -> Self::Output {
         let config = self.0;
         let mut trainer = Trainer::<R>::new(&config.train, &config.data, &config.init, ctx);
         for plan in config.schedule() {
             trainer.step(&plan, None);
         }
-        (trainer.full_loss().to_f64(), pairs(trainer.mlp()))
-    }
-}
-
-fn pairs<S: Scalar>(mlp: &Mlp<S>) -> Vec<(f64, f64)> {
-    mlp.layers
-        .iter()
-        .flat_map(|d| d.weight.iter().chain(d.bias.iter()))
-        .map(Scalar::to_f64_pair)
-        .collect()
-}
-
-/// ‖a − r‖₂ / ‖r‖₂ (‖a − r‖₂ when r = 0).
-fn param_drift(params: &[(f64, f64)], reference: &[(f64, f64)]) -> f64 {
-    let (mut distance, mut norm) = (0.0f64, 0.0f64);
-    for (&(x, _), &(hi, lo)) in params.iter().zip(reference) {
-        let difference = (x - hi) - lo;
-        distance += difference * difference;
-        norm += hi * hi;
-    }
-    if norm == 0.0 {
-        distance.sqrt()
-    } else {
-        (distance / norm).sqrt()
+        let mut params = Vec::new();
+        pairs(trainer.mlp(), &mut params);
+        (trainer.full_loss().to_f64(), params)
     }
 }
 
@@ -174,7 +152,7 @@ struct Job {
 /// progress to tell.
 struct Reruns<'a> {
     config: &'a AuditConfig,
-    reference: (f64, Vec<(f64, f64)>),
+    reference: (f64, Vec<Pair>),
     tick: &'a (dyn Fn() + Sync),
 }
 
@@ -200,7 +178,7 @@ impl Reruns<'_> {
         Outcome {
             loss,
             loss_drift: relative_difference(loss, self.reference.0),
-            param_drift: param_drift(&pairs(trainer.mlp()), &self.reference.1),
+            param_drift: param_rel_drift(trainer.mlp(), &self.reference.1),
             first_nonfinite_step,
         }
     }
