@@ -188,12 +188,16 @@ fn eval_with<S: Scalar>(
             let (alpha, beta) = (&alpha[[0, 0]], &beta[[0, 0]]);
             broadcast(x, y, |x, y| alpha.mul(x).add(&beta.mul(y)))
         }
-        OpKind::SumRows => {
-            in_accumulator(SumRows, [inputs[0].view()], reduction, products_exact, ctx)
-        }
+        OpKind::SumRows => in_accumulator(
+            SumOver(Axis(0)),
+            [inputs[0].view()],
+            reduction,
+            products_exact,
+            ctx,
+        ),
         OpKind::Mean => in_accumulator(Mean, [inputs[0].view()], reduction, products_exact, ctx),
         OpKind::SumColumns => in_accumulator(
-            SumColumns,
+            SumOver(Axis(1)),
             [inputs[0].view()],
             reduction,
             products_exact,
@@ -307,9 +311,11 @@ impl ReductionBody<2> for MatMul {
     }
 }
 
-struct SumRows;
+/// Sums over one axis: `Axis(0)` sums each column (an m × n input gives 1 × n), `Axis(1)`
+/// each row (m × 1); each sum in the input's order.
+struct SumOver(Axis);
 
-impl ReductionBody<1> for SumRows {
+impl ReductionBody<1> for SumOver {
     fn run<T: Scalar>(
         &self,
         [a]: [ArrayView2<'_, T>; 1],
@@ -317,10 +323,17 @@ impl ReductionBody<1> for SumRows {
         _: bool,
         ctx: &T::Context,
     ) -> Tensor<T> {
+        let Axis(summed) = self.0;
+        // The lanes of the summed axis: columns when rows are summed away, rows otherwise.
         let sums = a
-            .axis_iter(Axis(1))
-            .map(|column| reduce::sum(column.iter(), order, ctx));
-        Array2::from_shape_vec((1, a.ncols()), sums.collect()).expect("1 × n")
+            .axis_iter(Axis(1 - summed))
+            .map(|lane| reduce::sum(lane.iter(), order, ctx));
+        let shape = if summed == 0 {
+            (1, a.ncols())
+        } else {
+            (a.nrows(), 1)
+        };
+        Array2::from_shape_vec(shape, sums.collect()).expect("one sum per lane")
     }
 }
 
@@ -339,23 +352,6 @@ impl ReductionBody<1> for Mean {
         let total = reduce::sum(a.iter(), order, ctx);
         let count = T::from_f64(a.len() as f64, ctx);
         Array2::from_elem((1, 1), total.div(&count))
-    }
-}
-
-struct SumColumns;
-
-impl ReductionBody<1> for SumColumns {
-    fn run<T: Scalar>(
-        &self,
-        [a]: [ArrayView2<'_, T>; 1],
-        order: Order,
-        _: bool,
-        ctx: &T::Context,
-    ) -> Tensor<T> {
-        let sums = a
-            .axis_iter(Axis(0))
-            .map(|row| reduce::sum(row.iter(), order, ctx));
-        Array2::from_shape_vec((a.nrows(), 1), sums.collect()).expect("m × 1")
     }
 }
 
