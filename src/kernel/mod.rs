@@ -192,7 +192,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
                 let ctx = precision.context(name);
                 let converted: Vec<Tensor<S>> = inputs
                     .iter()
-                    .map(|t| t.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
+                    .map(|t| self.operand(name, t).into_owned())
                     .collect();
                 let converted: Vec<&Tensor<S>> = converted.iter().collect();
                 let output = eval(kind, &converted, reduction, &ctx);
