@@ -184,18 +184,23 @@ fn count_flow<S: NativeFormat>(
     role: Role,
     (x, exact, reference, scale): (&S, Pair, Pair, f64),
     (before, start): (Option<&S>, Option<Pair>),
+    min_normal: f64,
 ) {
     match (role, before, start) {
         (Role::ParamGrad, _, _) if !reference.is_zero() => {
             flow.gradients += 1;
             flow.gradients_underflowed += u64::from(x.is_zero() && !exact.is_zero());
-            let unscaled = S::from_f64(reference.hi / scale, &());
-            flow.gradients_underflowed_unscaled += u64::from(unscaled.is_zero());
+            // At or above the smallest normal, nothing rounds to zero: no rounding needed.
+            let unscaled = reference.hi / scale;
+            let flushed = unscaled.abs() < min_normal && S::from_f64(unscaled, &()).is_zero();
+            flow.gradients_underflowed_unscaled += u64::from(flushed);
         }
         // A move the lane's format can see: the reference's weight before and after rounds to
-        // two different values of it (tinier moves are lost by any format).
+        // two different values of it (tinier moves are lost by any format; equal values round
+        // alike without rounding them).
         (Role::Update, Some(before), Some(start))
-            if S::from_f64(reference.hi, &()) != S::from_f64(start.hi, &()) =>
+            if reference.hi != start.hi
+                && S::from_f64(reference.hi, &()) != S::from_f64(start.hi, &()) =>
         {
             flow.updates += 1;
             flow.updates_lost += u64::from(x == before);
@@ -260,7 +265,10 @@ impl Comparator<'_> {
             None if record.kind.is_reduction() => {
                 Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
             }
-            None => None,
+            // Inputs without NaN or inf have none at any element: one pass instead of one
+            // look per element and input.
+            None => Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
+                .filter(|&whole| whole == (false, false)),
         };
         let cancellation_bits = spec.precision.div_ceil(2) as i32;
         let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
@@ -282,6 +290,7 @@ impl Comparator<'_> {
                     start.map(|_| &record.inputs[0][position2]),
                     start.map(|start| start[position2]),
                 ),
+                min_normal,
             );
             if record.role == Role::Update {
                 // The lane computed a move and the weight did not take it: absorbed.
@@ -496,19 +505,34 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     } else {
         pow2(exponent(magnitude).max(spec.emin) - t + 1)
     };
-    let rounded: S = round_pair(hi, lo, spec.precision);
-    let between = match (x.ordinal(), rounded.ordinal()) {
-        (Some(a), Some(b)) => a.abs_diff(b),
-        _ => 0,
+    // Within a quarter of an ulp of r, x is the value of S nearest to r (its neighbours are at
+    // least half an ulp away), so r rounds to x: no rounding needed to know that.
+    let between = if difference < 0.25 * ulp {
+        0
+    } else {
+        let rounded: S = round_pair(hi, lo, spec.precision);
+        match (x.ordinal(), rounded.ordinal()) {
+            (Some(a), Some(b)) => a.abs_diff(b),
+            _ => 0,
+        }
     };
     ElementError {
         relative,
         ulps: difference / ulp,
-        bits: if between == 0 {
-            0.0
-        } else {
-            (1.0 + between as f64).log2()
-        },
+        bits: bits_between(between),
+    }
+}
+
+/// log2(1 + `between`): the bits of error of a value `between` values away from the correct
+/// rounding; the small counts from a table of the same logarithms.
+fn bits_between(between: u64) -> f64 {
+    const TABLED: usize = 64;
+    static TABLE: std::sync::LazyLock<[f64; TABLED]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|n| (1.0 + n as f64).log2()));
+    match usize::try_from(between) {
+        Ok(0) => 0.0,
+        Ok(n) if n < TABLED => TABLE[n],
+        _ => (1.0 + between as f64).log2(),
     }
 }
 
