@@ -32,7 +32,7 @@ use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 pub(crate) use compare::Pair;
 use compare::{RecordedStep, Recorder};
 pub(crate) use lane::param_rel_drift;
-use pipeline::{LaneCosts, Task};
+use pipeline::{Costs, Task};
 
 /// A validated audit.
 #[derive(Clone, Debug)]
@@ -387,14 +387,14 @@ fn run_with<R: Scalar>(
         .iter()
         .map(|&lane| lane::lane(lane, train, &config.data, &config.init))
         .collect();
-    let mut costs = LaneCosts::new(lanes.len());
+    let mut costs = Costs::default();
     let threads = config.threads.max(1);
     // The reference runs one step ahead: while the lanes compare step t with `current`, the
     // reference computes step t + 1 into `next`.
     let (mut current, mut next) = (RecordedStep::default(), RecordedStep::default());
     let mut plan = schedule.next();
     if let Some(first) = &plan {
-        pipeline::run_all(
+        costs.run(
             threads,
             reference_tasks(&mut reference, check.as_mut(), first, &mut current),
         );
@@ -407,10 +407,8 @@ fn run_with<R: Scalar>(
             Some(upcoming) => reference_tasks(&mut reference, check.as_mut(), upcoming, &mut next),
             None => Vec::new(),
         };
-        tasks.extend(lane_tasks(
-            &mut lanes, &mut costs, &now, &current, &mut rows,
-        ));
-        pipeline::run_all(threads, tasks);
+        tasks.extend(lane_tasks(&mut lanes, &now, &current, &mut rows));
+        costs.run(threads, tasks);
         if upcoming.is_some() {
             max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
         }
@@ -467,6 +465,11 @@ struct CheckRun {
     loss: Option<Mpfr>,
 }
 
+/// Task keys (see [`Costs`]): the check's step, the reference's, then one per lane.
+const CHECK_TASK: usize = 0;
+const REFERENCE_TASK: usize = 1;
+const FIRST_LANE_TASK: usize = 2;
+
 /// The tasks of the reference's step `plan`: the step, recorded into `into`, and the check's
 /// same step, when there is a check.
 fn reference_tasks<'a, R: Scalar>(
@@ -474,14 +477,17 @@ fn reference_tasks<'a, R: Scalar>(
     check: Option<&'a mut CheckRun>,
     plan: &'a crate::train::StepPlan,
     into: &'a mut RecordedStep,
-) -> Vec<Task<'a>> {
-    let mut tasks: Vec<Task<'a>> = Vec::new();
+) -> Vec<(usize, Task<'a>)> {
+    let mut tasks: Vec<(usize, Task<'a>)> = Vec::new();
     if let Some(check) = check {
-        tasks.push(Box::new(move || {
-            check.loss = Some(check.trainer.step(plan, None));
-        }));
+        tasks.push((
+            CHECK_TASK,
+            Box::new(move || {
+                check.loss = Some(check.trainer.step(plan, None));
+            }),
+        ));
     }
-    tasks.push(Box::new(move || {
+    let step: Task<'a> = Box::new(move || {
         into.ops.clear();
         named(reference.trainer.mlp(), &mut into.start);
         let loss = reference
@@ -490,7 +496,8 @@ fn reference_tasks<'a, R: Scalar>(
         into.loss = Pair::of(&loss);
         pairs(reference.trainer.mlp(), &mut into.params);
         reference.loss = Some(loss);
-    }));
+    });
+    tasks.push((REFERENCE_TASK, step));
     tasks
 }
 
@@ -509,28 +516,21 @@ fn check_difference<R: Scalar>(reference: &ReferenceRun<R>, check: Option<&Check
 
 /// One task per lane: its step `plan`, compared with `recorded`, its row into `rows`. Each
 /// lane's arithmetic is independent of the others, so running them on any thread, in any
-/// order, changes no bit; they start longest first.
+/// order, changes no bit.
 fn lane_tasks<'a>(
     lanes: &'a mut [Box<dyn lane::Lane>],
-    costs: &'a mut LaneCosts,
     plan: &'a crate::train::StepPlan,
     recorded: &'a RecordedStep,
     rows: &'a mut [Option<StepRow>],
-) -> Vec<Task<'a>> {
-    let order = costs.longest_first();
-    let mut parts: Vec<Option<Task<'a>>> = lanes
+) -> Vec<(usize, Task<'a>)> {
+    lanes
         .iter_mut()
         .zip(rows.iter_mut())
-        .zip(costs.slots())
-        .map(|((lane, row), cost)| {
-            Some(Box::new(move || {
-                *row = Some(pipeline::timed(cost, || lane.step(plan, recorded)));
-            }) as Task<'a>)
+        .enumerate()
+        .map(|(index, (lane, row))| {
+            let task: Task<'a> = Box::new(move || *row = Some(lane.step(plan, recorded)));
+            (FIRST_LANE_TASK + index, task)
         })
-        .collect();
-    order
-        .into_iter()
-        .filter_map(|index| parts[index].take())
         .collect()
 }
 

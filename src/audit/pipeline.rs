@@ -12,63 +12,61 @@ pub type Task<'a> = Box<dyn FnOnce() + Send + 'a>;
 /// Runs every task on up to `threads` threads (the calling thread is one of them). Tasks start
 /// in the order given, each on the first thread that is free: give the longest first.
 pub fn run_all(threads: usize, tasks: Vec<Task<'_>>) {
+    run_timed(threads, tasks.into_iter().map(|task| (0, task)).collect());
+}
+
+/// As [`run_all`], and how long each task took, with the key it came with.
+fn run_timed(threads: usize, tasks: Vec<(usize, Task<'_>)>) -> Vec<(usize, Duration)> {
     let workers = threads.min(tasks.len()).max(1);
     let queue = Mutex::new(tasks.into_iter());
     let work = || {
+        let mut took = Vec::new();
         loop {
             // The guard is a temporary of this statement: the queue is unlocked while a task runs.
-            let task = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
-            match task {
-                Some(task) => task(),
-                None => break,
-            }
+            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((key, task)) = next else {
+                return took;
+            };
+            let start = Instant::now();
+            task();
+            took.push((key, start.elapsed()));
         }
     };
     if workers == 1 {
-        work();
-        return;
+        return work();
     }
     std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
-        work();
+        let mut took = work();
         for helper in helpers {
-            if let Err(panic) = helper.join() {
-                resume_unwind(panic);
+            match helper.join() {
+                Ok(times) => took.extend(times),
+                Err(panic) => resume_unwind(panic),
             }
         }
-    });
+        took
+    })
 }
 
-/// How long each lane's last step took: the order to start them in next time (longest first),
-/// so that the threads finish a step together. Timing decides only the order, never a value.
+/// How long each kind of task took last time (the reference's step, each lane's step): the
+/// order to start them in next time, longest first, so that the threads finish a step
+/// together. Timing decides only the order, never a value.
 #[derive(Clone, Debug, Default)]
-pub struct LaneCosts(Vec<Duration>);
+pub struct Costs(Vec<Duration>);
 
-impl LaneCosts {
-    /// No step measured yet for `lanes` lanes: report order.
-    pub fn new(lanes: usize) -> LaneCosts {
-        LaneCosts(vec![Duration::ZERO; lanes])
+impl Costs {
+    /// Runs `tasks`, each with its key, longest last time first (ties in key order); records
+    /// how long each took.
+    pub fn run(&mut self, threads: usize, mut tasks: Vec<(usize, Task<'_>)>) {
+        let cost = |costs: &[Duration], key: usize| costs.get(key).copied().unwrap_or_default();
+        tasks.sort_by(|(a, _), (b, _)| cost(&self.0, *b).cmp(&cost(&self.0, *a)).then(a.cmp(b)));
+        for (key, took) in run_timed(threads, tasks) {
+            if self.0.len() <= key {
+                self.0.resize(key + 1, Duration::ZERO);
+            }
+            self.0[key] = took;
+        }
     }
-
-    /// Lane indices, longest last step first (ties in report order).
-    pub fn longest_first(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.0.len()).collect();
-        order.sort_by(|&a, &b| self.0[b].cmp(&self.0[a]));
-        order
-    }
-
-    /// Each lane's cost, to be set by its task (see [`timed`]).
-    pub fn slots(&mut self) -> std::slice::IterMut<'_, Duration> {
-        self.0.iter_mut()
-    }
-}
-
-/// Runs `f`, storing how long it took in `cost`.
-pub fn timed<T>(cost: &mut Duration, f: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
-    let value = f();
-    *cost = start.elapsed();
-    value
 }
 
 #[cfg(test)]
@@ -116,15 +114,29 @@ mod tests {
         assert_eq!(message, Some("lane 2 failed"));
     }
 
+    /// Tasks start longest (last time) first, ties in key order: with one thread, the order
+    /// they run in is that order.
     #[test]
-    fn lanes_start_longest_first_with_ties_in_report_order() {
-        let costs = LaneCosts(vec![
+    fn tasks_start_longest_first_with_ties_in_key_order() {
+        let mut costs = Costs(vec![
             Duration::from_millis(3),
             Duration::from_millis(9),
             Duration::from_millis(3),
             Duration::from_millis(5),
         ]);
-        assert_eq!(costs.longest_first(), [1, 3, 0, 2]);
-        assert_eq!(LaneCosts::new(3).longest_first(), [0, 1, 2]);
+        let ran = Mutex::new(Vec::new());
+        let tasks = (0..5)
+            .map(|key| {
+                let ran = &ran;
+                (
+                    key,
+                    Box::new(move || ran.lock().unwrap().push(key)) as Task<'_>,
+                )
+            })
+            .collect();
+        costs.run(1, tasks);
+        // Key 4 has no cost yet (zero): last.
+        assert_eq!(*ran.lock().unwrap(), [1, 3, 0, 2, 4]);
+        assert_eq!(costs.0.len(), 5, "every task's time is recorded");
     }
 }
