@@ -255,11 +255,24 @@ impl Comparator<'_> {
             Some(_) => None,
             None => Some(eval_widened(record.kind, &widened, &spec, &())),
         };
-        let exact_at = |at: (usize, usize)| match (&evaluated, record.source) {
-            (Some(evaluated), _) => Pair::of(&evaluated[at]),
-            (None, Some(source)) => Pair::of(&source[at]),
+        // Outputs, reference values and exact values side by side in row-major order.
+        let evaluated = evaluated.as_ref().map(|e| e.as_standard_layout());
+        let source = record.source.map(|s| s.as_standard_layout());
+        let (evaluated, source) = (
+            evaluated.as_ref().and_then(|e| e.as_slice()),
+            source.as_ref().and_then(|s| s.as_slice()),
+        );
+        let exact_at = |index: usize| match (evaluated, source) {
+            (Some(evaluated), _) => Pair::of(&evaluated[index]),
+            (None, Some(source)) => Pair::of(&source[index]),
             (None, None) => unreachable!("an op is evaluated again unless it is a cast"),
         };
+        let output = record.output.as_standard_layout();
+        let output = output.as_slice().expect("a standard-layout array is a slice");
+        let reference = reference.as_standard_layout();
+        let reference = reference.as_slice().expect("a standard-layout array is a slice");
+        let columns = record.output.ncols();
+        let (mut row, mut column) = (0, 0);
         let whole_op_inputs = match record.source {
             Some(source) => Some(flags(source.iter())),
             None if record.kind.is_reduction() => {
@@ -279,9 +292,14 @@ impl Comparator<'_> {
             || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt);
         let chains = self.stats.chains.active();
         let mut sightings = Sightings::default();
-        for (index, (position2, x)) in record.output.indexed_iter().enumerate() {
-            let reference = reference[position2];
-            let exact = exact_at(position2);
+        for (index, x) in output.iter().enumerate() {
+            let position2 = (row, column);
+            column += 1;
+            if column == columns {
+                (row, column) = (row + 1, 0);
+            }
+            let reference = reference[index];
+            let exact = exact_at(index);
             count_flow(
                 &mut self.stats.step_flow,
                 record.role,
@@ -378,6 +396,9 @@ impl Comparator<'_> {
                     }
                 }
             }
+            if events.is_empty() {
+                continue;
+            }
             if chains {
                 sightings.note(events.kinds(), exact.hi, || {
                     broadcast_pick(record.inputs[0], position2).to_f64()
@@ -412,6 +433,10 @@ struct EventSet(u16);
 impl EventSet {
     fn push(&mut self, kind: EventKind) {
         self.0 |= 1 << kind as u16;
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
     }
 
     fn kinds(self) -> impl Iterator<Item = EventKind> {
