@@ -268,9 +268,13 @@ impl Comparator<'_> {
             (None, None) => unreachable!("an op is evaluated again unless it is a cast"),
         };
         let output = record.output.as_standard_layout();
-        let output = output.as_slice().expect("a standard-layout array is a slice");
+        let output = output
+            .as_slice()
+            .expect("a standard-layout array is a slice");
         let reference = reference.as_standard_layout();
-        let reference = reference.as_slice().expect("a standard-layout array is a slice");
+        let reference = reference
+            .as_slice()
+            .expect("a standard-layout array is a slice");
         let columns = record.output.ncols();
         let (mut row, mut column) = (0, 0);
         let whole_op_inputs = match record.source {
