@@ -95,6 +95,8 @@ pub struct LaneStats {
     pub slots: Vec<usize>,
     /// The first event of each kind.
     pub first: Vec<FirstEvent>,
+    /// The kinds in `first`, one bit each (bit `kind as u16`).
+    pub first_kinds: u16,
     /// Events of the current step.
     pub step_events: EventCounts,
     /// `loss.denominator` elements evaluated, and those where eps changed nothing.
@@ -411,7 +413,8 @@ impl Comparator<'_> {
             for kind in events.kinds() {
                 op.events.add(kind);
                 self.stats.step_events.add(kind);
-                if !self.stats.first.iter().any(|f| f.kind == kind) {
+                if self.stats.first_kinds & (1 << kind as u16) == 0 {
+                    self.stats.first_kinds |= 1 << kind as u16;
                     self.stats.first.push(FirstEvent {
                         kind,
                         op: record.name.to_string(),
@@ -450,12 +453,12 @@ impl EventSet {
     }
 }
 
-/// Whether any of the values is NaN, and whether any is infinite.
-fn flags<'a, S: Scalar>(values: impl Iterator<Item = &'a S>) -> (bool, bool) {
-    values.fold((false, false), |(nan, inf), x| match x.classify() {
-        Class::Nan => (true, inf),
-        Class::Infinite => (nan, true),
-        _ => (nan, inf),
+/// Whether any of the values is NaN, and whether any is infinite (read from the exact f64 of a
+/// native format's value: NaN and ±inf are themselves there).
+fn flags<'a, S: NativeFormat>(values: impl Iterator<Item = &'a S>) -> (bool, bool) {
+    values.fold((false, false), |(nan, inf), x| {
+        let x = x.to_f64();
+        (nan || x.is_nan(), inf || x.is_infinite())
     })
 }
 
