@@ -45,7 +45,8 @@ pub struct AuditConfig {
     pub reference: Reference,
     /// Also run an MPFR reference at twice the reference's bits and compare.
     pub verify_reference: bool,
-    /// Worker threads across formats (results do not depend on it).
+    /// Worker threads: the lanes side by side and the reference one step ahead of them (results
+    /// do not depend on it).
     pub threads: usize,
     /// The data, in f64.
     pub data: Dataset,
