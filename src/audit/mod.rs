@@ -383,13 +383,17 @@ fn run_with<R: Scalar>(
         .collect();
     let mut recorded = RecordedStep::default();
     let threads = config.threads.max(1);
+    // The reference keeps matmul operands only for lanes that quantize them.
+    let operands = config.formats.iter().any(|lane| lane.recipe.is_some());
     for plan in schedule {
         recorded.ops.clear();
+        recorded.operands.clear();
         named(reference.mlp(), &mut recorded.start);
         let loss = reference.step(
             &plan,
             Some(&mut Recorder {
                 step: &mut recorded,
+                operands,
             }),
         );
         recorded.loss = Pair::of(&loss);

@@ -9,13 +9,14 @@ use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::Decimal;
+use crate::format::scaled::ScaleRule;
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
 use crate::report::Output;
 use crate::resources::{self, Available, Estimate, Mode, Shape};
 use crate::train::{
-    Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, TrainConfig,
-    UpdateRounding,
+    Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, Recipe,
+    TrainConfig, UpdateRounding,
 };
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -158,6 +159,19 @@ fn positive(flag: &str, value: usize) -> Result<usize, Error> {
         Err(invalid(flag, "must be at least 1"))
     } else {
         Ok(value)
+    }
+}
+
+/// `--mx-scale`: floor unless given; given, it needs an MX recipe lane.
+fn mx_scale(args: &AuditArgs, formats: &[LaneSpec]) -> Result<ScaleRule, Error> {
+    let mx = formats.iter().any(|l| l.recipe.is_some_and(Recipe::is_mx));
+    match args.mx_scale {
+        Some(_) if !mx => Err(invalid(
+            "--mx-scale",
+            "no lane is an MX recipe: add mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4 \
+             or mxint8 to --formats",
+        )),
+        rule => Ok(rule.unwrap_or(ScaleRule::Floor)),
     }
 }
 
@@ -375,6 +389,7 @@ pub fn audit_plan(args: &AuditArgs) -> Result<Plan, Error> {
             seed: args.seed,
             loss_scaling: loss_scaling(args)?,
             promote: promote(args, &formats)?,
+            mx_scale: mx_scale(args, &formats)?,
         },
         formats,
         reference,

@@ -26,6 +26,7 @@ mod loss_expr;
 mod mixed;
 mod model_files;
 mod plot;
+mod recipes;
 mod reliability;
 mod resources;
 mod snapshots;

@@ -23,6 +23,7 @@ mod gradients;
 mod kernels;
 mod op_formats;
 mod optimizers;
+mod recipes;
 mod reference;
 mod regressions;
 mod update_rounding;
