@@ -8,8 +8,8 @@ use crate::data::labels::{self, Expected, MAX_CLASSES};
 use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
-use crate::format::Decimal;
 use crate::format::scaled::ScaleRule;
+use crate::format::{Decimal, Format, Overflow, Spec};
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
 use crate::report::Output;
@@ -162,6 +162,22 @@ fn positive(flag: &str, value: usize) -> Result<usize, Error> {
     }
 }
 
+/// A lane of `--formats` with `--overflow`'s rule when it names a narrow format (of the named
+/// ones, or an eXmY) without a rule of its own: `e4m3` → `e4m3-saturate`.
+fn with_overflow(text: &str, overflow: Option<Overflow>) -> String {
+    let text = text.trim();
+    let format = text
+        .strip_prefix("mixed-")
+        .or_else(|| text.strip_prefix("promoted-"))
+        .unwrap_or(text);
+    let narrow = format.parse::<Format>().is_ok_and(Format::is_narrow)
+        || (Spec::parse_narrow(format).is_some() && format.parse::<Format>().is_err());
+    match overflow {
+        Some(rule) if narrow => format!("{text}-{rule}"),
+        _ => text.to_string(),
+    }
+}
+
 /// `--mx-scale`: floor unless given; given, it needs an MX recipe lane.
 fn mx_scale(args: &AuditArgs, formats: &[LaneSpec]) -> Result<ScaleRule, Error> {
     let mx = formats.iter().any(|l| l.recipe.is_some_and(Recipe::is_mx));
@@ -230,7 +246,7 @@ pub fn audit_plan(args: &AuditArgs) -> Result<Plan, Error> {
     let policy = parse::<Policy>(&args.policy)?;
     let mut formats = Vec::new();
     for text in &args.formats {
-        let lane = LaneSpec::parse(text, policy)?;
+        let lane = LaneSpec::parse(&with_overflow(text, args.overflow), policy)?;
         if !formats.contains(&lane) {
             formats.push(lane);
         }

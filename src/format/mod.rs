@@ -1,5 +1,6 @@
 //! Number formats: the scalar trait, f16/bf16/f32/f64 with correct rounding, the MPFR reference.
 
+pub mod custom;
 mod dispatch;
 mod double_double;
 mod elementary;

@@ -92,14 +92,16 @@ impl LaneSpec {
                 (_, Some(format)) => (format, Policy::Promoted, true),
                 _ => (text, policy, false),
             };
-        let format: Format = format.parse().map_err(|_| Error::InvalidFlag {
-            flag: "--formats".into(),
-            message: format!(
-                "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
-                 e2m3, e2m1, mixed-f16, mixed-bf16, promoted-<format> or a recipe: {}",
-                crate::names::one_of(&Recipe::ALL.map(Recipe::name))
-            ),
-        })?;
+        let format =
+            crate::format::custom::parse_lane(format)?.ok_or_else(|| Error::InvalidFlag {
+                flag: "--formats".into(),
+                message: format!(
+                    "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
+                 e2m3, e2m1, any eXmY (e5m7), a format with an overflow rule (e4m3-saturate), \
+                 mixed-f16, mixed-bf16, promoted-<format> or a recipe: {}",
+                    crate::names::one_of(&Recipe::ALL.map(Recipe::name))
+                ),
+            })?;
         let applies = match policy {
             Policy::Pure => true,
             Policy::Mixed => matches!(format, Format::F16 | Format::Bf16),

@@ -25,6 +25,7 @@ mod help;
 mod loss_expr;
 mod mixed;
 mod model_files;
+mod narrow_lanes;
 mod plot;
 mod recipes;
 mod reliability;

@@ -16,6 +16,7 @@ mod support;
 #[macro_use]
 mod common;
 mod classification_traps;
+mod custom_formats;
 mod determinism;
 mod f16_traps;
 mod generic;
