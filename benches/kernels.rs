@@ -13,13 +13,17 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
+use clap::Parser;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use half::{bf16, f16};
-use precision_audit::format::{Mpfr, Scalar};
+use precision_audit::audit::AuditConfig;
+use precision_audit::flags::{Cli, audit_config};
+use precision_audit::format::{DoubleDouble, Mpfr, Scalar};
 use precision_audit::kernel::{Accumulate, OpKind, Order, Reduction, Tensor, eval};
+use precision_audit::train::Trainer;
 use rug::{Assign, Float};
 
-use support::{Args, ThreadCpuTime, criterion_median_ns, ratio_line};
+use support::{Args, ThreadCpuTime, criterion_median_ns, ratio_line, thread_cpu_time};
 
 /// The size of the f16/bf16/f32/f64 matmuls.
 const N: usize = 256;
@@ -223,7 +227,7 @@ fn ns_per_mac(id: &str, n: usize, since: SystemTime) -> Option<f64> {
     criterion_median_ns(id, since).map(|ns| ns / (n * n * n) as f64)
 }
 
-fn summary(since: SystemTime) {
+fn summary(since: SystemTime, references: Option<(f64, f64)>) {
     let mac = |id: &str| {
         let n = if id.starts_with("matmul_64/") {
             N_MPFR
@@ -267,7 +271,23 @@ fn summary(since: SystemTime) {
             }
         }
     }
+    if let Some((mpfr, double_double)) = references {
+        println!(
+            "  {:<50} {mpfr:>9.3} s",
+            "reference_midsize/mpfr (median, cpu)"
+        );
+        println!(
+            "  {:<50} {double_double:>9.3} s",
+            "reference_midsize/double_double (median, cpu)"
+        );
+    }
     println!("\nRatios:");
+    ratio_line(
+        "double-double reference / MPFR reference, mid-size",
+        references.map(|(_, dd)| dd),
+        references.map(|(mpfr, _)| mpfr),
+        Some(0.1),
+    );
     let native = mac("matmul_256/f32_native_fma");
     ratio_line(
         "f32 eval / f32 native",
@@ -311,6 +331,89 @@ fn summary(since: SystemTime) {
     }
 }
 
+/// The mid-size job of issue 14 (128 steps), whose reference is timed alone.
+const MIDSIZE_JOB: &[&str] = &[
+    "--samples",
+    "4096",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+];
+/// What `cargo test --all-targets` runs instead: the same network on 4 batches.
+const MIDSIZE_SMOKE: &[&str] = &[
+    "--samples",
+    "256",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+];
+/// Timed runs of each reference (a mid-size MPFR reference takes about 4 s).
+const REFERENCE_RUNS: usize = 3;
+
+/// Trains the job's network in `S` alone, unobserved, as the reference of an audit steps;
+/// returns the last batch loss.
+fn train_alone<S: Scalar>(config: &AuditConfig, ctx: S::Context) -> Option<S> {
+    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
+    config
+        .schedule()
+        .map(|plan| trainer.step(&plan, None))
+        .last()
+}
+
+/// The median of some seconds.
+fn median(mut seconds: Vec<f64>) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    seconds[seconds.len() / 2]
+}
+
+/// Target 2 of issue 14: the double-double reference alone against the MPFR reference alone
+/// on the mid-size job, in thread CPU time, runs alternating (a whole training run is too long
+/// for criterion's ten samples). Returns the medians (MPFR, double-double) in seconds.
+fn references(args: &Args) -> Option<(f64, f64)> {
+    if !args.selects("reference_midsize") {
+        return None;
+    }
+    let flags = if args.bench {
+        MIDSIZE_JOB
+    } else {
+        MIDSIZE_SMOKE
+    };
+    let cli = Cli::parse_from(std::iter::once("precision-audit").chain(flags.iter().copied()));
+    let config = audit_config(&cli.audit).expect("the benchmark's flags are valid");
+    let bits = cli.audit.reference_bits;
+    let runs = if args.bench { REFERENCE_RUNS } else { 1 };
+    let time = |run: &dyn Fn()| {
+        let start = thread_cpu_time();
+        run();
+        thread_cpu_time().saturating_sub(start).as_secs_f64()
+    };
+    let (mut mpfr, mut double_double) = (Vec::new(), Vec::new());
+    for round in 1..=runs {
+        mpfr.push(time(&|| {
+            black_box(train_alone::<Mpfr>(&config, bits));
+        }));
+        double_double.push(time(&|| {
+            black_box(train_alone::<DoubleDouble>(&config, ()));
+        }));
+        println!(
+            "reference_midsize run {round}/{runs}: MPFR {:.3} s cpu, double-double {:.3} s cpu",
+            mpfr[round - 1],
+            double_double[round - 1]
+        );
+    }
+    Some((median(mpfr), median(double_double)))
+}
+
 fn main() {
     let since = SystemTime::now();
     let args = Args::from_env();
@@ -321,7 +424,8 @@ fn main() {
     matmul_64(&mut criterion);
     mpfr_fma(&mut criterion);
     criterion.final_summary();
+    let references = if args.list { None } else { references(&args) };
     if args.bench && !args.list {
-        summary(since);
+        summary(since, references);
     }
 }

@@ -15,6 +15,7 @@ mod stored;
 pub mod text;
 
 pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
+pub(crate) use double_double::mul_add_parts;
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
 pub(crate) use facts::pow2;
 pub use facts::{

@@ -3,6 +3,7 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
+use super::lanes;
 use super::reduce::{self, Accumulate, Order, Reduction};
 use crate::format::{Scalar, Spec};
 
@@ -291,6 +292,11 @@ impl ReductionBody<2> for MatMul {
         ctx: &T::Context,
     ) -> Tensor<T> {
         assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
+        if order == Order::Sequential {
+            if let Some(c) = lanes::matmul(a, b, products_exact) {
+                return c;
+            }
+        }
         // Rows of A and columns of B as contiguous slices: the order of the terms is the same,
         // only memory is visited in a friendlier way.
         let a = a.as_standard_layout();
