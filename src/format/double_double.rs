@@ -107,6 +107,26 @@ pub(crate) fn mul_add_parts(x: (f64, f64), y: (f64, f64), acc: (f64, f64)) -> (f
     if s.is_finite() { (hi, lo) } else { (s, 0.0) }
 }
 
+/// [`mul_add_parts`] for the case where the product `p`, the sum `s` and its renormalisation
+/// `s2` are all finite, without the selects of the other cases: ten fewer operations per term.
+///
+/// A sum over k of such terms gives the bits of the sum of [`mul_add_parts`] terms whenever its
+/// result's hi is finite. Up to the first term where p, s or s2 is not finite, the two compute
+/// the same operations. At that term this one makes hi NaN (∞ − ∞ appears in the error term
+/// of the product or of TwoSum, or in the renormalisation), and a NaN or infinite hi stays
+/// non-finite through every later term. So a finite result never met a special case, and a
+/// non-finite one must be summed again with [`mul_add_parts`].
+#[inline(always)]
+pub(crate) fn mul_add_parts_finite(x: (f64, f64), y: (f64, f64), acc: (f64, f64)) -> (f64, f64) {
+    let p = x.0 * y.0;
+    let e = x.0.mul_add(y.0, -p) + (x.0 * y.1 + x.1 * y.0);
+    let (product_hi, product_lo) = fast_two_sum(p, e);
+    let (s, e) = two_sum(product_hi, acc.0);
+    let (t, f) = two_sum(product_lo, acc.1);
+    let (s2, e2) = fast_two_sum(s, e + t);
+    fast_two_sum(s2, e2 + f)
+}
+
 impl PartialOrd for DoubleDouble {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         match self.hi.partial_cmp(&other.hi) {

@@ -1,14 +1,25 @@
 //! The double-double lanes: each term is `DoubleDouble::mul_add`'s product and sum, written
-//! without branches ([`mul_add_parts`]) so that neighbouring outputs share vector registers.
+//! without branches so that neighbouring outputs share vector registers.
+//!
+//! The lanes run the finite case alone ([`mul_add_parts_finite`]); an output that ends
+//! infinite or NaN met a special case somewhere and is summed again, one term at a time, with
+//! the special cases ([`mul_add_parts`]). Either way its bits are `mul_add`'s.
 
 use super::{Path, tile};
-use crate::format::{DoubleDouble, mul_add_parts};
+use crate::format::{DoubleDouble, mul_add_parts, mul_add_parts_finite};
 
-/// One term of one output: acc + x·y, as `DoubleDouble::mul_add` rounds it.
-#[inline(always)]
-fn step(acc: DoubleDouble, x: DoubleDouble, y: DoubleDouble) -> DoubleDouble {
-    let (hi, lo) = mul_add_parts((x.hi, x.lo), (y.hi, y.lo), (acc.hi, acc.lo));
+fn parts(x: DoubleDouble) -> (f64, f64) {
+    (x.hi, x.lo)
+}
+
+fn pair((hi, lo): (f64, f64)) -> DoubleDouble {
     DoubleDouble { hi, lo }
+}
+
+/// One term of one output, when no special case arises.
+#[inline(always)]
+fn step_finite(acc: DoubleDouble, x: DoubleDouble, y: DoubleDouble) -> DoubleDouble {
+    pair(mul_add_parts_finite(parts(x), parts(y), parts(acc)))
 }
 
 #[inline(always)]
@@ -17,7 +28,7 @@ fn run<const ROWS: usize, const COLS: usize>(
     operands: (&[DoubleDouble], &[DoubleDouble]),
     out: &mut [DoubleDouble],
 ) {
-    tile::matmul::<_, _, _, ROWS, COLS>(dims, operands, DoubleDouble::default(), step, out)
+    tile::matmul::<_, _, _, ROWS, COLS>(dims, operands, DoubleDouble::default(), step_finite, out)
 }
 
 /// Tiles of 2 rows × 2 vectors of 8 (hi, lo) pairs.
@@ -46,19 +57,31 @@ fn avx2(
 pub(super) fn matmul(
     path: Path,
     dims: (usize, usize, usize),
-    operands: (&[DoubleDouble], &[DoubleDouble]),
+    (a, b): (&[DoubleDouble], &[DoubleDouble]),
 ) -> Vec<DoubleDouble> {
-    let (m, _, n) = dims;
+    let (m, k, n) = dims;
     let mut out = vec![DoubleDouble::default(); m * n];
     match path {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `matmul_on`, the only caller, asserts that the CPU runs the path (avx512f and
         // fma); the function is safe code otherwise.
-        Path::Avx512 => unsafe { avx512(dims, operands, &mut out) },
+        Path::Avx512 => unsafe { avx512(dims, (a, b), &mut out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `matmul_on` asserts that the CPU runs the path (avx2 and fma).
-        Path::Avx2 => unsafe { avx2(dims, operands, &mut out) },
-        _ => run::<2, 4>(dims, operands, &mut out),
+        Path::Avx2 => unsafe { avx2(dims, (a, b), &mut out) },
+        _ => run::<2, 4>(dims, (a, b), &mut out),
+    }
+    for (index, c) in out.iter_mut().enumerate() {
+        if !c.hi.is_finite() {
+            let (i, j) = (index / n, index % n);
+            *c = (0..k).fold(DoubleDouble::default(), |acc, kk| {
+                pair(mul_add_parts(
+                    parts(a[i * k + kk]),
+                    parts(b[kk * n + j]),
+                    parts(acc),
+                ))
+            });
+        }
     }
     out
 }

@@ -29,9 +29,14 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Values of a format: one in four from `edges` (zeros, infinities, NaN, subnormals, the
+/// Values of a format: one in `rarity` from `edges` (zeros, infinities, NaN, subnormals, the
 /// largest value, ties), the others uniform in [−2, 2) with the format's full precision.
-fn values<T>(count: usize, seed: u64, edges: &[T], uniform: impl Fn(f64) -> T) -> Vec<T>
+fn values<T>(
+    count: usize,
+    seed: u64,
+    (edges, rarity): (&[T], u64),
+    uniform: impl Fn(f64) -> T,
+) -> Vec<T>
 where
     T: Clone,
 {
@@ -39,7 +44,7 @@ where
     (0..count)
         .map(|_| {
             let r = next(&mut state);
-            if r % 4 == 0 {
+            if r % rarity == 0 {
                 edges[(r >> 8) as usize % edges.len()].clone()
             } else {
                 uniform((r >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0)
@@ -57,33 +62,60 @@ fn per_output<T: Scalar>(a: &Array2<T>, b: &Array2<T>, exact: bool, ctx: &T::Con
     })
 }
 
+/// How many outputs of each kind a check compared.
+#[derive(Debug, Default)]
+struct Compared {
+    finite: usize,
+    infinite: usize,
+    nan: usize,
+}
+
+impl Compared {
+    /// Each kind was compared: a check whose outputs were all NaN would prove little.
+    fn assert_all_kinds(&self) {
+        assert!(
+            self.finite > 1000 && self.infinite > 0 && self.nan > 0,
+            "{self:?}"
+        );
+    }
+}
+
 /// Runs every supported path on every shape and compares bits (`key`) with the definition;
-/// NaN compares as NaN, whatever its payload (which IEEE and Rust leave open).
+/// NaN compares as NaN, whatever its payload (which IEEE and Rust leave open). Edge values are
+/// drawn often (most sums then meet a NaN or an infinity) and rarely (most sums are finite).
 fn check_every_path<T: Scalar>(
     edges: &[T],
     uniform: impl Fn(f64) -> T + Copy,
     key: impl Fn(&T) -> Option<u128>,
     ctx: &T::Context,
-) -> usize {
-    let mut compared = 0;
-    for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
-        let a =
-            Array2::from_shape_vec((m, k), values(m * k, 2 * seed as u64, edges, uniform)).unwrap();
-        let b = Array2::from_shape_vec((k, n), values(k * n, 2 * seed as u64 + 1, edges, uniform))
-            .unwrap();
-        for exact in [false, true] {
-            let expected = per_output(&a, &b, exact, ctx);
-            for path in Path::ALL.into_iter().filter(|p| p.is_supported()) {
-                let got = matmul_on(path, a.view(), b.view(), exact).expect("a format with lanes");
-                assert_eq!(got.dim(), (m, n));
-                for ((i, j), x) in expected.indexed_iter() {
-                    assert_eq!(
-                        key(&got[(i, j)]),
-                        key(x),
-                        "{path:?}, {m}×{k}×{n}, exact products {exact}, c[{i}][{j}]: {:?} vs {x:?}",
-                        got[(i, j)]
-                    );
-                    compared += 1;
+) -> Compared {
+    let mut compared = Compared::default();
+    for rarity in [4, 40] {
+        for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+            let seed = 2 * seed as u64 + 100 * rarity;
+            let a = Array2::from_shape_vec((m, k), values(m * k, seed, (edges, rarity), uniform));
+            let b =
+                Array2::from_shape_vec((k, n), values(k * n, seed + 1, (edges, rarity), uniform));
+            let (a, b) = (a.unwrap(), b.unwrap());
+            for exact in [false, true] {
+                let expected = per_output(&a, &b, exact, ctx);
+                for path in Path::ALL.into_iter().filter(|p| p.is_supported()) {
+                    let got =
+                        matmul_on(path, a.view(), b.view(), exact).expect("a format with lanes");
+                    assert_eq!(got.dim(), (m, n));
+                    for ((i, j), x) in expected.indexed_iter() {
+                        assert_eq!(
+                            key(&got[(i, j)]),
+                            key(x),
+                            "{path:?}, {m}×{k}×{n}, exact products {exact}, c[{i}][{j}]: {:?} vs {x:?}",
+                            got[(i, j)]
+                        );
+                        match x.classify() {
+                            crate::format::Class::Nan => compared.nan += 1,
+                            crate::format::Class::Infinite => compared.infinite += 1,
+                            _ => compared.finite += 1,
+                        }
+                    }
                 }
             }
         }
@@ -131,15 +163,13 @@ fn f64_edges() -> Vec<f64> {
 #[test]
 fn f32_lanes_match_each_output_on_every_path() {
     let key = |x: &f32| (!x.is_nan()).then_some(u128::from(x.to_bits()));
-    let compared = check_every_path(&f32_edges(), |x| x as f32, key, &());
-    assert!(compared > 0);
+    check_every_path(&f32_edges(), |x| x as f32, key, &()).assert_all_kinds();
 }
 
 #[test]
 fn f64_lanes_match_each_output_on_every_path() {
     let key = |x: &f64| (!x.is_nan()).then_some(u128::from(x.to_bits()));
-    let compared = check_every_path(&f64_edges(), |x| x, key, &());
-    assert!(compared > 0);
+    check_every_path(&f64_edges(), |x| x, key, &()).assert_all_kinds();
 }
 
 #[test]
@@ -157,8 +187,7 @@ fn double_double_lanes_match_each_output_on_every_path() {
     let key = |x: &DoubleDouble| {
         (!x.hi.is_nan()).then_some(u128::from(x.hi.to_bits()) << 64 | u128::from(x.lo.to_bits()))
     };
-    let compared = check_every_path(&edges, uniform, key, &());
-    assert!(compared > 0);
+    check_every_path(&edges, uniform, key, &()).assert_all_kinds();
 }
 
 #[test]
@@ -173,8 +202,8 @@ fn other_formats_have_no_lanes() {
 fn eval_keeps_each_output_sum_for_transposed_and_widened_operands() {
     use half::{bf16, f16};
     let edges: Vec<f64> = vec![0.0, -0.0, 65504.0, 2f64.powi(-24), f64::INFINITY, f64::NAN];
-    let a64 = Array2::from_shape_vec((37, 20), values(740, 7, &edges, |x| x)).unwrap();
-    let b64 = Array2::from_shape_vec((37, 9), values(333, 8, &edges, |x| x)).unwrap();
+    let a64 = Array2::from_shape_vec((37, 20), values(740, 7, (&edges, 4), |x| x)).unwrap();
+    let b64 = Array2::from_shape_vec((37, 9), values(333, 8, (&edges, 4), |x| x)).unwrap();
     let reduction = Reduction {
         order: Order::Sequential,
         accumulate: Accumulate::F32,
