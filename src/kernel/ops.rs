@@ -293,7 +293,7 @@ impl ReductionBody<2> for MatMul {
     ) -> Tensor<T> {
         assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
         if order == Order::Sequential {
-            if let Some(c) = lanes::matmul(a, b, products_exact) {
+            if let Some(c) = lanes::matmul(a, b, products_exact, ctx) {
                 return c;
             }
         }

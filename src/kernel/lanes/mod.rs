@@ -1,5 +1,6 @@
-//! Sequential matmuls in f32, f64 and double-double that compute several outputs side by side
-//! in SIMD lanes, each output with the sum over k that defines it, bit for bit.
+//! Sequential matmuls in f32, f64, double-double, and f16 and bf16 with their own accumulator,
+//! that compute several outputs side by side in SIMD lanes, each output with the sum over k
+//! that defines it, bit for bit.
 //!
 //! A matmul's order is per output: c_ij is the sequential sum of a_ik·b_kj over k, one
 //! rounding per term (a fused multiply-add, or a multiply and an add when every product is
@@ -11,15 +12,18 @@
 //! path the CPU supports against the per-output definition ([`Scalar::dot_sequential`]).
 
 mod double_double;
+mod half_width;
 mod ieee;
 mod tile;
 
 use std::any::{Any, TypeId};
 
+use half::{bf16, f16};
 use ndarray::{Array2, ArrayView2};
 
 use super::ops::Tensor;
 use crate::format::{DoubleDouble, Scalar};
+use half_width::HalfWidth;
 
 /// The instruction sets the kernels are compiled for. Each gives the same bits: only how many
 /// outputs advance together changes.
@@ -75,14 +79,16 @@ pub(crate) enum Term {
     ExactProducts,
 }
 
-/// op(A)·op(B) summed sequentially over k, on the detected path, when `T` has lanes (f32, f64,
-/// double-double); `None` for the other formats, which sum one output at a time.
+/// op(A)·op(B) summed sequentially over k in `T` itself, on the detected path, when `T` has
+/// lanes (f32, f64, double-double, f16, bf16); `None` for the other formats, which sum one
+/// output at a time.
 pub(crate) fn matmul<T: Scalar>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     products_exact: bool,
+    ctx: &T::Context,
 ) -> Option<Tensor<T>> {
-    matmul_on(Path::detected(), a, b, products_exact)
+    matmul_on(Path::detected(), a, b, products_exact, ctx)
 }
 
 /// [`matmul`] on a given path.
@@ -94,17 +100,25 @@ pub(crate) fn matmul_on<T: Scalar>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     products_exact: bool,
+    ctx: &T::Context,
 ) -> Option<Tensor<T>> {
     assert!(
         path.is_supported(),
         "{path:?} needs a CPU feature this one lacks"
     );
+    let narrow = if TypeId::of::<T>() == TypeId::of::<f16>() {
+        Some(HalfWidth::F16)
+    } else if TypeId::of::<T>() == TypeId::of::<bf16>() {
+        Some(HalfWidth::BF16)
+    } else {
+        None
+    };
     let known = [
         TypeId::of::<f32>(),
         TypeId::of::<f64>(),
         TypeId::of::<DoubleDouble>(),
     ];
-    if !known.contains(&TypeId::of::<T>()) {
+    if narrow.is_none() && !known.contains(&TypeId::of::<T>()) {
         return None;
     }
     assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
@@ -127,7 +141,13 @@ pub(crate) fn matmul_on<T: Scalar>(
     let lhs: Vec<T> = lhs.iter().cloned().collect();
     let rhs: Vec<T> = rhs.iter().cloned().collect();
     let dims = (rows, k, cols);
-    let out: Vec<T> = if let (Some(lhs), Some(rhs)) = (cast::<T, f32>(&lhs), cast::<T, f32>(&rhs)) {
+    let out: Vec<T> = if let Some(format) = narrow {
+        // f16 and bf16 in f64 lanes, exactly; their `mul_add` ignores whether products are
+        // exact (they always are in f64).
+        let wide = |v: &[T]| v.iter().map(T::to_f64).collect::<Vec<f64>>();
+        let c = half_width::matmul(path, dims, (&wide(&lhs), &wide(&rhs)), format);
+        c.into_iter().map(|x| T::from_f64(x, ctx)).collect()
+    } else if let (Some(lhs), Some(rhs)) = (cast::<T, f32>(&lhs), cast::<T, f32>(&rhs)) {
         into_vec(ieee::matmul::<f32>(path, dims, (lhs, rhs), term))?
     } else if let (Some(lhs), Some(rhs)) = (cast::<T, f64>(&lhs), cast::<T, f64>(&rhs)) {
         into_vec(ieee::matmul::<f64>(path, dims, (lhs, rhs), term))?

@@ -100,8 +100,8 @@ fn check_every_path<T: Scalar>(
             for exact in [false, true] {
                 let expected = per_output(&a, &b, exact, ctx);
                 for path in Path::ALL.into_iter().filter(|p| p.is_supported()) {
-                    let got =
-                        matmul_on(path, a.view(), b.view(), exact).expect("a format with lanes");
+                    let got = matmul_on(path, a.view(), b.view(), exact, ctx)
+                        .expect("a format with lanes");
                     assert_eq!(got.dim(), (m, n));
                     for ((i, j), x) in expected.indexed_iter() {
                         assert_eq!(
@@ -190,10 +190,58 @@ fn double_double_lanes_match_each_output_on_every_path() {
     check_every_path(&edges, uniform, key, &()).assert_all_kinds();
 }
 
+/// f16 and bf16 with their own accumulator: edges are each format's zeros, infinities, NaN,
+/// smallest subnormal, largest value, and values whose sums tie.
+#[test]
+fn half_width_lanes_match_each_output_on_every_path() {
+    use half::{bf16, f16};
+    let key16 = |bits: u16, nan: bool| (!nan).then_some(u128::from(bits));
+    let edges: Vec<f16> = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2f64.powi(-11),
+        3.0 * 2f64.powi(-11),
+        2f64.powi(-24),
+        65504.0,
+        256.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ]
+    .into_iter()
+    .map(f16::from_f64)
+    .collect();
+    let uniform = |x: f64| <f16 as Scalar>::from_f64(x, &());
+    let key = |x: &f16| key16(x.to_bits(), x.is_nan());
+    check_every_path(&edges, uniform, key, &()).assert_all_kinds();
+    let edges: Vec<bf16> = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2f64.powi(-8),
+        3.0 * 2f64.powi(-8),
+        2f64.powi(-133),
+        3.3895313892515355e38,
+        2f64.powi(64),
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ]
+    .into_iter()
+    .map(bf16::from_f64)
+    .collect();
+    let uniform = |x: f64| <bf16 as Scalar>::from_f64(x, &());
+    let key = |x: &bf16| key16(x.to_bits(), x.is_nan());
+    check_every_path(&edges, uniform, key, &()).assert_all_kinds();
+}
+
 #[test]
 fn other_formats_have_no_lanes() {
-    let a = Array2::from_elem((2, 2), half::f16::ONE);
-    assert!(matmul(a.view(), a.view(), true).is_none());
+    let a = Array2::from_elem((2, 2), crate::format::Mpfr::from_f64(1.0, &64));
+    assert!(matmul(a.view(), a.view(), true, &64).is_none());
 }
 
 /// `eval` with transposed operands and the f32 accumulator of f16 and bf16 (exact products
