@@ -292,10 +292,12 @@ impl ReductionBody<2> for MatMul {
         ctx: &T::Context,
     ) -> Tensor<T> {
         assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
-        if order == Order::Sequential {
-            if let Some(c) = lanes::matmul(a, b, products_exact, ctx) {
-                return c;
-            }
+        // f32, f64, double-double, f16 and bf16 sum several outputs side by side, each in
+        // the order below.
+        if order == Order::Sequential
+            && let Some(c) = lanes::matmul(a, b, products_exact, ctx)
+        {
+            return c;
         }
         // Rows of A and columns of B as contiguous slices: the order of the terms is the same,
         // only memory is visited in a friendlier way.

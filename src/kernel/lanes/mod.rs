@@ -168,6 +168,7 @@ pub(crate) fn matmul_on<T: Scalar>(
 
 /// `v` as a vector of `To`, when `From` is `To`: the kernels are written for concrete types,
 /// and the matmul is generic over the scalar.
+#[allow(clippy::ptr_arg)] // a `Vec`, not a slice: `Any` downcasts sized types only
 fn cast<From: 'static, To: 'static>(v: &Vec<From>) -> Option<&Vec<To>> {
     (v as &dyn Any).downcast_ref::<Vec<To>>()
 }

@@ -44,7 +44,7 @@ where
     (0..count)
         .map(|_| {
             let r = next(&mut state);
-            if r % rarity == 0 {
+            if r.is_multiple_of(rarity) {
                 edges[(r >> 8) as usize % edges.len()].clone()
             } else {
                 uniform((r >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0)
