@@ -1,6 +1,7 @@
 //! Tensor kernels generic over the scalar, with explicit order and accumulator; every call is
 //! one named op that an observer can watch.
 
+mod lanes;
 mod observable;
 mod ops;
 mod quantize;
