@@ -1,11 +1,14 @@
 //! Kernel benchmarks: a sequential matmul in every format and accumulator, against a plain f32
-//! loop of the kernel's own loop order, and MPFR matmuls against MPFR's in-place fma.
+//! loop of the kernel's own loop order, MPFR matmuls against MPFR's in-place fma, and the
+//! double-double reference against the MPFR reference on the mid-size job.
 //!
-//! Sizes: 256×256×256 for f16, bf16, f32 and f64; 64×64×64 for MPFR (a 256³ MPFR matmul is
+//! Sizes: 256×256×256 for f16, bf16, f32, f64 and double-double; 64×64×64 for MPFR (a 256³ MPFR matmul is
 //! 16.7 M fmas, about 2 s each), with the f32 and f64 cases repeated at 64³ so that MPFR
 //! has a baseline of the same shape. Times are the benchmarking thread's CPU time, not wall
 //! time (see `support::ThreadCpuTime`); throughput is in multiply-adds (n³ per matmul). The
 //! summary at the end prints ns per multiply-add and the ratios the targets are stated in.
+//! The references train the mid-size job alone, unobserved, as an audit's reference does;
+//! each is timed in thread CPU time, three runs alternating (`reference_midsize` as a filter).
 
 #[allow(dead_code)] // each target uses its own part of the helpers
 mod support;
@@ -13,13 +16,19 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
+use clap::Parser;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use half::{bf16, f16};
-use precision_audit::format::{Mpfr, Scalar};
+use precision_audit::audit::AuditConfig;
+use precision_audit::flags::{Cli, audit_config};
+use precision_audit::format::{DoubleDouble, Mpfr, Scalar};
 use precision_audit::kernel::{Accumulate, OpKind, Order, Reduction, Tensor, eval};
+use precision_audit::train::Trainer;
 use rug::{Assign, Float};
 
-use support::{Args, ThreadCpuTime, criterion_median_ns, ratio_line};
+use support::{
+    Args, ThreadCpuTime, criterion_median_ns, ratio_line, thread_cpu_time, threshold_line,
+};
 
 /// The size of the f16/bf16/f32/f64 matmuls.
 const N: usize = 256;
@@ -162,6 +171,7 @@ fn matmul_256(c: &mut Criterion<ThreadCpuTime>) {
     bench_eval::<bf16>(&mut group, "bf16_acc_f32", N, Accumulate::F32, (), 3);
     bench_eval::<bf16>(&mut group, "bf16_acc_same", N, Accumulate::Same, (), 8);
     bench_eval::<f64>(&mut group, "f64_eval", N, Accumulate::Same, (), 3);
+    bench_eval::<DoubleDouble>(&mut group, "double_double_eval", N, Accumulate::Same, (), 3);
     group.finish();
 }
 
@@ -223,7 +233,7 @@ fn ns_per_mac(id: &str, n: usize, since: SystemTime) -> Option<f64> {
     criterion_median_ns(id, since).map(|ns| ns / (n * n * n) as f64)
 }
 
-fn summary(since: SystemTime) {
+fn summary(since: SystemTime, references: Option<(f64, f64)>) {
     let mac = |id: &str| {
         let n = if id.starts_with("matmul_64/") {
             N_MPFR
@@ -246,6 +256,7 @@ fn summary(since: SystemTime) {
         "matmul_256/bf16_acc_f32",
         "matmul_256/bf16_acc_same",
         "matmul_256/f64_eval",
+        "matmul_256/double_double_eval",
         "matmul_64/f32_native_fma",
         "matmul_64/f32_eval",
         "matmul_64/f64_eval",
@@ -267,6 +278,32 @@ fn summary(since: SystemTime) {
             }
         }
     }
+    if let Some((mpfr, double_double)) = references {
+        println!(
+            "  {:<50} {mpfr:>9.3} s",
+            "reference_midsize/mpfr (median, cpu)"
+        );
+        println!(
+            "  {:<50} {double_double:>9.3} s",
+            "reference_midsize/double_double (median, cpu)"
+        );
+    }
+    println!("\nIssue 14 targets (kernels at vector speed, a cheap reference):");
+    for (id, target) in [
+        ("matmul_256/f16_acc_f32", 0.15),
+        ("matmul_256/bf16_acc_f32", 0.15),
+        ("matmul_256/f32_eval", 0.15),
+        ("matmul_256/f64_eval", 0.3),
+        ("matmul_256/double_double_eval", 1.5),
+    ] {
+        threshold_line(id, mac(id), "ns/mac", target);
+    }
+    ratio_line(
+        "double-double reference / MPFR reference, mid-size",
+        references.map(|(_, dd)| dd),
+        references.map(|(mpfr, _)| mpfr),
+        Some(0.1),
+    );
     println!("\nRatios:");
     let native = mac("matmul_256/f32_native_fma");
     ratio_line(
@@ -280,7 +317,7 @@ fn summary(since: SystemTime) {
             &format!("{format} acc f32 / f32 native"),
             mac(&format!("matmul_256/{format}_acc_f32")),
             native,
-            Some(2.0),
+            None,
         );
         ratio_line(
             &format!("{format} acc same / f32 native"),
@@ -311,6 +348,89 @@ fn summary(since: SystemTime) {
     }
 }
 
+/// The mid-size job of issue 14 (128 steps), whose reference is timed alone.
+const MIDSIZE_JOB: &[&str] = &[
+    "--samples",
+    "4096",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+];
+/// What `cargo test --all-targets` runs instead: the same network on 4 batches.
+const MIDSIZE_SMOKE: &[&str] = &[
+    "--samples",
+    "256",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+];
+/// Timed runs of each reference (a mid-size MPFR reference takes about 4 s).
+const REFERENCE_RUNS: usize = 3;
+
+/// Trains the job's network in `S` alone, unobserved, as the reference of an audit steps;
+/// returns the last batch loss.
+fn train_alone<S: Scalar>(config: &AuditConfig, ctx: S::Context) -> Option<S> {
+    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
+    config
+        .schedule()
+        .map(|plan| trainer.step(&plan, None))
+        .last()
+}
+
+/// The median of some seconds.
+fn median(mut seconds: Vec<f64>) -> f64 {
+    seconds.sort_by(f64::total_cmp);
+    seconds[seconds.len() / 2]
+}
+
+/// Target 2 of issue 14: the double-double reference alone against the MPFR reference alone
+/// on the mid-size job, in thread CPU time, runs alternating (a whole training run is too long
+/// for criterion's ten samples). Returns the medians (MPFR, double-double) in seconds.
+fn references(args: &Args) -> Option<(f64, f64)> {
+    if !args.selects("reference_midsize") {
+        return None;
+    }
+    let flags = if args.bench {
+        MIDSIZE_JOB
+    } else {
+        MIDSIZE_SMOKE
+    };
+    let cli = Cli::parse_from(std::iter::once("precision-audit").chain(flags.iter().copied()));
+    let config = audit_config(&cli.audit).expect("the benchmark's flags are valid");
+    let bits = cli.audit.reference_bits;
+    let runs = if args.bench { REFERENCE_RUNS } else { 1 };
+    let time = |run: &dyn Fn()| {
+        let start = thread_cpu_time();
+        run();
+        thread_cpu_time().saturating_sub(start).as_secs_f64()
+    };
+    let (mut mpfr, mut double_double) = (Vec::new(), Vec::new());
+    for round in 1..=runs {
+        mpfr.push(time(&|| {
+            black_box(train_alone::<Mpfr>(&config, bits));
+        }));
+        double_double.push(time(&|| {
+            black_box(train_alone::<DoubleDouble>(&config, ()));
+        }));
+        println!(
+            "reference_midsize run {round}/{runs}: MPFR {:.3} s cpu, double-double {:.3} s cpu",
+            mpfr[round - 1],
+            double_double[round - 1]
+        );
+    }
+    Some((median(mpfr), median(double_double)))
+}
+
 fn main() {
     let since = SystemTime::now();
     let args = Args::from_env();
@@ -321,7 +441,11 @@ fn main() {
     matmul_64(&mut criterion);
     mpfr_fma(&mut criterion);
     criterion.final_summary();
+    if args.list {
+        println!("reference_midsize: benchmark");
+    }
+    let references = if args.list { None } else { references(&args) };
     if args.bench && !args.list {
-        summary(since);
+        summary(since, references);
     }
 }

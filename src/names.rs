@@ -188,7 +188,7 @@ mod tests {
             assert_eq!(EventKind::from_name(kind.name()), Some(kind));
             assert_eq!(kind.to_string(), kind.name());
         }
-        assert_eq!(EventKind::ALL.len(), 9);
+        assert_eq!(EventKind::ALL.len(), 10);
         assert_eq!(EventKind::DivByZero.name(), "div_by_zero");
         assert_eq!(Class::from_name("Nan"), None, "names are matched exactly");
     }

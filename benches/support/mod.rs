@@ -238,3 +238,21 @@ pub fn ratio_line(
     };
     println!("  {label:<50} {ratio:>9.2}×{verdict}");
 }
+
+/// One line of the summary for an absolute target: `value unit`, and whether it is at most
+/// `target` or by how much it misses; "n/a" when it was not measured.
+pub fn threshold_line(label: &str, value: Option<f64>, unit: &str, target: f64) {
+    let Some(value) = value else {
+        println!("  {label:<50}       n/a  (not measured in this run)");
+        return;
+    };
+    let verdict = if value <= target {
+        format!("(target ≤ {target} {unit}: met)")
+    } else {
+        format!(
+            "(target ≤ {target} {unit}: missed by {:.2}×)",
+            value / target
+        )
+    };
+    println!("  {label:<50} {value:>9.3} {unit}  {verdict}");
+}

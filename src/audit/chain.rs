@@ -692,6 +692,7 @@ mod tests {
             role,
             carries: None,
             source: None,
+            quantization: None,
         };
         chains.observe(step, &record, &seen);
     }

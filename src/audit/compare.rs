@@ -9,7 +9,8 @@ use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpSta
 use crate::format::round::{exponent, round_f64_with};
 use crate::format::{Class, Native as NativeFormat, Overflow, Scalar, Spec, pow2};
 use crate::kernel::{
-    Binary, Observable, Observer, OpKind, OpRecord, RecordFn, Role, Tensor, eval_widened,
+    Binary, Observable, Observer, OpKind, OpRecord, Operand, RecordFn, Role, Tensor, eval_widened,
+    operand_name,
 };
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
@@ -56,6 +57,9 @@ pub struct RecordedStep {
     /// Every parameter tensor at the start of the step, by name (`dense1.weight`), in the
     /// optimizer's order.
     pub start: Vec<(String, Tensor<Pair>)>,
+    /// When a lane quantizes matmul operands: each matmul's operands, by
+    /// [`operand_name`](crate::kernel::operand_name) (`fwd.dense1.matmul.lhs`).
+    pub operands: Vec<(String, Tensor<Pair>)>,
 }
 
 impl RecordedStep {
@@ -65,6 +69,7 @@ impl RecordedStep {
         self.ops
             .iter()
             .chain(&self.start)
+            .chain(&self.operands)
             .find(|(n, _)| n == name)
             .map(|(_, t)| t)
             .unwrap_or_else(|| panic!("the reference has no op or parameter `{name}`"))
@@ -75,6 +80,8 @@ impl RecordedStep {
 pub struct Recorder<'a> {
     /// Where the outputs go (cleared by the caller each step).
     pub step: &'a mut RecordedStep,
+    /// Whether to keep the matmuls' operands too (for lanes that quantize them).
+    pub operands: bool,
 }
 
 impl<R: Scalar> Observer<R> for Recorder<'_> {
@@ -82,6 +89,13 @@ impl<R: Scalar> Observer<R> for Recorder<'_> {
         self.step
             .ops
             .push((record.name.to_string(), record.output.map(Pair::of)));
+        if self.operands && matches!(record.kind, OpKind::MatMul { .. }) {
+            for (operand, input) in [Operand::Lhs, Operand::Rhs].into_iter().zip(record.inputs) {
+                self.step
+                    .operands
+                    .push((operand_name(record.name, operand), input.map(Pair::of)));
+            }
+        }
     }
 }
 
@@ -352,6 +366,19 @@ impl Comparator<'_> {
             let quiet_overflow = spec.overflow != Overflow::Ieee
                 && exact_finite
                 && round_f64_with(exact.hi, &spec, spec.overflow).overflow;
+            if let Some(quantization) = record.quantization {
+                // Clipped to the element's largest value: an overflow, as saturating formats
+                // count it; stored as zero although nonzero: flushed, an underflow.
+                if quantization.clipped[position2] {
+                    events.push(EventKind::Overflow);
+                }
+                if class == Class::Zero && !exact.is_zero() {
+                    events.push(EventKind::Underflow);
+                }
+                if quantization.scale_saturated[position2] {
+                    events.push(EventKind::ScaleSaturated);
+                }
+            }
             match class {
                 _ if quiet_overflow => events.push(EventKind::Overflow),
                 Class::Nan if inputs_nan => events.push(EventKind::NanPropagated),
@@ -405,7 +432,9 @@ impl Comparator<'_> {
             if events.is_empty() {
                 continue;
             }
-            if chains {
+            // A quantization's clipping is a saturation by design, not a step towards inf:
+            // it passes chains on but starts none.
+            if chains && record.quantization.is_none() {
                 sightings.note(events.kinds(), exact.hi, || {
                     broadcast_pick(record.inputs[0], position2).to_f64()
                 });

@@ -259,6 +259,7 @@ mod tests {
                 role,
                 carries: None,
                 source: None,
+                quantization: None,
             };
             observe(&mut histograms, &record, stored_in);
         }

@@ -390,6 +390,8 @@ fn run_with<R: Scalar>(
         .collect();
     let mut costs = Costs::default();
     let threads = config.threads.max(1);
+    // The reference keeps matmul operands only for lanes that quantize them.
+    let operands = config.formats.iter().any(|lane| lane.recipe.is_some());
     // The reference runs one step ahead: while the lanes compare step t with `current`, the
     // reference computes step t + 1 into `next`.
     let (mut current, mut next) = (RecordedStep::default(), RecordedStep::default());
@@ -397,7 +399,13 @@ fn run_with<R: Scalar>(
     if let Some(first) = &plan {
         costs.run(
             threads,
-            reference_tasks(&mut reference, check.as_mut(), first, &mut current),
+            reference_tasks(
+                &mut reference,
+                check.as_mut(),
+                first,
+                &mut current,
+                operands,
+            ),
         );
         max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
     }
@@ -405,7 +413,13 @@ fn run_with<R: Scalar>(
         let upcoming = schedule.next();
         let mut rows: Vec<Option<StepRow>> = vec![None; lanes.len()];
         let mut tasks = match &upcoming {
-            Some(upcoming) => reference_tasks(&mut reference, check.as_mut(), upcoming, &mut next),
+            Some(upcoming) => reference_tasks(
+                &mut reference,
+                check.as_mut(),
+                upcoming,
+                &mut next,
+                operands,
+            ),
             None => Vec::new(),
         };
         tasks.extend(lane_tasks(&mut lanes, &now, &current, &mut rows));
@@ -471,13 +485,14 @@ const CHECK_TASK: usize = 0;
 const REFERENCE_TASK: usize = 1;
 const FIRST_LANE_TASK: usize = 2;
 
-/// The tasks of the reference's step `plan`: the step, recorded into `into`, and the check's
-/// same step, when there is a check.
+/// The tasks of the reference's step `plan`: the step, recorded into `into` (with matmul
+/// operands when `operands`), and the check's same step, when there is a check.
 fn reference_tasks<'a, R: Scalar>(
     reference: &'a mut ReferenceRun<R>,
     check: Option<&'a mut CheckRun>,
     plan: &'a crate::train::StepPlan,
     into: &'a mut RecordedStep,
+    operands: bool,
 ) -> Vec<(usize, Task<'a>)> {
     let mut tasks: Vec<(usize, Task<'a>)> = Vec::new();
     if let Some(check) = check {
@@ -490,10 +505,15 @@ fn reference_tasks<'a, R: Scalar>(
     }
     let step: Task<'a> = Box::new(move || {
         into.ops.clear();
+        into.operands.clear();
         named(reference.trainer.mlp(), &mut into.start);
-        let loss = reference
-            .trainer
-            .step(plan, Some(&mut Recorder { step: into }));
+        let loss = reference.trainer.step(
+            plan,
+            Some(&mut Recorder {
+                step: into,
+                operands,
+            }),
+        );
         into.loss = Pair::of(&loss);
         pairs(reference.trainer.mlp(), &mut into.params);
         reference.loss = Some(loss);

@@ -24,6 +24,9 @@ crate::named_enum! {
         Absorption = "absorption",
         /// A subtraction of nearly equal values lost at least half of the format's bits.
         Cancellation = "cancellation",
+        /// A quantization block (MX, NVFP4) whose shared scale left its format's range and was
+        /// clamped: counted once per block, at its first element.
+        ScaleSaturated = "scale_saturated",
     }
 }
 

@@ -111,9 +111,15 @@ pub struct Blame {
     pub skipped: Vec<Skipped>,
 }
 
-/// The wider format a lane's groups are promoted to (see [`promoted_to`]); mixed and promoted
-/// lanes are not blamed.
+/// The wider format a lane's groups are promoted to (see [`promoted_to`]); mixed, promoted and
+/// recipe lanes are not blamed.
 fn promotion(lane: LaneSpec) -> Result<Format, String> {
+    if let Some(recipe) = lane.recipe {
+        return Err(format!(
+            "blame promotes ops of pure lanes; {recipe} computes in f32 and quantizes only the \
+             matmul operands (their quant.* ops show the error they add)"
+        ));
+    }
     if lane.policy != Policy::Pure {
         return Err(
             "blame promotes ops of pure lanes; a mixed lane already keeps its loss and \

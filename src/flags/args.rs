@@ -213,7 +213,13 @@ pub struct AuditArgs {
     /// Lanes to audit, comma-separated: f16, bf16, f32, f64 and the narrow tf32, e5m2, e4m3,
     /// e3m2, e2m3, e2m1 train purely in that format; mixed-f16 and mixed-bf16 compute in it
     /// with f32 master weights, optimizer state and loss (see --policy); promoted-<format>
-    /// trains in the format with the op groups of --promote in a wider one.
+    /// trains in the format with the op groups of --promote in a wider one. Any eXmY (2-9
+    /// exponent bits, 1-23 fraction bits: e5m7, e6m9) is a lane too, and a format may carry an
+    /// overflow rule (e4m3-saturate, see --overflow); at most 4 such formats a run. The scaled
+    /// recipes fp8-tensor (Transformer Engine DelayedScaling: e4m3 forward, e5m2 gradients, an
+    /// f32 scale per tensor), mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4, mxint8
+    /// (OCP MX: blocks of 32 along the reduction, an E8M0 scale) and nvfp4 train in f32 with
+    /// every matmul operand quantized first (ops quant.<matmul>.lhs / .rhs).
     #[arg(
         long,
         value_delimiter = ',',
@@ -221,6 +227,18 @@ pub struct AuditArgs {
         help_heading = "Formats"
     )]
     pub formats: Vec<String>,
+    /// What the narrow lanes (tf32, e5m2, e4m3, e3m2, e2m3, e2m1, eXmY) store for a result
+    /// beyond their largest finite value: ieee (±inf; formats with infinities), saturate (±the
+    /// largest finite, CUDA's SATFINITE) or nan; default: each format's own (e4m3 nan, as
+    /// ml_dtypes; e5m2 and eXmY ieee; FP6 and FP4 saturate). A lane may name its own:
+    /// e4m3-saturate.
+    #[arg(long, value_name = "RULE", help_heading = "Formats")]
+    pub overflow: Option<Overflow>,
+    /// How the MX recipe lanes (mxfp8-e4m3, …, mxint8) choose a block's E8M0 scale: floor
+    /// (OCP MX v1.0 and torchao; the default; can clip the block's largest value) or rceil
+    /// (Transformer Engine and cuBLAS; never clips).
+    #[arg(long, value_name = "RULE", help_heading = "Formats")]
+    pub mx_scale: Option<ScaleRule>,
     /// Policy of the bare lanes: pure (everything in the format), mixed (f16 and bf16 lanes, as
     /// Keras mixed_float16 and PyTorch autocast: f32 master weights, optimizer state, loss and
     /// loss gradient; matmuls and activations in the format; every cast an audited op) or

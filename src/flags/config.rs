@@ -8,14 +8,15 @@ use crate::data::labels::{self, Expected, MAX_CLASSES};
 use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
-use crate::format::Decimal;
+use crate::format::scaled::ScaleRule;
+use crate::format::{Decimal, Format, Overflow, Spec};
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
 use crate::report::Output;
 use crate::resources::{self, Available, Estimate, Mode, Shape};
 use crate::train::{
-    Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, TrainConfig,
-    UpdateRounding,
+    Dynamic, LaneSpec, LossScaling, OpPattern, Optimizer, OptimizerConfig, Policy, Recipe,
+    TrainConfig, UpdateRounding,
 };
 
 fn invalid(flag: &str, message: impl Into<String>) -> Error {
@@ -161,6 +162,35 @@ fn positive(flag: &str, value: usize) -> Result<usize, Error> {
     }
 }
 
+/// A lane of `--formats` with `--overflow`'s rule when it names a narrow format (of the named
+/// ones, or an eXmY) without a rule of its own: `e4m3` → `e4m3-saturate`.
+fn with_overflow(text: &str, overflow: Option<Overflow>) -> String {
+    let text = text.trim();
+    let format = text
+        .strip_prefix("mixed-")
+        .or_else(|| text.strip_prefix("promoted-"))
+        .unwrap_or(text);
+    let narrow = format.parse::<Format>().is_ok_and(Format::is_narrow)
+        || (Spec::parse_narrow(format).is_some() && format.parse::<Format>().is_err());
+    match overflow {
+        Some(rule) if narrow => format!("{text}-{rule}"),
+        _ => text.to_string(),
+    }
+}
+
+/// `--mx-scale`: floor unless given; given, it needs an MX recipe lane.
+fn mx_scale(args: &AuditArgs, formats: &[LaneSpec]) -> Result<ScaleRule, Error> {
+    let mx = formats.iter().any(|l| l.recipe.is_some_and(Recipe::is_mx));
+    match args.mx_scale {
+        Some(_) if !mx => Err(invalid(
+            "--mx-scale",
+            "no lane is an MX recipe: add mxfp8-e4m3, mxfp8-e5m2, mxfp6-e3m2, mxfp6-e2m3, mxfp4 \
+             or mxint8 to --formats",
+        )),
+        rule => Ok(rule.unwrap_or(ScaleRule::Floor)),
+    }
+}
+
 /// `--promote`'s op patterns; promoted lanes need some, and the patterns need a promoted lane.
 fn promote(args: &AuditArgs, formats: &[LaneSpec]) -> Result<Vec<OpPattern>, Error> {
     let patterns: Vec<OpPattern> = match &args.promote {
@@ -216,7 +246,7 @@ pub fn audit_plan(args: &AuditArgs) -> Result<Plan, Error> {
     let policy = parse::<Policy>(&args.policy)?;
     let mut formats = Vec::new();
     for text in &args.formats {
-        let lane = LaneSpec::parse(text, policy)?;
+        let lane = LaneSpec::parse(&with_overflow(text, args.overflow), policy)?;
         if !formats.contains(&lane) {
             formats.push(lane);
         }
@@ -375,6 +405,7 @@ pub fn audit_plan(args: &AuditArgs) -> Result<Plan, Error> {
             seed: args.seed,
             loss_scaling: loss_scaling(args)?,
             promote: promote(args, &formats)?,
+            mx_scale: mx_scale(args, &formats)?,
         },
         formats,
         reference,

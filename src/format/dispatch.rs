@@ -4,7 +4,7 @@
 
 use half::{bf16, f16};
 
-use super::minifloat::{E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
+use super::minifloat::{Custom, E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
 use super::{DoubleDouble, Format, Scalar};
 
 /// A format a lane can train in: fixed (no run-time context), with the yardstick its local
@@ -23,7 +23,21 @@ macro_rules! measured_in_f64 {
     )*};
 }
 
-measured_in_f64!(f16, bf16, f32, Tf32, E5m2, E4m3, E3m2, E2m3, E2m1);
+measured_in_f64!(
+    f16,
+    bf16,
+    f32,
+    Tf32,
+    E5m2,
+    E4m3,
+    E3m2,
+    E2m3,
+    E2m1,
+    Custom<0>,
+    Custom<1>,
+    Custom<2>,
+    Custom<3>
+);
 
 /// f64 is measured against double-double, whose errors are about 2^-50 times f64's.
 impl Native for f64 {
@@ -48,7 +62,7 @@ macro_rules! in_type {
         use half::{bf16, f16};
         use $crate::format::Format;
         #[allow(unused_imports)]
-        use $crate::format::minifloat::{E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
+        use $crate::format::minifloat::{Custom, E2m1, E2m3, E3m2, E4m3, E5m2, Tf32};
         match $format {
             Format::F16 => {
                 type $t = f16;
@@ -88,6 +102,23 @@ macro_rules! in_type {
             }
             Format::E2m1 => {
                 type $t = E2m1;
+                $body
+            }
+            // One arm per slot of `custom::SLOTS`.
+            Format::Custom(0) => {
+                type $t = Custom<0>;
+                $body
+            }
+            Format::Custom(1) => {
+                type $t = Custom<1>;
+                $body
+            }
+            Format::Custom(2) => {
+                type $t = Custom<2>;
+                $body
+            }
+            Format::Custom(_) => {
+                type $t = Custom<3>;
                 $body
             }
         }

@@ -25,6 +25,7 @@ pub struct DoubleDouble {
 pub const DOUBLE_DOUBLE_BITS: u32 = 106;
 
 /// s + e = a + b exactly (Knuth's TwoSum).
+#[inline(always)]
 pub(super) fn two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     let b_part = s - a;
@@ -32,6 +33,7 @@ pub(super) fn two_sum(a: f64, b: f64) -> (f64, f64) {
 }
 
 /// s + e = a + b exactly, when |a| ≥ |b| (Dekker's FastTwoSum).
+#[inline(always)]
 fn fast_two_sum(a: f64, b: f64) -> (f64, f64) {
     let s = a + b;
     (s, b - (s - a))
@@ -74,6 +76,55 @@ impl DoubleDouble {
         let x = self.to_big(2200);
         Self::from_big(&odd(function, &x, 128), &())
     }
+}
+
+/// x·y + acc on (hi, lo) pairs: the product, then the sum, with the roundings and the special
+/// cases of [`DoubleDouble::product`] and [`DoubleDouble::sum`], but without branches (every
+/// candidate is computed and the special one selected at the end), so that the matmul kernels
+/// can run it in SIMD lanes, one output per lane, and get the bits of the scalar `mul_add`.
+#[inline(always)]
+pub(crate) fn mul_add_parts(x: (f64, f64), y: (f64, f64), acc: (f64, f64)) -> (f64, f64) {
+    // The product: p + e, or (p, 0) when p is not finite.
+    let p = x.0 * y.0;
+    let e = x.0.mul_add(y.0, -p) + (x.0 * y.1 + x.1 * y.0);
+    let product_hi = p + e;
+    let product_lo = e - (product_hi - p);
+    let p_finite = p.is_finite();
+    let (product_hi, product_lo) = (
+        if p_finite { product_hi } else { p },
+        if p_finite { product_lo } else { 0.0 },
+    );
+    // The sum of the product and the accumulator: (s, 0) when s is not finite.
+    let (s, e) = two_sum(product_hi, acc.0);
+    let (t, f) = two_sum(product_lo, acc.1);
+    let (s2, e2) = fast_two_sum(s, e + t);
+    let (s3, e3) = fast_two_sum(s2, e2 + f);
+    let s2_finite = s2.is_finite();
+    let (hi, lo) = (
+        if s2_finite { s3 } else { s2 },
+        if s2_finite { e3 } else { 0.0 },
+    );
+    if s.is_finite() { (hi, lo) } else { (s, 0.0) }
+}
+
+/// [`mul_add_parts`] for the case where the product `p`, the sum `s` and its renormalisation
+/// `s2` are all finite, without the selects of the other cases: ten fewer operations per term.
+///
+/// A sum over k of such terms gives the bits of the sum of [`mul_add_parts`] terms whenever its
+/// result's hi is finite. Up to the first term where p, s or s2 is not finite, the two compute
+/// the same operations. At that term this one makes hi NaN (∞ − ∞ appears in the error term
+/// of the product or of TwoSum, or in the renormalisation), and a NaN or infinite hi stays
+/// non-finite through every later term. So a finite result never met a special case, and a
+/// non-finite one must be summed again with [`mul_add_parts`].
+#[inline(always)]
+pub(crate) fn mul_add_parts_finite(x: (f64, f64), y: (f64, f64), acc: (f64, f64)) -> (f64, f64) {
+    let p = x.0 * y.0;
+    let e = x.0.mul_add(y.0, -p) + (x.0 * y.1 + x.1 * y.0);
+    let (product_hi, product_lo) = fast_two_sum(p, e);
+    let (s, e) = two_sum(product_hi, acc.0);
+    let (t, f) = two_sum(product_lo, acc.1);
+    let (s2, e2) = fast_two_sum(s, e + t);
+    fast_two_sum(s2, e2 + f)
 }
 
 impl PartialOrd for DoubleDouble {
@@ -147,7 +198,8 @@ impl Scalar for DoubleDouble {
         Self::new(q1, q2).sum(&Self::from_f64(q3, &()))
     }
     fn mul_add(&self, a: &Self, b: &Self) -> Self {
-        self.product(a).sum(b)
+        let (hi, lo) = mul_add_parts((self.hi, self.lo), (a.hi, a.lo), (b.hi, b.lo));
+        DoubleDouble { hi, lo }
     }
     fn sqrt(&self) -> Self {
         let root = self.hi.sqrt();
@@ -251,6 +303,42 @@ mod tests {
             DoubleDouble::from_f64(-0.0, &()).sqrt().hi.to_bits(),
             (-0.0f64).to_bits()
         );
+    }
+
+    #[test]
+    fn branch_free_mul_add_is_product_then_sum() {
+        // Specials, signed zeros, subnormals, overflow of the product and of the sum, and
+        // cancellation: every pair of these as x, y and the accumulator.
+        let values = [
+            (0.0, 0.0),
+            (-0.0, 0.0),
+            (1.0, 2f64.powi(-60)),
+            (-3.0, -2f64.powi(-55)),
+            (1.0 / 3.0, 1.850371707708594e-17),
+            (f64::MIN_POSITIVE / 3.0, 0.0),
+            (2f64.powi(-540), 2f64.powi(-600)),
+            (f64::MAX, 9.9e291),
+            (-f64::MAX, 0.0),
+            (2f64.powi(600), -1.0),
+            (f64::INFINITY, 0.0),
+            (f64::NEG_INFINITY, 0.0),
+            (f64::NAN, 0.0),
+        ];
+        let dd = |(hi, lo): (f64, f64)| DoubleDouble { hi, lo };
+        let bits = |x: DoubleDouble| (x.hi.to_bits(), x.lo.to_bits());
+        for &x in &values {
+            for &y in &values {
+                for &acc in &values {
+                    let expected = dd(x).product(&dd(y)).sum(&dd(acc));
+                    let branch_free = dd(x).mul_add(&dd(y), &dd(acc));
+                    if expected.hi.is_nan() {
+                        assert!(branch_free.hi.is_nan() && branch_free.lo == 0.0);
+                    } else {
+                        assert_eq!(bits(branch_free), bits(expected), "{x:?}·{y:?} + {acc:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub enum Format {
     E2m3,
     /// OCP FP4 E2M1.
     E2m1,
+    /// A format named at run time, in its slot (see [`custom`](super::custom)): a user's
+    /// `eXmY` lane, or a named narrow format with another overflow rule.
+    Custom(u8),
 }
 
 impl Format {
@@ -51,7 +54,7 @@ impl Format {
     }
 
     /// The facts of this format.
-    pub const fn spec(self) -> Spec {
+    pub fn spec(self) -> Spec {
         match self {
             Format::F16 => Spec::ieee("f16", 11, 15),
             Format::Bf16 => Spec::ieee("bf16", 8, 127),
@@ -63,12 +66,14 @@ impl Format {
             Format::E3m2 => NARROW[3],
             Format::E2m3 => NARROW[4],
             Format::E2m1 => NARROW[5],
+            Format::Custom(slot) => super::custom::spec(slot),
         }
     }
 
-    /// Whether the format is one of [`NARROW`] (its values and overflow rule given as data).
+    /// Whether the format is one of [`NARROW`] or named at run time (its values and overflow
+    /// rule given as data).
     pub fn is_narrow(self) -> bool {
-        NARROW.contains(&self.spec())
+        matches!(self, Format::Custom(_)) || NARROW.contains(&self.spec())
     }
 }
 
@@ -316,7 +321,7 @@ fn reference_name(precision: u32) -> &'static str {
 }
 
 /// `name` as a `&'static str`, leaked once per distinct name so reports can borrow it.
-fn leak_name(name: String) -> &'static str {
+pub(crate) fn leak_name(name: String) -> &'static str {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();

@@ -206,7 +206,7 @@ macro_rules! native_format {
                 Float::with_val(prec, *self)
             }
             fn precision(&self) -> u32 {
-                const { $format.spec().precision }
+                <$ty>::MANTISSA_DIGITS
             }
             fn add(&self, rhs: &Self) -> Self {
                 self + rhs

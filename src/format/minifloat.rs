@@ -1,11 +1,16 @@
-//! The named narrow formats (tf32, e5m2, e4m3, e3m2, e2m3, e2m1) as [`Scalar`]s: one generic
-//! type, `Minifloat<E, M, KIND>`, whose facts are those of [`NARROW`].
+//! The narrow formats (tf32, e5m2, e4m3, e3m2, e2m3, e2m1, and a user's `eXmY` lanes) as
+//! [`Scalar`]s: one generic type, `Minifloat<F>`, whose facts `F` gives — those of [`NARROW`]
+//! for the named formats, a run-time slot for a user's.
 //!
 //! A value is held exactly in an f64. +, −, ×, ÷ and √ compute in f64 and round once, as f16
-//! and bf16 do: f64 has at least 2t + 2 bits for every one of these formats (t ≤ 11), which
-//! makes the double rounding innocuous (Figueroa, 1995), and its exponent range holds their
-//! products and quotients as normals. The fused multiply-add uses an exact product (2t ≤ 22
-//! bits) and a round-to-odd sum; the elementary functions a 53-bit round-to-odd value.
+//! and bf16 do: f64 has at least 2t + 2 bits for every one of these formats (t ≤ 24, the limit
+//! of a user's lane), which makes the double rounding innocuous (Figueroa, 1995), and its
+//! exponent range holds their products and quotients as normals (exponent fields of at most 9
+//! bits). The fused multiply-add uses an exact product (2t ≤ 48 bits) and a round-to-odd sum;
+//! the elementary functions a 53-bit round-to-odd value.
+
+use std::fmt;
+use std::marker::PhantomData;
 
 use rug::Float;
 
@@ -22,23 +27,61 @@ pub const NAN_ALL_ONES: u8 = 1;
 /// `KIND` of OCP's FP6 and FP4: no infinities, no NaN.
 pub const FINITE_ONLY: u8 = 2;
 
-/// A value of the named narrow format with `E` exponent bits, `M` fraction bits and the
-/// specials `KIND`, held exactly in an f64.
+/// A value of a narrow format whose facts `F` gives, held exactly in an f64.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
-pub struct Minifloat<const E: u32, const M: u32, const KIND: u8>(f64);
+pub struct Minifloat<F: Facts>(f64, PhantomData<F>);
+
+/// Where a [`Minifloat`] type's facts come from: a named format (fixed at compile time) or a
+/// slot a user's format fills at run time.
+pub trait Facts: Copy + fmt::Debug + PartialEq + PartialOrd + Send + Sync + 'static {
+    /// The facts.
+    fn spec() -> Spec;
+}
+
+/// The named narrow format with `E` exponent bits, `M` fraction bits and the specials `KIND`.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Named<const E: u32, const M: u32, const KIND: u8>;
+
+impl<const E: u32, const M: u32, const KIND: u8> Named<E, M, KIND> {
+    /// The facts of this format.
+    pub const SPEC: Spec = named(E, M, KIND);
+}
+
+impl<const E: u32, const M: u32, const KIND: u8> Minifloat<Named<E, M, KIND>> {
+    /// The facts of this named format.
+    pub const SPEC: Spec = Named::<E, M, KIND>::SPEC;
+}
+
+impl<const E: u32, const M: u32, const KIND: u8> Facts for Named<E, M, KIND> {
+    fn spec() -> Spec {
+        Self::SPEC
+    }
+}
+
+/// The format in run-time slot `N` (see [`custom`](super::custom)).
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub struct Slot<const N: u8>;
+
+impl<const N: u8> Facts for Slot<N> {
+    fn spec() -> Spec {
+        super::custom::spec(N)
+    }
+}
 
 /// NVIDIA's TensorFloat-32: f32's range, f16's precision.
-pub type Tf32 = Minifloat<8, 10, IEEE>;
+pub type Tf32 = Minifloat<Named<8, 10, IEEE>>;
 /// OCP FP8 E5M2.
-pub type E5m2 = Minifloat<5, 2, IEEE>;
+pub type E5m2 = Minifloat<Named<5, 2, IEEE>>;
 /// OCP FP8 E4M3FN.
-pub type E4m3 = Minifloat<4, 3, NAN_ALL_ONES>;
+pub type E4m3 = Minifloat<Named<4, 3, NAN_ALL_ONES>>;
 /// OCP FP6 E3M2.
-pub type E3m2 = Minifloat<3, 2, FINITE_ONLY>;
+pub type E3m2 = Minifloat<Named<3, 2, FINITE_ONLY>>;
 /// OCP FP6 E2M3.
-pub type E2m3 = Minifloat<2, 3, FINITE_ONLY>;
+pub type E2m3 = Minifloat<Named<2, 3, FINITE_ONLY>>;
 /// OCP FP4 E2M1.
-pub type E2m1 = Minifloat<2, 1, FINITE_ONLY>;
+pub type E2m1 = Minifloat<Named<2, 1, FINITE_ONLY>>;
+/// A user's format (`e5m7`, or a named one with another overflow rule) in slot `N`.
+pub type Custom<const N: u8> = Minifloat<Slot<N>>;
 
 /// The spec in [`NARROW`] with these fields; a compile-time error for any other.
 const fn named(exp_bits: u32, man_bits: u32, kind: u8) -> Spec {
@@ -59,13 +102,15 @@ const fn named(exp_bits: u32, man_bits: u32, kind: u8) -> Spec {
     panic!("not a named narrow format")
 }
 
-impl<const E: u32, const M: u32, const KIND: u8> Minifloat<E, M, KIND> {
-    /// The facts of this format.
-    pub const SPEC: Spec = named(E, M, KIND);
+impl<F: Facts> Minifloat<F> {
+    /// The value `x`, which must be one of the format's.
+    fn held(x: f64) -> Self {
+        Minifloat(x, PhantomData)
+    }
 
     /// `x` rounded to the format (ties to even, its own overflow rule).
     fn rounded(x: f64) -> Self {
-        Self(round_f64_to(x, &Self::SPEC))
+        Self::held(round_f64_to(x, &F::spec()))
     }
 
     /// f(self), correctly rounded.
@@ -76,7 +121,7 @@ impl<const E: u32, const M: u32, const KIND: u8> Minifloat<E, M, KIND> {
     /// The position of |x| among the format's non-negative values (an infinity just past the
     /// largest finite value).
     fn magnitude_ordinal(x: f64) -> i64 {
-        let spec = Self::SPEC;
+        let spec = F::spec();
         if x.is_infinite() {
             return Self::magnitude_ordinal(spec.max_finite().expect("inside f64")) + 1;
         }
@@ -91,11 +136,11 @@ impl<const E: u32, const M: u32, const KIND: u8> Minifloat<E, M, KIND> {
     }
 }
 
-impl<const E: u32, const M: u32, const KIND: u8> Scalar for Minifloat<E, M, KIND> {
+impl<F: Facts> Scalar for Minifloat<F> {
     type Context = ();
 
     fn spec(_: &()) -> Spec {
-        Self::SPEC
+        F::spec()
     }
     fn from_f64(x: f64, _: &()) -> Self {
         Self::rounded(x)
@@ -110,7 +155,7 @@ impl<const E: u32, const M: u32, const KIND: u8> Scalar for Minifloat<E, M, KIND
         Float::with_val(prec, self.0)
     }
     fn precision(&self) -> u32 {
-        Self::SPEC.precision
+        F::spec().precision
     }
     fn add(&self, rhs: &Self) -> Self {
         Self::rounded(self.0 + rhs.0)
@@ -128,17 +173,17 @@ impl<const E: u32, const M: u32, const KIND: u8> Scalar for Minifloat<E, M, KIND
         Self::rounded(self.0 / rhs.0)
     }
     fn mul_add(&self, a: &Self, b: &Self) -> Self {
-        // The product has at most 2t ≤ 22 bits: exact in f64.
+        // The product has at most 2t ≤ 48 bits (t ≤ 24, see `custom`): exact in f64.
         Self::rounded(sum_odd(self.0 * a.0, b.0))
     }
     fn sqrt(&self) -> Self {
         Self::rounded(self.0.sqrt())
     }
     fn neg(&self) -> Self {
-        Self(-self.0)
+        Self::held(-self.0)
     }
     fn abs(&self) -> Self {
-        Self(self.0.abs())
+        Self::held(self.0.abs())
     }
     fn exp(&self) -> Self {
         self.elementary(Function::Exp)
@@ -156,7 +201,7 @@ impl<const E: u32, const M: u32, const KIND: u8> Scalar for Minifloat<E, M, KIND
         self.elementary(Function::Sigmoid)
     }
     fn classify(&self) -> Class {
-        Self::SPEC.classify_f64(self.0)
+        F::spec().classify_f64(self.0)
     }
     fn is_sign_negative(&self) -> bool {
         self.0.is_sign_negative()
@@ -174,12 +219,12 @@ mod tests {
     #[test]
     fn each_type_has_its_named_facts() {
         let names = [
-            Tf32::SPEC.name,
-            E5m2::SPEC.name,
-            E4m3::SPEC.name,
-            E3m2::SPEC.name,
-            E2m3::SPEC.name,
-            E2m1::SPEC.name,
+            Tf32::spec(&()).name,
+            E5m2::spec(&()).name,
+            E4m3::spec(&()).name,
+            E3m2::spec(&()).name,
+            E2m3::spec(&()).name,
+            E2m1::spec(&()).name,
         ];
         assert_eq!(names, ["tf32", "e5m2", "e4m3", "e3m2", "e2m3", "e2m1"]);
     }

@@ -1,5 +1,6 @@
 //! Number formats: the scalar trait, f16/bf16/f32/f64 with correct rounding, the MPFR reference.
 
+pub mod custom;
 mod dispatch;
 mod double_double;
 mod elementary;
@@ -16,6 +17,7 @@ pub mod text;
 
 pub use dispatch::{FormatFn, Native, Reference, ReferenceFn};
 pub use double_double::{DOUBLE_DOUBLE_BITS, DoubleDouble};
+pub(crate) use double_double::{mul_add_parts, mul_add_parts_finite};
 pub(crate) use facts::pow2;
 pub use facts::{
     Class, Format, NARROW, NARROW_EXP_BITS, NARROW_MAN_BITS, Overflow, Spec, Specials,

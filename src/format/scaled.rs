@@ -81,11 +81,10 @@ pub fn quantize(tensor: &[f64], scheme: Scheme, rule: ScaleRule) -> Vec<Quantize
             } else {
                 Format::E5m2
             };
-            let amax = tensor.iter().fold(0.0f64, |m, x| m.max(x.abs()));
             vec![fp8_tensor(
                 tensor,
                 format,
-                fp8_tensor_scale(format, amax, 0, 1.0),
+                fp8_tensor_scale(format, amax(tensor), 0, 1.0),
             )]
         }
     }
@@ -192,8 +191,7 @@ pub fn mx_block(block: &[f64], element: MxElement, rule: ScaleRule) -> Quantized
             scale_saturated: false,
         };
     }
-    let amax = block.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let (e, scale_saturated) = mx_scale_exponent(amax, element, rule);
+    let (e, scale_saturated) = mx_scale_exponent(amax(block), element, rule);
     scaled(block, pow2(e), scale_saturated, |x| element.quantize(x))
 }
 
@@ -235,42 +233,56 @@ fn f32_of(x: f64) -> f64 {
 /// (saturating); each value is element × b × s. A block scale of 0 (an all-zero block, or one
 /// far below the tensor's largest) flushes the block. Returns the blocks in order.
 pub fn nvfp4(tensor: &[f64]) -> Vec<Quantized> {
-    const BLOCK: usize = 16;
-    let e4m3 = Format::E4m3.spec();
-    let e2m1 = Format::E2m1.spec();
-    let amax = tensor.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-    let tensor_scale = if amax > 0.0 && amax.is_finite() {
+    let tensor_scale = nvfp4_tensor_scale(amax(tensor));
+    tensor
+        .chunks(NVFP4_BLOCK)
+        .map(|block| nvfp4_block(block, tensor_scale))
+        .collect()
+}
+
+/// The elements of an NVFP4 block.
+pub const NVFP4_BLOCK: usize = 16;
+
+/// NVFP4's f32 scale of a tensor whose largest magnitude is `amax`: amax / (448 · 6) in f32
+/// arithmetic (1 for an all-zero or non-finite tensor).
+pub fn nvfp4_tensor_scale(amax: f64) -> f64 {
+    if amax > 0.0 && amax.is_finite() {
         f32_of(f32_of(amax) / (448.0 * 6.0))
     } else {
         1.0
-    };
-    tensor
-        .chunks(BLOCK)
-        .map(|block| {
-            let block_amax = block.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            let wanted = f32_of(f32_of(block_amax / 6.0) / tensor_scale);
-            let Rounded {
-                value: block_scale,
-                overflow,
-            } = round_f64_with(wanted, &e4m3, Overflow::Saturate);
-            let scale = f32_of(block_scale * tensor_scale);
-            if scale == 0.0 || !scale.is_finite() {
-                let flushed = block.iter().filter(|x| **x != 0.0).count();
-                return Quantized {
-                    values: vec![0.0; block.len()],
-                    scale,
-                    element_clipped: vec![false; block.len()],
-                    clipped: 0,
-                    flushed,
-                    scale_saturated: overflow,
-                };
-            }
-            scaled(block, scale, overflow, |x| {
-                let Rounded { value, overflow } = round_f64_with(x, &e2m1, Overflow::Saturate);
-                (value, overflow)
-            })
-        })
-        .collect()
+    }
+}
+
+/// One NVFP4 block of at most 16 elements of a tensor whose scale is `tensor_scale`.
+pub fn nvfp4_block(block: &[f64], tensor_scale: f64) -> Quantized {
+    let block_amax = amax(block);
+    let wanted = f32_of(f32_of(block_amax / 6.0) / tensor_scale);
+    let Rounded {
+        value: block_scale,
+        overflow,
+    } = round_f64_with(wanted, &Format::E4m3.spec(), Overflow::Saturate);
+    let scale = f32_of(block_scale * tensor_scale);
+    if scale == 0.0 || !scale.is_finite() {
+        let flushed = block.iter().filter(|x| **x != 0.0).count();
+        return Quantized {
+            values: vec![0.0; block.len()],
+            scale,
+            element_clipped: vec![false; block.len()],
+            clipped: 0,
+            flushed,
+            scale_saturated: overflow,
+        };
+    }
+    let e2m1 = Format::E2m1.spec();
+    scaled(block, scale, overflow, |x| {
+        let Rounded { value, overflow } = round_f64_with(x, &e2m1, Overflow::Saturate);
+        (value, overflow)
+    })
+}
+
+/// The largest magnitude of `values` (0 when empty; NaN-blind, as the quantizers are).
+pub fn amax(values: &[f64]) -> f64 {
+    values.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 /// Transformer Engine's `DelayedScaling` scale of an FP8 tensor: fp8_max / amax / 2^margin in

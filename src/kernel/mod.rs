@@ -1,8 +1,10 @@
 //! Tensor kernels generic over the scalar, with explicit order and accumulator; every call is
 //! one named op that an observer can watch.
 
+mod lanes;
 mod observable;
 mod ops;
+mod quantize;
 pub mod reduce;
 
 pub use observable::{Observable, RecordFn};
@@ -10,7 +12,12 @@ pub use ops::{
     Activation, Binary, Extremum, OpKind, Tensor, Unary, activate, eval, eval_widened,
     products_exact_in,
 };
+pub use quantize::{Operand, Quantization, Quantizer, operand_name, quant_op_name};
 pub use reduce::{Accumulate, Order, Reduction};
+
+use std::borrow::Cow;
+
+use ndarray::Axis;
 
 use crate::format::Scalar;
 
@@ -32,8 +39,11 @@ pub struct OpRecord<'a, S: Scalar> {
     /// op or parameter whose value it carries (times `scale`), so it can be compared with a
     /// run that has no such op. `None` for the network's own ops.
     pub carries: Option<&'a str>,
-    /// For a cast: its input, exactly (every format a lane casts from fits in an f64).
+    /// For a cast (and a quantization): its input, exactly (every format a lane casts from
+    /// fits in an f64).
     pub source: Option<&'a Tensor<f64>>,
+    /// For a quantization: what storing the operand did (clipped elements, saturated scales).
+    pub quantization: Option<&'a Quantization>,
 }
 
 /// What a tensor is in the training step, where an audit counts something about it.
@@ -70,12 +80,31 @@ pub trait OpPrecision<S: Scalar>: Send + Sync + std::fmt::Debug {
     fn context(&self, name: &str) -> S::Context;
 }
 
+/// What a record says beyond the op itself, for ops a precision policy or a recipe adds (see
+/// [`OpRecord`]'s fields of the same names).
+#[derive(Clone, Copy, Default)]
+struct Added<'a> {
+    carries: Option<&'a str>,
+    source: Option<&'a Tensor<f64>>,
+    quantization: Option<&'a Quantization>,
+}
+
+impl<'a> Added<'a> {
+    fn carrying(carries: Option<&'a str>) -> Self {
+        Added {
+            carries,
+            ..Added::default()
+        }
+    }
+}
+
 /// Runs ops in one format with one reduction setting, reporting each to an optional observer.
 pub struct Engine<'o, S: Scalar> {
     ctx: S::Context,
     reduction: Reduction,
     observer: Option<&'o mut dyn Observer<S>>,
     precision: Option<&'o dyn OpPrecision<S>>,
+    quantizer: Option<&'o mut dyn Quantizer>,
     calls: u64,
     scale: f64,
     role: Role,
@@ -89,6 +118,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
             reduction,
             observer: None,
             precision: None,
+            quantizer: None,
             calls: 0,
             scale: 1.0,
             role: Role::Value,
@@ -106,6 +136,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
             reduction,
             observer: Some(observer),
             precision: None,
+            quantizer: None,
             calls: 0,
             scale: 1.0,
             role: Role::Value,
@@ -116,6 +147,14 @@ impl<'o, S: Scalar> Engine<'o, S> {
     /// For scalars whose values an f64 holds exactly, as [`Held`](crate::format::Held) is.
     pub fn with_precision(mut self, precision: &'o dyn OpPrecision<S>) -> Self {
         self.precision = Some(precision);
+        self
+    }
+
+    /// From now on, the operands of every matmul go through `quantizer` first, each as an op
+    /// of its own (`quant.fwd.dense1.matmul.lhs`, see [`quant_op_name`]) whose output the
+    /// matmul takes.
+    pub fn with_quantizer(mut self, quantizer: &'o mut dyn Quantizer) -> Self {
+        self.quantizer = Some(quantizer);
         self
     }
 
@@ -148,17 +187,13 @@ impl<'o, S: Scalar> Engine<'o, S> {
     /// `tensor` as an input of the op `name` sees it: converted into the op's context under a
     /// precision policy (see [`with_precision`](Self::with_precision)), as it is otherwise. For
     /// a caller that computes an op's output itself ([`record`](Self::record)).
-    pub fn operand<'t>(
-        &self,
-        name: &str,
-        tensor: &'t Tensor<S>,
-    ) -> std::borrow::Cow<'t, Tensor<S>> {
+    pub fn operand<'t>(&self, name: &str, tensor: &'t Tensor<S>) -> Cow<'t, Tensor<S>> {
         match self.precision {
             Some(precision) => {
                 let ctx = precision.context(name);
-                std::borrow::Cow::Owned(tensor.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
+                Cow::Owned(tensor.mapv(|x| S::from_f64(x.to_f64(), &ctx)))
             }
-            None => std::borrow::Cow::Borrowed(tensor),
+            None => Cow::Borrowed(tensor),
         }
     }
 
@@ -184,7 +219,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
         match self.precision {
             None => {
                 let output = eval(kind, inputs, reduction, &self.ctx);
-                self.report(name, kind, inputs, &output, carries, None);
+                self.report(name, kind, inputs, &output, Added::carrying(carries));
                 output
             }
             Some(precision) => {
@@ -196,7 +231,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
                     .collect();
                 let converted: Vec<&Tensor<S>> = converted.iter().collect();
                 let output = eval(kind, &converted, reduction, &ctx);
-                self.report(name, kind, &converted, &output, carries, None);
+                self.report(name, kind, &converted, &output, Added::carrying(carries));
                 output
             }
         }
@@ -206,14 +241,11 @@ impl<'o, S: Scalar> Engine<'o, S> {
     /// cast, carrying the value of the op or parameter `carries`.
     pub fn cast(&mut self, name: &str, carries: &str, source: &Tensor<f64>) -> Tensor<S> {
         let output = source.mapv(|x| S::from_f64(x, &self.ctx));
-        self.report(
-            name,
-            OpKind::Cast,
-            &[],
-            &output,
-            Some(carries),
-            Some(source),
-        );
+        let added = Added {
+            source: Some(source),
+            ..Added::carrying(Some(carries))
+        };
+        self.report(name, OpKind::Cast, &[], &output, added);
         output
     }
 
@@ -228,7 +260,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
         output: Tensor<S>,
     ) -> Tensor<S> {
         self.calls += 1;
-        self.report(name, kind, inputs, &output, None, None);
+        self.report(name, kind, inputs, &output, Added::default());
         output
     }
 
@@ -238,8 +270,11 @@ impl<'o, S: Scalar> Engine<'o, S> {
         kind: OpKind,
         inputs: &[&Tensor<S>],
         output: &Tensor<S>,
-        carries: Option<&str>,
-        source: Option<&Tensor<f64>>,
+        Added {
+            carries,
+            source,
+            quantization,
+        }: Added<'_>,
     ) {
         let role = std::mem::take(&mut self.role);
         if let Some(observer) = self.observer.as_deref_mut() {
@@ -252,6 +287,7 @@ impl<'o, S: Scalar> Engine<'o, S> {
                 role,
                 carries,
                 source,
+                quantization,
             });
         }
     }
@@ -269,7 +305,44 @@ impl<'o, S: Scalar> Engine<'o, S> {
             lhs_transposed: lhs_t,
             rhs_transposed: rhs_t,
         };
-        self.op(name, kind, &[a, b])
+        if self.quantizer.is_none() {
+            return self.op(name, kind, &[a, b]);
+        }
+        // The role belongs to the matmul's output, not to its operands' quantization.
+        let role = std::mem::take(&mut self.role);
+        // The axis of the reduction dimension in each stored operand.
+        let a = self.quantized(name, Operand::Lhs, a, Axis(if lhs_t { 0 } else { 1 }));
+        let b = self.quantized(name, Operand::Rhs, b, Axis(if rhs_t { 1 } else { 0 }));
+        self.role = role;
+        self.op(name, kind, &[&a, &b])
+    }
+
+    /// `operand` of the matmul `op` as the quantizer stores it, reported as the op
+    /// `quant.<op>.<operand>` (a cast of the operand, carrying the operand's value in a run
+    /// without quantization); the operand itself when the quantizer leaves it.
+    fn quantized<'t>(
+        &mut self,
+        op: &str,
+        operand: Operand,
+        tensor: &'t Tensor<S>,
+        axis: Axis,
+    ) -> Cow<'t, Tensor<S>> {
+        let source = tensor.mapv(|x| x.to_f64());
+        let quantizer = self.quantizer.as_deref_mut().expect("a quantizing engine");
+        let Some(quantization) = quantizer.quantize(op, operand, &source, axis) else {
+            return Cow::Borrowed(tensor);
+        };
+        let name = quant_op_name(op, operand);
+        let ctx = self.ctx_for(&name);
+        let output = quantization.values.mapv(|x| S::from_f64(x, &ctx));
+        let carries = operand_name(op, operand);
+        let added = Added {
+            carries: Some(&carries),
+            source: Some(&source),
+            quantization: Some(&quantization),
+        };
+        self.report(&name, OpKind::Cast, &[], &output, added);
+        Cow::Owned(output)
     }
 
     /// a ∘ b elementwise, with broadcasting.

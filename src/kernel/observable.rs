@@ -60,6 +60,7 @@ impl<F: RecordFn> FormatFn for AsNative<'_, '_, F> {
             role: record.role,
             carries: record.carries,
             source: record.source,
+            quantization: record.quantization,
         });
     }
 }

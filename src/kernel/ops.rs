@@ -3,6 +3,7 @@
 
 use ndarray::{Array2, ArrayView2, Axis};
 
+use super::lanes;
 use super::reduce::{self, Accumulate, Order, Reduction};
 use crate::format::{Scalar, Spec};
 
@@ -291,6 +292,13 @@ impl ReductionBody<2> for MatMul {
         ctx: &T::Context,
     ) -> Tensor<T> {
         assert_eq!(a.ncols(), b.nrows(), "matmul inner dimensions");
+        // f32, f64, double-double, f16 and bf16 sum several outputs side by side, each in
+        // the order below.
+        if order == Order::Sequential
+            && let Some(c) = lanes::matmul(a, b, products_exact, ctx)
+        {
+            return c;
+        }
         // Rows of A and columns of B as contiguous slices: the order of the terms is the same,
         // only memory is visited in a friendlier way.
         let a = a.as_standard_layout();

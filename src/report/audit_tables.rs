@@ -673,6 +673,14 @@ pub fn config_rows(config: &AuditConfig) -> Vec<ConfigRow> {
         let patterns: Vec<&str> = train.promote.iter().map(|p| p.as_str()).collect();
         rows.push(("promote", patterns.join(",")));
     }
+    // Likewise the MX scale rule, for runs with an MX recipe lane.
+    if config
+        .formats
+        .iter()
+        .any(|l| l.recipe.is_some_and(crate::train::Recipe::is_mx))
+    {
+        rows.push(("mx_scale", train.mx_scale.name().into()));
+    }
     rows
 }
 

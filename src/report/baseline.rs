@@ -19,6 +19,7 @@ const ADDED_KEYS: &[(&str, &str)] = &[
     ("update_rounding", "nearest"),
     ("loss_scale", "none"),
     ("promote", ""),
+    ("mx_scale", "floor"),
 ];
 
 /// Columns of summary.csv that must not grow.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::Recipe;
 use crate::error::Error;
 use crate::format::Format;
 
@@ -36,13 +37,18 @@ pub fn promoted_to(format: Format) -> Option<Format> {
     }
 }
 
-/// One lane of an audit: a format trained under a policy, named `f16` (pure) or `mixed-f16`.
+/// One lane of an audit: a format trained under a policy, named `f16` (pure) or `mixed-f16`,
+/// or a scaled low-precision recipe (`fp8-tensor`, `mxfp8-e4m3`): f32 with quantized matmul
+/// operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LaneSpec {
     /// The format the network computes in.
     pub format: Format,
     /// Where the rest lives.
     pub policy: Policy,
+    /// The recipe that quantizes the matmuls' operands, for a recipe lane (whose format is
+    /// [`Recipe::COMPUTE`] and policy pure).
+    pub recipe: Option<Recipe>,
 }
 
 impl LaneSpec {
@@ -51,6 +57,15 @@ impl LaneSpec {
         LaneSpec {
             format,
             policy: Policy::Pure,
+            recipe: None,
+        }
+    }
+
+    /// The lane of a scaled low-precision recipe.
+    pub fn recipe(recipe: Recipe) -> LaneSpec {
+        LaneSpec {
+            recipe: Some(recipe),
+            ..LaneSpec::pure(Recipe::COMPUTE)
         }
     }
 
@@ -68,26 +83,36 @@ impl LaneSpec {
     /// (mixed: f16 and bf16; promoted: formats narrower than f64) and is pure otherwise.
     pub fn parse(text: &str, policy: Policy) -> Result<LaneSpec, Error> {
         let text = text.trim();
+        if let Some(recipe) = Recipe::from_name(text) {
+            return Ok(LaneSpec::recipe(recipe));
+        }
         let (format, policy, explicit) =
             match (text.strip_prefix("mixed-"), text.strip_prefix("promoted-")) {
                 (Some(format), _) => (format, Policy::Mixed, true),
                 (_, Some(format)) => (format, Policy::Promoted, true),
                 _ => (text, policy, false),
             };
-        let format: Format = format.parse().map_err(|_| Error::InvalidFlag {
-            flag: "--formats".into(),
-            message: format!(
-                "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
-                 e2m3, e2m1, mixed-f16, mixed-bf16 or promoted-<format>"
-            ),
-        })?;
+        let format =
+            crate::format::custom::parse_lane(format)?.ok_or_else(|| Error::InvalidFlag {
+                flag: "--formats".into(),
+                message: format!(
+                    "unknown lane `{text}`: expected f16, bf16, f32, f64, tf32, e5m2, e4m3, e3m2, \
+                 e2m3, e2m1, any eXmY (e5m7), a format with an overflow rule (e4m3-saturate), \
+                 mixed-f16, mixed-bf16, promoted-<format> or a recipe: {}",
+                    crate::names::one_of(&Recipe::ALL.map(Recipe::name))
+                ),
+            })?;
         let applies = match policy {
             Policy::Pure => true,
             Policy::Mixed => matches!(format, Format::F16 | Format::Bf16),
             Policy::Promoted => promoted_to(format).is_some(),
         };
         match (applies, explicit) {
-            (true, _) => Ok(LaneSpec { format, policy }),
+            (true, _) => Ok(LaneSpec {
+                format,
+                policy,
+                recipe: None,
+            }),
             (false, false) => Ok(LaneSpec::pure(format)),
             (false, true) if policy == Policy::Mixed => Err(Error::InvalidFlag {
                 flag: "--formats".into(),
@@ -112,6 +137,9 @@ impl From<Format> for LaneSpec {
 
 impl fmt::Display for LaneSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(recipe) = self.recipe {
+            return write!(f, "{recipe}");
+        }
         match self.policy {
             Policy::Pure => write!(f, "{}", self.format),
             Policy::Mixed => write!(f, "mixed-{}", self.format),
@@ -134,6 +162,8 @@ mod tests {
             ("promoted-f32", Policy::Pure, "promoted-f32"),
             ("bf16", Policy::Promoted, "promoted-bf16"),
             ("f64", Policy::Promoted, "f64"),
+            ("fp8-tensor", Policy::Mixed, "fp8-tensor"),
+            ("mxfp8-e4m3", Policy::Pure, "mxfp8-e4m3"),
         ] {
             let lane = LaneSpec::parse(text, policy).unwrap();
             assert_eq!(lane.to_string(), name);

@@ -9,7 +9,7 @@ use super::optimizer::{OptimizerConfig, OptimizerState};
 use super::schedule::StepPlan;
 use crate::data::Dataset;
 use crate::format::Scalar;
-use crate::kernel::{Engine, Observer, OpPrecision, Reduction, Tensor};
+use crate::kernel::{Engine, Observer, OpPrecision, Quantizer, Reduction, Tensor};
 use crate::model::{Architecture, Loss, LossCache, Mlp, ParamSet};
 
 /// Everything that defines a training run, shared by every format.
@@ -33,6 +33,8 @@ pub struct TrainConfig {
     pub loss_scaling: super::LossScaling,
     /// The op groups promoted lanes compute and store in a wider format (`--promote`).
     pub promote: Vec<super::OpPattern>,
+    /// How the MX recipes choose a block's scale (`--mx-scale`).
+    pub mx_scale: crate::format::scaled::ScaleRule,
 }
 
 /// A network training in format `S`.
@@ -49,6 +51,7 @@ pub struct Trainer<S: Scalar> {
     ctx: S::Context,
     loss_ctx: S::Context,
     precision: Option<Arc<dyn OpPrecision<S>>>,
+    quantizer: Option<Box<dyn Quantizer>>,
 }
 
 impl<S: Scalar> Trainer<S> {
@@ -99,7 +102,15 @@ impl<S: Scalar> Trainer<S> {
             ctx: ctx(FEATURES),
             loss_ctx: ctx(LOSS_CONSTANTS),
             precision,
+            quantizer: None,
         }
+    }
+
+    /// This run with every matmul's operands quantized by `quantizer` first (a scaled
+    /// low-precision recipe, see [`Recipe`](super::Recipe)).
+    pub fn with_quantizer(mut self, quantizer: Box<dyn Quantizer>) -> Self {
+        self.quantizer = Some(quantizer);
+        self
     }
 
     /// The network as it stands.
@@ -161,7 +172,12 @@ impl<S: Scalar> Trainer<S> {
 
     /// The loss over the whole data set, and its terms.
     fn evaluate(&self) -> (S, LossCache<S>) {
+        // A recipe's quantizer as it stands, so that evaluating moves no scale on.
+        let mut quantizer = self.quantizer.clone();
         let mut engine = engine(&self.ctx, self.reduction, None, self.precision.as_deref());
+        if let Some(quantizer) = quantizer.as_deref_mut() {
+            engine = engine.with_quantizer(quantizer);
+        }
         let (prediction, _) = self.mlp.forward(&mut engine, &self.features, Vec::new());
         let (loss, cache) = self.loss.forward(
             &mut engine,
@@ -179,7 +195,11 @@ impl<S: Scalar> Trainer<S> {
         // The observer's trait object lives as long as the step; the engine's borrows are
         // as long as `precision`, a local.
         let observer = observer.map(|o| o as &mut dyn Observer<S>);
+        let mut quantizer = self.quantizer.take();
         let mut engine = engine(&self.ctx, reduction, observer, precision.as_deref());
+        if let Some(quantizer) = quantizer.as_deref_mut() {
+            engine = engine.with_quantizer(quantizer);
+        }
         let batch = self.features.select(Axis(0), &plan.rows);
         let target = self.targets.select(Axis(0), &plan.rows);
         let masks = dropout_masks(plan, &self.dropout_scale, &self.ctx);
@@ -191,6 +211,11 @@ impl<S: Scalar> Trainer<S> {
         let grads = self.mlp.backward(&mut engine, &cache, output_grad);
         self.optimizer
             .update(&mut engine, &mut self.mlp.layers, &grads, plan.step);
+        drop(engine);
+        if let Some(quantizer) = quantizer.as_deref_mut() {
+            quantizer.end_step();
+        }
+        self.quantizer = quantizer;
         loss[[0, 0]].clone()
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use half::{bf16, f16};
 
 use super::mixed::{MixedTrainer, ScaledStep};
+use super::recipe::RecipeQuantizer;
 use super::schedule::StepPlan;
 use super::{Constant, LaneSpec, OpFormats, OpPattern, Policy, TrainConfig, Trainer, promoted_to};
 use crate::data::Dataset;
@@ -144,7 +145,8 @@ pub trait LaneFn {
 impl LaneSpec {
     /// Builds this lane's training run from the initial parameters and runs `f` with it.
     /// Mixed lanes keep master weights in f32 and compute in f16 or bf16; a mixed lane of
-    /// another format (which [`LaneSpec::parse`] refuses) trains pure.
+    /// another format (which [`LaneSpec::parse`] refuses) trains pure. A recipe lane trains in
+    /// f32 with its recipe's quantizer.
     pub fn dispatch<F: LaneFn>(
         self,
         config: &TrainConfig,
@@ -152,6 +154,11 @@ impl LaneSpec {
         params: &ParamSet,
         f: F,
     ) -> F::Output {
+        if let Some(recipe) = self.recipe {
+            let quantizer = RecipeQuantizer::new(recipe, config.mx_scale);
+            let training = Trainer::<f32>::new(config, data, params, ());
+            return f.call(self, training.with_quantizer(Box::new(quantizer)));
+        }
         match (self.policy, self.format) {
             (Policy::Mixed, Format::F16) => {
                 f.call(self, MixedTrainer::<f16, f32>::new(config, data, params))

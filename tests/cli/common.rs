@@ -11,7 +11,7 @@ use crate::support::{CsvRun, DEFAULT_JOB};
 pub const SMALL_EPOCHS: &str = "5";
 
 /// The event kinds, in the order of the CSV columns.
-pub const EVENT_KINDS: [&str; 9] = [
+pub const EVENT_KINDS: [&str; 10] = [
     "overflow",
     "underflow",
     "subnormal",
@@ -21,6 +21,7 @@ pub const EVENT_KINDS: [&str; 9] = [
     "div_by_zero",
     "absorption",
     "cancellation",
+    "scale_saturated",
 ];
 
 /// A fixture's path relative to the crate root, as the binary (run from there) sees it.

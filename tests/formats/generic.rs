@@ -2,8 +2,8 @@
 //! identities, exact conversions, correctly rounded arithmetic and elementary functions,
 //! IEEE 754-2019 maximum/minimum, classification and ordinals.
 
-use precision_audit::format::minifloat::{E5m2, Tf32};
-use precision_audit::format::{Class, Mpfr, Scalar};
+use precision_audit::format::minifloat::{Custom, E5m2, Tf32};
+use precision_audit::format::{Class, Mpfr, Scalar, Spec};
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rug::Float;
@@ -647,3 +647,26 @@ format_tests!(mpfr113_tests, Mpfr, 113, Target::unbounded(113));
 // (e4m3 and FP6/FP4 overflow by their own rules: tests/formats/narrow.rs).
 format_tests!(tf32_tests, Tf32, (), narrow_target(&Tf32::SPEC));
 format_tests!(e5m2_tests, E5m2, (), narrow_target(&E5m2::SPEC));
+// A user's eXmY lanes: the same generic type with facts from run-time slots 0 and 1.
+format_tests!(e5m7_tests, Custom<0>, (), narrow_target(&user_format(0)));
+format_tests!(e6m9_tests, Custom<1>, (), narrow_target(&user_format(1)));
+
+/// The user formats e5m7 and e6m9, interned once into this process's run-time slots 0 and 1
+/// (no other test of this binary interns a format).
+fn user_format(slot: u8) -> Spec {
+    use std::sync::OnceLock;
+    static INTERNED: OnceLock<[Spec; 2]> = OnceLock::new();
+    let specs = INTERNED.get_or_init(|| {
+        ["e5m7", "e6m9"].map(|name| {
+            let spec = Spec::parse_narrow(name).expect("an eXmY");
+            let format = precision_audit::format::custom::intern(spec).expect("a free slot");
+            assert_eq!(format.name(), name);
+            spec
+        })
+    });
+    assert_eq!(
+        precision_audit::format::custom::spec(slot),
+        specs[usize::from(slot)]
+    );
+    specs[usize::from(slot)]
+}

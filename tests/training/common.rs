@@ -63,6 +63,7 @@ pub fn default_config(data: &Dataset) -> TrainConfig {
         seed: 42,
         loss_scaling: LossScaling::None,
         promote: Vec::new(),
+        mx_scale: precision_audit::format::scaled::ScaleRule::Floor,
     }
 }
 

@@ -16,6 +16,7 @@ mod support;
 #[macro_use]
 mod common;
 mod classification_traps;
+mod custom_formats;
 mod determinism;
 mod f16_traps;
 mod generic;
@@ -23,6 +24,7 @@ mod gradients;
 mod kernels;
 mod op_formats;
 mod optimizers;
+mod recipes;
 mod reference;
 mod regressions;
 mod update_rounding;

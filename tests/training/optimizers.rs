@@ -62,6 +62,7 @@ pub fn tiny_config(optimizer: OptimizerConfig, epochs: usize) -> TrainConfig {
         seed: 1,
         loss_scaling: LossScaling::None,
         promote: Vec::new(),
+        mx_scale: precision_audit::format::scaled::ScaleRule::Floor,
     }
 }
 
