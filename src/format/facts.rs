@@ -56,6 +56,14 @@ impl Format {
     /// The facts of this format.
     pub fn spec(self) -> Spec {
         match self {
+            Format::Custom(slot) => super::custom::spec(slot),
+            named => named.named_spec().expect("a named format"),
+        }
+    }
+
+    /// The facts of a named format, known at compile time; `None` for a run-time one.
+    pub const fn named_spec(self) -> Option<Spec> {
+        Some(match self {
             Format::F16 => Spec::ieee("f16", 11, 15),
             Format::Bf16 => Spec::ieee("bf16", 8, 127),
             Format::F32 => Spec::ieee("f32", 24, 127),
@@ -66,8 +74,8 @@ impl Format {
             Format::E3m2 => NARROW[3],
             Format::E2m3 => NARROW[4],
             Format::E2m1 => NARROW[5],
-            Format::Custom(slot) => super::custom::spec(slot),
-        }
+            Format::Custom(_) => return None,
+        })
     }
 
     /// Whether the format is one of [`NARROW`] or named at run time (its values and overflow

@@ -17,8 +17,8 @@ pub(super) struct HalfWidth {
 }
 
 impl HalfWidth {
-    pub(super) const F16: HalfWidth = HalfWidth::of(Format::F16.spec());
-    pub(super) const BF16: HalfWidth = HalfWidth::of(Format::Bf16.spec());
+    pub(super) const F16: HalfWidth = HalfWidth::of(Format::F16.named_spec().unwrap());
+    pub(super) const BF16: HalfWidth = HalfWidth::of(Format::Bf16.named_spec().unwrap());
 
     const fn of(spec: Spec) -> HalfWidth {
         assert!(matches!(spec.overflow, Overflow::Ieee) && spec.has_subnormals);
