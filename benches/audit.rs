@@ -3,16 +3,22 @@
 //! - The default job (`--loss relative --eps 1e-8`: 100 samples, 2 features, 10 hidden units,
 //!   batch 32, 100 epochs, 400 steps), 10 runs per case.
 //! - The mid-size job (`--samples 4096 --features 16 --layers 64,64 --epochs 2 --batch-size 64`,
-//!   128 steps), `PRECISION_AUDIT_BENCH_RUNS` runs per case (default 3).
+//!   128 steps), `PRECISION_AUDIT_BENCH_RUNS` runs per case (default 3); once with the MPFR
+//!   reference (`midsize`) and once with `--reference double-double` (`midsize_dd`).
+//! - The MNIST-size job of issue 14 (`--samples 1024 --features 784 --layers 128 --epochs 1
+//!   --batch-size 64 --reference double-double`, 16 steps), as many runs as the mid-size job.
 //!
 //! Each job runs as (a) the full audit of four formats (on 2 threads, the CLI's default, and on
-//! 1), (b) the MPFR reference alone and (c) a plain f32 training run. One mid-size audit takes
+//! 1), (b) the job's reference alone and (c) a plain f32 training run. One mid-size audit takes
 //! tens of seconds, so these cases are timed directly rather than under criterion, whose
 //! minimum of ten samples would take minutes per case. Cases run round-robin (run 1 of every
 //! case, then run 2, …) so that a burst of load on the shared machine does not land on one case.
 //!
 //! Under `cargo test --all-targets` (no `--bench`), every case runs once, the mid-size ones on
-//! a 4-step version of the job.
+//! a 4-step version of the job and the MNIST-size ones on a 2-step version.
+//!
+//! The summary prints each ratio against its issue-14 target, and the load average before and
+//! after (the machine is shared: wall times on two threads mean little when it is loaded).
 
 #[allow(dead_code)] // each target uses its own part of the helpers
 mod support;
@@ -24,7 +30,7 @@ use clap::Parser;
 use precision_audit::audit::{self, AuditConfig, AuditResult, StepRow, StepSink};
 use precision_audit::flags::Cli;
 use precision_audit::flags::audit_config;
-use precision_audit::format::{Mpfr, Scalar};
+use precision_audit::format::{ReferenceFn, Scalar};
 use precision_audit::train::Trainer;
 
 use support::{Args, process_cpu_time, ratio_line};
@@ -56,6 +62,36 @@ const MIDSIZE_SMOKE: &[&str] = &[
     "--batch-size",
     "64",
 ];
+const MNIST_JOB: &[&str] = &[
+    "--samples",
+    "1024",
+    "--features",
+    "784",
+    "--layers",
+    "128",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+    "--reference",
+    "double-double",
+];
+/// What `cargo test --all-targets` runs instead: the same network on 2 batches.
+const MNIST_SMOKE: &[&str] = &[
+    "--samples",
+    "128",
+    "--features",
+    "784",
+    "--layers",
+    "128",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+    "--reference",
+    "double-double",
+];
+const DOUBLE_DOUBLE: &[&str] = &["--reference", "double-double"];
 const RUNS_VARIABLE: &str = "PRECISION_AUDIT_BENCH_RUNS";
 const MIDSIZE_RUNS: usize = 3;
 
@@ -64,8 +100,6 @@ const MIDSIZE_RUNS: usize = 3;
 struct Job {
     /// The audit the command line would run.
     config: AuditConfig,
-    /// The MPFR reference's precision, as the command line gave it.
-    reference_bits: u32,
 }
 
 impl Job {
@@ -73,7 +107,6 @@ impl Job {
         let cli = Cli::parse_from(std::iter::once("precision-audit").chain(flags.iter().copied()));
         Job {
             config: audit_config(&cli.audit).expect("the benchmark's flags are valid"),
-            reference_bits: cli.audit.reference_bits,
         }
     }
 
@@ -109,9 +142,20 @@ fn train_alone<S: Scalar>(job: &Job, ctx: S::Context) -> Option<S> {
         .last()
 }
 
-/// (b) The MPFR reference alone: what any audit must pay at least once.
-fn reference_alone(job: &Job) -> Option<Mpfr> {
-    train_alone::<Mpfr>(job, job.reference_bits)
+/// Trains the job's reference alone.
+struct TrainReference<'a>(&'a Job);
+
+impl ReferenceFn for TrainReference<'_> {
+    type Output = Option<f64>;
+    fn call<R: Scalar>(self, ctx: R::Context) -> Option<f64> {
+        train_alone::<R>(self.0, ctx).map(|loss| loss.to_f64())
+    }
+}
+
+/// (b) The job's reference (MPFR, or double-double) alone: what any audit must pay at least
+/// once.
+fn reference_alone(job: &Job) -> Option<f64> {
+    job.config.reference.dispatch(TrainReference(job))
 }
 
 /// (c) A plain f32 training run, no reference and no comparison.
@@ -256,19 +300,28 @@ fn summary(cases: &[Case]) {
             Some(1.0),
         );
     }
-    for job in ["default_job", "midsize"] {
+    for job in ["default_job", "midsize", "midsize_dd", "mnist"] {
         for (what, measure) in MEASURES {
+            // Issue 14, target 3: observation costs no more than the observed arithmetic.
+            let target = (job == "midsize").then_some(2.0);
             ratio_line(
                 &format!("{job}, full audit / reference alone, {what}"),
                 median(&format!("{job}/full_audit_threads2"), measure),
                 median(&format!("{job}/reference_alone"), measure),
-                Some(2.0),
+                target,
             );
         }
-        ratio_line(
+        // Issue 14, target 4: both cores used.
+        at_least_line(
             &format!("{job}, full audit 1 thread / 2 threads, wall"),
             median(&format!("{job}/full_audit_threads1"), Case::wall),
             median(&format!("{job}/full_audit_threads2"), Case::wall),
+            (job == "midsize_dd").then_some(1.8),
+        );
+        ratio_line(
+            &format!("{job}, full audit 2 threads / 1 thread, cpu"),
+            median(&format!("{job}/full_audit_threads2"), Case::cpu),
+            median(&format!("{job}/full_audit_threads1"), Case::cpu),
             None,
         );
         ratio_line(
@@ -278,6 +331,48 @@ fn summary(cases: &[Case]) {
             None,
         );
     }
+    // Issue 14, target 5: the MNIST-size job in 1.5 s on 2 threads.
+    for (what, measure) in MEASURES {
+        ratio_line(
+            &format!("mnist, full audit / 1.5 s, {what}"),
+            median("mnist/full_audit_threads2", measure),
+            Some(1.5),
+            Some(1.0),
+        );
+    }
+}
+
+/// One line of the summary for a ratio that should be at least `target`: `a / b = r×`, met or
+/// missed by how much.
+fn at_least_line(
+    label: &str,
+    numerator: Option<f64>,
+    denominator: Option<f64>,
+    target: Option<f64>,
+) {
+    let Some((n, d)) = numerator.zip(denominator) else {
+        println!("  {label:<50}       n/a  (not measured in this run)");
+        return;
+    };
+    let ratio = n / d;
+    let verdict = match target {
+        None => String::new(),
+        Some(t) if ratio >= t => format!("  (target ≥ {t}×: met)"),
+        Some(t) => format!("  (target ≥ {t}×: missed by {:.2}×)", t / ratio),
+    };
+    println!("  {label:<50} {ratio:>9.2}×{verdict}");
+}
+
+/// The load average over the last minute, as the kernel counts it (how busy the shared
+/// machine was); `None` where there is no /proc.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn main() {
@@ -291,13 +386,16 @@ fn main() {
         1
     };
     let default_runs = if args.bench { DEFAULT_JOB_RUNS } else { 1 };
-    let midsize_job = Job::new(if args.bench {
-        MIDSIZE_JOB
+    let (midsize, mnist) = if args.bench {
+        (MIDSIZE_JOB, MNIST_JOB)
     } else {
-        MIDSIZE_SMOKE
-    });
+        (MIDSIZE_SMOKE, MNIST_SMOKE)
+    };
+    let midsize_dd = [midsize, DOUBLE_DOUBLE].concat();
     let mut all = cases("default_job", &Job::new(DEFAULT_JOB), default_runs);
-    all.extend(cases("midsize", &midsize_job, midsize_runs));
+    all.extend(cases("midsize", &Job::new(midsize), midsize_runs));
+    all.extend(cases("midsize_dd", &Job::new(&midsize_dd), midsize_runs));
+    all.extend(cases("mnist", &Job::new(mnist), midsize_runs));
     all.retain(|case| args.selects(&case.name));
     if args.list {
         for case in &all {
@@ -305,8 +403,14 @@ fn main() {
         }
         return;
     }
+    let load_before = load_average();
     time_round_robin(&mut all);
     if args.bench {
         summary(&all);
+        println!(
+            "\nLoad average (1, 5, 15 min) before: {}, after: {}",
+            load_before.as_deref().unwrap_or("n/a"),
+            load_average().as_deref().unwrap_or("n/a")
+        );
     }
 }

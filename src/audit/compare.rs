@@ -109,6 +109,8 @@ pub struct LaneStats {
     pub slots: Vec<usize>,
     /// The first event of each kind.
     pub first: Vec<FirstEvent>,
+    /// The kinds in `first`, one bit each (bit `kind as u16`).
+    pub first_kinds: u16,
     /// Events of the current step.
     pub step_events: EventCounts,
     /// `loss.denominator` elements evaluated, and those where eps changed nothing.
@@ -198,18 +200,23 @@ fn count_flow<S: NativeFormat>(
     role: Role,
     (x, exact, reference, scale): (&S, Pair, Pair, f64),
     (before, start): (Option<&S>, Option<Pair>),
+    min_normal: f64,
 ) {
     match (role, before, start) {
         (Role::ParamGrad, _, _) if !reference.is_zero() => {
             flow.gradients += 1;
             flow.gradients_underflowed += u64::from(x.is_zero() && !exact.is_zero());
-            let unscaled = S::from_f64(reference.hi / scale, &());
-            flow.gradients_underflowed_unscaled += u64::from(unscaled.is_zero());
+            // At or above the smallest normal, nothing rounds to zero: no rounding needed.
+            let unscaled = reference.hi / scale;
+            let flushed = unscaled.abs() < min_normal && S::from_f64(unscaled, &()).is_zero();
+            flow.gradients_underflowed_unscaled += u64::from(flushed);
         }
         // A move the lane's format can see: the reference's weight before and after rounds to
-        // two different values of it (tinier moves are lost by any format).
+        // two different values of it (tinier moves are lost by any format; equal values round
+        // alike without rounding them).
         (Role::Update, Some(before), Some(start))
-            if S::from_f64(reference.hi, &()) != S::from_f64(start.hi, &()) =>
+            if reference.hi != start.hi
+                && S::from_f64(reference.hi, &()) != S::from_f64(start.hi, &()) =>
         {
             flow.updates += 1;
             flow.updates_lost += u64::from(x == before);
@@ -264,17 +271,37 @@ impl Comparator<'_> {
             Some(_) => None,
             None => Some(eval_widened(record.kind, &widened, &spec, &())),
         };
-        let exact_at = |at: (usize, usize)| match (&evaluated, record.source) {
-            (Some(evaluated), _) => Pair::of(&evaluated[at]),
-            (None, Some(source)) => Pair::of(&source[at]),
+        // Outputs, reference values and exact values side by side in row-major order.
+        let evaluated = evaluated.as_ref().map(|e| e.as_standard_layout());
+        let source = record.source.map(|s| s.as_standard_layout());
+        let (evaluated, source) = (
+            evaluated.as_ref().and_then(|e| e.as_slice()),
+            source.as_ref().and_then(|s| s.as_slice()),
+        );
+        let exact_at = |index: usize| match (evaluated, source) {
+            (Some(evaluated), _) => Pair::of(&evaluated[index]),
+            (None, Some(source)) => Pair::of(&source[index]),
             (None, None) => unreachable!("an op is evaluated again unless it is a cast"),
         };
+        let output = record.output.as_standard_layout();
+        let output = output
+            .as_slice()
+            .expect("a standard-layout array is a slice");
+        let reference = reference.as_standard_layout();
+        let reference = reference
+            .as_slice()
+            .expect("a standard-layout array is a slice");
+        let columns = record.output.ncols();
+        let (mut row, mut column) = (0, 0);
         let whole_op_inputs = match record.source {
             Some(source) => Some(flags(source.iter())),
             None if record.kind.is_reduction() => {
                 Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
             }
-            None => None,
+            // Inputs without NaN or inf have none at any element: one pass instead of one
+            // look per element and input.
+            None => Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
+                .filter(|&whole| whole == (false, false)),
         };
         let cancellation_bits = spec.precision.div_ceil(2) as i32;
         let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
@@ -285,9 +312,14 @@ impl Comparator<'_> {
             || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt);
         let chains = self.stats.chains.active();
         let mut sightings = Sightings::default();
-        for (index, (position2, x)) in record.output.indexed_iter().enumerate() {
-            let reference = reference[position2];
-            let exact = exact_at(position2);
+        for (index, x) in output.iter().enumerate() {
+            let position2 = (row, column);
+            column += 1;
+            if column == columns {
+                (row, column) = (row + 1, 0);
+            }
+            let reference = reference[index];
+            let exact = exact_at(index);
             count_flow(
                 &mut self.stats.step_flow,
                 record.role,
@@ -296,6 +328,7 @@ impl Comparator<'_> {
                     start.map(|_| &record.inputs[0][position2]),
                     start.map(|start| start[position2]),
                 ),
+                min_normal,
             );
             if record.role == Role::Update {
                 // The lane computed a move and the weight did not take it: absorbed.
@@ -396,6 +429,9 @@ impl Comparator<'_> {
                     }
                 }
             }
+            if events.is_empty() {
+                continue;
+            }
             // A quantization's clipping is a saturation by design, not a step towards inf:
             // it passes chains on but starts none.
             if chains && record.quantization.is_none() {
@@ -406,7 +442,8 @@ impl Comparator<'_> {
             for kind in events.kinds() {
                 op.events.add(kind);
                 self.stats.step_events.add(kind);
-                if !self.stats.first.iter().any(|f| f.kind == kind) {
+                if self.stats.first_kinds & (1 << kind as u16) == 0 {
+                    self.stats.first_kinds |= 1 << kind as u16;
                     self.stats.first.push(FirstEvent {
                         kind,
                         op: record.name.to_string(),
@@ -434,6 +471,10 @@ impl EventSet {
         self.0 |= 1 << kind as u16;
     }
 
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
     fn kinds(self) -> impl Iterator<Item = EventKind> {
         EventKind::ALL
             .into_iter()
@@ -441,12 +482,12 @@ impl EventSet {
     }
 }
 
-/// Whether any of the values is NaN, and whether any is infinite.
-fn flags<'a, S: Scalar>(values: impl Iterator<Item = &'a S>) -> (bool, bool) {
-    values.fold((false, false), |(nan, inf), x| match x.classify() {
-        Class::Nan => (true, inf),
-        Class::Infinite => (nan, true),
-        _ => (nan, inf),
+/// Whether any of the values is NaN, and whether any is infinite (read from the exact f64 of a
+/// native format's value: NaN and ±inf are themselves there).
+fn flags<'a, S: NativeFormat>(values: impl Iterator<Item = &'a S>) -> (bool, bool) {
+    values.fold((false, false), |(nan, inf), x| {
+        let x = x.to_f64();
+        (nan || x.is_nan(), inf || x.is_infinite())
     })
 }
 
@@ -525,19 +566,34 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     } else {
         pow2(exponent(magnitude).max(spec.emin) - t + 1)
     };
-    let rounded: S = round_pair(hi, lo, spec.precision);
-    let between = match (x.ordinal(), rounded.ordinal()) {
-        (Some(a), Some(b)) => a.abs_diff(b),
-        _ => 0,
+    // Within a quarter of an ulp of r, x is the value of S nearest to r (its neighbours are at
+    // least half an ulp away), so r rounds to x: no rounding needed to know that.
+    let between = if difference < 0.25 * ulp {
+        0
+    } else {
+        let rounded: S = round_pair(hi, lo, spec.precision);
+        match (x.ordinal(), rounded.ordinal()) {
+            (Some(a), Some(b)) => a.abs_diff(b),
+            _ => 0,
+        }
     };
     ElementError {
         relative,
         ulps: difference / ulp,
-        bits: if between == 0 {
-            0.0
-        } else {
-            (1.0 + between as f64).log2()
-        },
+        bits: bits_between(between),
+    }
+}
+
+/// log2(1 + `between`): the bits of error of a value `between` values away from the correct
+/// rounding; the small counts from a table of the same logarithms.
+fn bits_between(between: u64) -> f64 {
+    const TABLED: usize = 64;
+    static TABLE: std::sync::LazyLock<[f64; TABLED]> =
+        std::sync::LazyLock::new(|| std::array::from_fn(|n| (1.0 + n as f64).log2()));
+    match usize::try_from(between) {
+        Ok(0) => 0.0,
+        Ok(n) if n < TABLED => TABLE[n],
+        _ => (1.0 + between as f64).log2(),
     }
 }
 

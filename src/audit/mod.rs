@@ -6,6 +6,7 @@ mod compare;
 pub mod exponents;
 mod fail_on;
 mod lane;
+mod pipeline;
 pub mod rows;
 pub mod stats;
 mod verdict;
@@ -31,6 +32,7 @@ use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 pub(crate) use compare::Pair;
 use compare::{RecordedStep, Recorder};
 pub(crate) use lane::param_rel_drift;
+use pipeline::{Costs, Task};
 
 /// A validated audit.
 #[derive(Clone, Debug)]
@@ -43,7 +45,8 @@ pub struct AuditConfig {
     pub reference: Reference,
     /// Also run an MPFR reference at twice the reference's bits and compare.
     pub verify_reference: bool,
-    /// Worker threads across formats (results do not depend on it).
+    /// Worker threads: the lanes side by side and the reference one step ahead of them (results
+    /// do not depend on it).
     pub threads: usize,
     /// The data, in f64.
     pub data: Dataset,
@@ -368,56 +371,84 @@ fn run_with<R: Scalar>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> crate::Result<AuditResult> {
     let train = &config.train;
-    let schedule = config.schedule();
+    let mut schedule = config.schedule();
     let total = schedule.total_steps();
-    let mut reference = Trainer::<R>::new(train, &config.data, &config.init, ctx);
     let check_bits = config.reference.bits() * 2;
-    let mut check = config
-        .verify_reference
-        .then(|| Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits));
+    let mut reference = ReferenceRun {
+        trainer: Trainer::<R>::new(train, &config.data, &config.init, ctx),
+        loss: None,
+    };
+    let mut check = config.verify_reference.then(|| CheckRun {
+        trainer: Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits),
+        loss: None,
+    });
     let mut max_loss_rel_diff = 0.0f64;
     let mut lanes: Vec<Box<dyn lane::Lane>> = config
         .formats
         .iter()
         .map(|&lane| lane::lane(lane, train, &config.data, &config.init))
         .collect();
-    let mut recorded = RecordedStep::default();
+    let mut costs = Costs::default();
     let threads = config.threads.max(1);
     // The reference keeps matmul operands only for lanes that quantize them.
     let operands = config.formats.iter().any(|lane| lane.recipe.is_some());
-    for plan in schedule {
-        recorded.ops.clear();
-        recorded.operands.clear();
-        named(reference.mlp(), &mut recorded.start);
-        let loss = reference.step(
-            &plan,
-            Some(&mut Recorder {
-                step: &mut recorded,
+    // The reference runs one step ahead: while the lanes compare step t with `current`, the
+    // reference computes step t + 1 into `next`.
+    let (mut current, mut next) = (RecordedStep::default(), RecordedStep::default());
+    let mut plan = schedule.next();
+    if let Some(first) = &plan {
+        costs.run(
+            threads,
+            reference_tasks(
+                &mut reference,
+                check.as_mut(),
+                first,
+                &mut current,
                 operands,
-            }),
+            ),
         );
-        recorded.loss = Pair::of(&loss);
-        pairs(reference.mlp(), &mut recorded.params);
-        if let Some(check) = check.as_mut() {
-            let check_loss = check.step(&plan, None);
-            max_loss_rel_diff = max_loss_rel_diff.max(relative_big(&loss, &check_loss));
-        }
-        let rows = step_lanes(&mut lanes, threads, &plan, &recorded);
-        sink.rows(&rows)?;
-        progress(plan.step, total);
+        max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
     }
-    let (reference_full_loss, reference_row_terms) = reference.full_loss_and_terms();
+    while let Some(now) = plan {
+        let upcoming = schedule.next();
+        let mut rows: Vec<Option<StepRow>> = vec![None; lanes.len()];
+        let mut tasks = match &upcoming {
+            Some(upcoming) => reference_tasks(
+                &mut reference,
+                check.as_mut(),
+                upcoming,
+                &mut next,
+                operands,
+            ),
+            None => Vec::new(),
+        };
+        tasks.extend(lane_tasks(&mut lanes, &now, &current, &mut rows));
+        costs.run(threads, tasks);
+        if upcoming.is_some() {
+            max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
+        }
+        let rows: Vec<StepRow> = rows
+            .into_iter()
+            .map(|row| row.expect("every lane ran its step"))
+            .collect();
+        sink.rows(&rows)?;
+        progress(now.step, total);
+        std::mem::swap(&mut current, &mut next);
+        plan = upcoming;
+    }
+    let reference = reference.trainer;
+    let (formats, (reference_full_loss, reference_row_terms)) = finish(lanes, &reference, threads);
     let reference_check = check.map(|check| ReferenceCheck {
         bits: config.reference.bits(),
         check_bits,
         max_loss_rel_diff,
-        param_rel_diff: mlp_rel_diff(reference.mlp(), check.mlp()),
+        param_rel_diff: mlp_rel_diff(reference.mlp(), check.trainer.mlp()),
     });
     Ok(AuditResult {
         reference: config.reference.name(),
         reference_bits: config.reference.bits(),
         steps: total,
-        formats: lanes.into_iter().map(|l| l.finish()).collect(),
+        formats,
         reference_check,
         reference_full_loss: reference_full_loss.to_f64(),
         dominant_rows: rows::dominance(
@@ -437,38 +468,119 @@ fn run_with<R: Scalar>(
     })
 }
 
-/// Steps every lane; lanes are split into `threads` contiguous groups, each run on its own
-/// thread. Each lane's arithmetic is independent of the others, so the split changes no bit.
-fn step_lanes(
-    lanes: &mut [Box<dyn lane::Lane>],
-    threads: usize,
-    plan: &crate::train::StepPlan,
-    recorded: &RecordedStep,
-) -> Vec<StepRow> {
-    if threads <= 1 || lanes.len() <= 1 {
-        return lanes.iter_mut().map(|l| l.step(plan, recorded)).collect();
+/// The reference's training run and the loss of its latest step.
+struct ReferenceRun<R: Scalar> {
+    trainer: Trainer<R>,
+    loss: Option<R>,
+}
+
+/// The reference's own check (`--verify-reference`) and the loss of its latest step.
+struct CheckRun {
+    trainer: Trainer<Mpfr>,
+    loss: Option<Mpfr>,
+}
+
+/// Task keys (see [`Costs`]): the check's step, the reference's, then one per lane.
+const CHECK_TASK: usize = 0;
+const REFERENCE_TASK: usize = 1;
+const FIRST_LANE_TASK: usize = 2;
+
+/// The tasks of the reference's step `plan`: the step, recorded into `into` (with matmul
+/// operands when `operands`), and the check's same step, when there is a check.
+fn reference_tasks<'a, R: Scalar>(
+    reference: &'a mut ReferenceRun<R>,
+    check: Option<&'a mut CheckRun>,
+    plan: &'a crate::train::StepPlan,
+    into: &'a mut RecordedStep,
+    operands: bool,
+) -> Vec<(usize, Task<'a>)> {
+    let mut tasks: Vec<(usize, Task<'a>)> = Vec::new();
+    if let Some(check) = check {
+        tasks.push((
+            CHECK_TASK,
+            Box::new(move || {
+                check.loss = Some(check.trainer.step(plan, None));
+            }),
+        ));
     }
-    let per_thread = lanes.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = lanes
-            .chunks_mut(per_thread)
-            .map(|group| {
-                scope.spawn(move || {
-                    group
-                        .iter_mut()
-                        .map(|l| l.step(plan, recorded))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
+    let step: Task<'a> = Box::new(move || {
+        into.ops.clear();
+        into.operands.clear();
+        named(reference.trainer.mlp(), &mut into.start);
+        let loss = reference.trainer.step(
+            plan,
+            Some(&mut Recorder {
+                step: into,
+                operands,
+            }),
+        );
+        into.loss = Pair::of(&loss);
+        pairs(reference.trainer.mlp(), &mut into.params);
+        reference.loss = Some(loss);
+    });
+    tasks.push((REFERENCE_TASK, step));
+    tasks
+}
+
+/// |reference loss − check loss| / |check loss| of the latest step (0 without a check).
+fn check_difference<R: Scalar>(reference: &ReferenceRun<R>, check: Option<&CheckRun>) -> f64 {
+    match (check, &reference.loss) {
+        (
+            Some(CheckRun {
+                loss: Some(check), ..
+            }),
+            Some(loss),
+        ) => relative_big(loss, check),
+        _ => 0.0,
+    }
+}
+
+/// One task per lane: its step `plan`, compared with `recorded`, its row into `rows`. Each
+/// lane's arithmetic is independent of the others, so running them on any thread, in any
+/// order, changes no bit.
+fn lane_tasks<'a>(
+    lanes: &'a mut [Box<dyn lane::Lane>],
+    plan: &'a crate::train::StepPlan,
+    recorded: &'a RecordedStep,
+    rows: &'a mut [Option<StepRow>],
+) -> Vec<(usize, Task<'a>)> {
+    lanes
+        .iter_mut()
+        .zip(rows.iter_mut())
+        .enumerate()
+        .map(|(index, (lane, row))| {
+            let task: Task<'a> = Box::new(move || *row = Some(lane.step(plan, recorded)));
+            (FIRST_LANE_TASK + index, task)
+        })
+        .collect()
+}
+
+/// Every lane's report and the reference's loss over the whole data set, computed side by side.
+fn finish<R: Scalar>(
+    lanes: Vec<Box<dyn lane::Lane>>,
+    reference: &Trainer<R>,
+    threads: usize,
+) -> (Vec<FormatReport>, (R, Vec<f64>)) {
+    let mut reports: Vec<Option<FormatReport>> = lanes.iter().map(|_| None).collect();
+    let mut reference_full = None;
+    let mut tasks: Vec<Task<'_>> = vec![Box::new(|| {
+        reference_full = Some(reference.full_loss_and_terms());
+    })];
+    tasks.extend(
+        lanes
             .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
+            .zip(reports.iter_mut())
+            .map(|(lane, report)| Box::new(move || *report = Some(lane.finish())) as Task<'_>),
+    );
+    pipeline::run_all(threads, tasks);
+    let reports = reports
+        .into_iter()
+        .map(|report| report.expect("every lane finished"))
+        .collect();
+    (
+        reports,
+        reference_full.expect("the reference's full loss was computed"),
+    )
 }
 
 /// FNV-1a over the bits of `values`: a fingerprint that changes when any value does.

@@ -544,7 +544,8 @@ pub struct AuditArgs {
     /// div_by_zero, drift=X (final relative loss drift above X).
     #[arg(long, value_name = "LIST", help_heading = "Output")]
     pub fail_on: Option<String>,
-    /// Worker threads, across formats (results are bit-identical for any value).
+    /// Worker threads: the lanes side by side, the reference one step ahead of them
+    /// (results are bit-identical for any value).
     #[arg(long, allow_negative_numbers = true, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256), help_heading = "Output")]
     pub threads: u32,
 }

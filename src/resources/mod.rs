@@ -275,9 +275,9 @@ impl Shape {
                     .iter()
                     .map(|&(c, m)| self.step_values() * c.max(m))
                     .sum::<f64>()
-                    + self.recorded_step(),
-                // Trainers evaluate one after the other at the end.
-                trainers.iter().map(|&(c, m)| c.max(m)).fold(0.0, f64::max)
+                    + self.recorded_steps(),
+                // At the end, as many trainers evaluate side by side as there are threads.
+                self.largest_together(trainers.iter().map(|&(c, m)| c.max(m)))
                     * self.evaluation_values(),
             ),
         };
@@ -337,6 +337,20 @@ impl Shape {
             multiply_adds: per_audit * self.runs.max(1) as f64,
             steps: self.steps,
         }
+    }
+
+    /// The sum of the `concurrent` largest of `bytes` (trainers working side by side).
+    fn largest_together(&self, bytes: impl Iterator<Item = f64>) -> f64 {
+        let mut bytes: Vec<f64> = bytes.collect();
+        bytes.sort_by(|a, b| b.total_cmp(a));
+        bytes.iter().take(self.concurrent.max(1) as usize).sum()
+    }
+
+    /// The reference's recorded steps: it runs one step ahead of the lanes, so a run of more
+    /// than one step holds two.
+    fn recorded_steps(&self) -> f64 {
+        let held = if self.steps > 1 { 2.0 } else { 1.0 };
+        held * self.recorded_step()
     }
 
     /// The reference's ops of one step as pairs of f64s, and its parameters at the start and

@@ -65,21 +65,26 @@ fn an_audit_adds_up_as_computed_by_hand() {
     assert_eq!(part(&estimate, "the data set in each"), 20_400.0);
     // Per trainer: 41 × (2 + 2 Adam moments) × master + 41 × compute = 205 values.
     assert_eq!(part(&estimate, "weights"), 205.0 * 68.0);
-    // 32 × (2 + 8 × 11) + 32 × 10 + 2 × 41 + 9 × 20 = 3462 values per trainer, and the
-    // recorded step: (32 × (6 × 11 + 10) + 12 × 41) pairs of 16 bytes.
-    assert_eq!(part(&estimate, "a step's"), 3462.0 * 68.0 + 2924.0 * 16.0);
-    // 100 × (2 + 3 × 11 + 10) values, in the reference's 64 bytes (the largest).
-    assert_eq!(part(&estimate, "the whole-data"), 4500.0 * 64.0);
-    // Held throughout: 2400 + 20,400 + 13,940; then the larger of the steps' 282,200 and the
-    // end's 288,000.
-    assert_eq!(estimate.bytes(), 36_740.0 + 288_000.0);
+    // 32 × (2 + 8 × 11) + 32 × 10 + 2 × 41 + 9 × 20 = 3462 values per trainer, and two
+    // recorded steps (the reference runs one ahead): (32 × (6 × 11 + 10) + 12 × 41) pairs of
+    // 16 bytes each.
+    assert_eq!(
+        part(&estimate, "a step's"),
+        3462.0 * 68.0 + 2.0 * 2924.0 * 16.0
+    );
+    // 100 × (2 + 3 × 11 + 10) values, in the lane's 4 and the reference's 64 bytes: two
+    // threads evaluate both at once.
+    assert_eq!(part(&estimate, "the whole-data"), 4500.0 * 68.0);
+    // Held throughout: 2400 + 20,400 + 13,940; then the larger of the steps' 328,984 and the
+    // end's 306,000.
+    assert_eq!(estimate.bytes(), 36_740.0 + 328_984.0);
     // 400 steps × 3 × 32 rows × 30 products × (2 trainers + 1 lane re-evaluated), and the
     // whole-data evaluation 100 × 30 × 2.
     assert_eq!(estimate.multiply_adds, 3_462_000.0);
     assert!(!estimate.is_large());
     assert_eq!(
         estimate.largest().what,
-        "the whole-data evaluation at the end"
+        "a step's activations and the reference's recorded ops"
     );
 }
 
@@ -143,23 +148,23 @@ fn a_run_beyond_the_memory_available_is_refused_naming_its_largest_part() {
         source: "MemAvailable in /proc/meminfo",
     };
     let error = refuse_beyond(&estimate, Some(tight), Reference::Mpfr(113))
-        .expect_err("324,740 bytes do not fit in 300,000")
+        .expect_err("365,724 bytes do not fit in 300,000")
         .to_string();
     assert!(
-        error.starts_with("--samples, --layers: the run needs about 317.1 KiB"),
+        error.starts_with("--batch-size, --layers: the run needs about 357.2 KiB"),
         "{error}"
     );
     assert!(
         error.contains("but 293.0 KiB (MemAvailable in /proc/meminfo) is available"),
         "{error}"
     );
-    assert!(error.contains("   281.2 KiB  the whole-data evaluation at the end (--samples, --layers, after the steps)"), "{error}");
+    assert!(error.contains("   321.3 KiB  a step's activations and the reference's recorded ops (--batch-size, --layers, while the steps run)"), "{error}");
     assert!(
         error.contains("an MPFR value of 113 bits takes 64 bytes"),
         "{error}"
     );
     let enough = Available {
-        bytes: 324_740,
+        bytes: 365_724,
         source: "test",
     };
     assert!(refuse_beyond(&estimate, Some(enough), Reference::Mpfr(113)).is_ok());

@@ -207,7 +207,7 @@ fn stderr_until(mut child: Child, wanted: &[&str], seconds: u64) -> (String, boo
 }
 
 /// The sizes of the issue, under an 8 GiB address space (`ulimit -v`), so that the answer
-/// does not depend on the machine: each needs more (34, 290 and 20 GiB by the estimate). They
+/// does not depend on the machine: each needs more (39, 326 and 26 GiB by the estimate). They
 /// aborted (`memory allocation … failed`, exit 134) or ran for minutes without a word; now
 /// they are refused at once, naming the flags, the estimate and the memory available.
 #[test]
