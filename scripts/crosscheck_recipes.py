@@ -40,26 +40,41 @@ The semantics re-implemented, from the README and the documented recipes (not fr
     clipping); value = element * f32(1 / scale), then rounded to f32.
 * The f32 lane is checked too: it is the same emulation without quantization.
 
-Result: every lane agrees with precision-audit bit for bit, under --mx-scale floor and rceil.
-Two modeling choices of precision-audit are re-implemented on purpose, since they are its
-documented semantics, not bugs: (1) fp8-tensor rounds each dequantized element (an FP8 value
-times the f32 inverse scale, up to 28 significant bits) to f32 before the matmul, where cuBLAS
-would multiply the accumulated FP8 products by the scale inverses afterwards; (2) the NVFP4
-element is the correct rounding of x / scale, which precision-audit computes as an f64 quotient
-rounded once more to e2m1: a double rounding that can differ only when the f64 quotient lands
-exactly on an e2m1 tie while the exact one does not (this script would then report the
-disagreement; none occurs here).
+What is compared, per lane: the loss of every step (steps.csv), every final parameter
+(params_<lane>.csv), each data row's loss term after training (rows.csv: the whole data set
+through the network with the scales as they stand, which must not move them), all as f32 bits;
+and per step the events of the quantization ops (steps.csv's overflow = elements clipped, i.e.
+whose rounding with an unbounded exponent exceeds the element's largest value; underflow =
+nonzero operand elements stored as zero; scale_saturated = blocks whose scale was clamped).
+
+Result: every lane agrees with precision-audit bit for bit, and every event count, under
+--mx-scale floor and rceil (15 lane runs, 0 disagreements). Choices of precision-audit that
+the emulation follows because they are its documented semantics, not bugs:
+(1) fp8-tensor rounds each dequantized element (an FP8 value times the f32 inverse scale, up to
+28 significant bits) to f32 before the matmul, where cuBLAS multiplies the accumulated FP8
+products by the scale inverses afterwards (README, "Recipe lanes"); (2) precision-audit takes
+the NVFP4 element as the f64 quotient x / scale rounded to e2m1, where this script rounds the
+exact quotient: the two always agree, since x and scale are f32, so a quotient that is not
+exactly an e2m1 tie or grid value stays some 2^-28 (relative) away from it, far beyond the
+2^-53 an f64 rounding moves it; (3) the loss of a step is the batch loss before the update,
+and summary.csv's final_loss is the last step's (not the full data set's, which rows.csv
+holds). Not exercised by this job: scale_saturated (no block of these magnitudes leaves E8M0's
+2^-127..2^127, and NVFP4's block scale cannot exceed 448 by construction), an all-zero NVFP4
+block, NaN and inf operands.
 
 The check cannot pass vacuously: deliberately wrong variants of the emulation (rceil for
 floor, floor for rceil, e4m3 for fp8-tensor's gradients, current instead of delayed scaling,
-blocks along the wrong axis, NVFP4 blocks of 32, a matmul that rounds each product before
-adding) must each disagree with the binary; the script fails if one does not.
+an amax history of one step, blocks along the wrong axis, MX blocks of a whole line, NVFP4
+blocks of 32, a matmul that rounds each product before adding, an element counted as clipped
+whenever it is above the largest value) must each disagree with the binary; the script fails
+if one does not, and if the run never clips or flushes.
 
 Usage: crosscheck_recipes.py [--binary target/release/precision-audit]
 """
 
 import argparse
 import bisect
+import copy
 import csv
 import math
 import os
@@ -272,7 +287,9 @@ class Quantizer:
                 self.events["scale_saturated"] += int(e in (-127, 127) and
                                                       mx_exponent_unclamped(v, element, rule) != e)
                 x = math.ldexp(1.0, e)
-                self.events["overflow"] += int(np.sum(element.clips(v / x)))
+                clipped = (np.abs(v / x) > element.max if self.variant == "clipped when above max"
+                           else element.clips(v / x))
+                self.events["overflow"] += int(np.sum(clipped))
                 return element.round(v / x) * x
             return along(tensor, axis, size, block)
         if self.lane == "nvfp4":
@@ -343,7 +360,9 @@ class Net:
             b = r32(self.quantizer(op, "rhs", b, 1 if rhs_t else 0))
         return matmul(a.T if lhs_t else a, b.T if rhs_t else b, self.fused)
 
-    def step(self, x, y):
+    def forward(self, x, y):
+        """The loss, and what the backward pass needs: each layer's input, each hidden
+        pre-activation, p - y, and the loss terms."""
         depth = len(self.params)
         inputs, hidden = [], []
         for i, (w, b) in enumerate(self.params, start=1):
@@ -358,8 +377,24 @@ class Net:
         total = 0.0
         for t in terms.ravel():
             total = float(r32(total + t))
+        loss = float(r32(total / terms.size))
+        return loss, inputs, hidden, diff, terms
+
+    def evaluate(self, x, y):
+        """Each data row's loss term over the whole data set, with the parameters and scales as
+        they stand: a copy of the quantizer runs it, so no scale moves on."""
+        quantizer = self.quantizer
+        self.quantizer = copy.deepcopy(quantizer)
+        try:
+            terms = self.forward(x, y)[4]
+        finally:
+            self.quantizer = quantizer
+        return terms[:, 0]
+
+    def step(self, x, y):
+        depth = len(self.params)
+        loss, inputs, hidden, diff, terms = self.forward(x, y)
         n = float(terms.size)
-        loss = float(r32(total / n))
         g = r32(r32(diff * 2.0) / n)
         grads = [None] * depth
         for i in range(depth, 0, -1):
@@ -420,9 +455,13 @@ def run_binary(binary, lanes, rule, directory):
         losses[r["format"]].append(float(r["loss"]))
         events[r["format"]].append({key: int(r[key]) for key in EVENTS})
     finals = {lane: read_params(directory, f"params_{lane}.csv") for lane in lanes}
+    terms = {lane: [] for lane in lanes}
+    for r in rows(directory, "rows.csv"):
+        terms[r["format"]].append((int(r["row"]), float(r["term"])))
     return {"features": r32(data[:, :-1]), "targets": r32(data[:, -1:]), "schedule": schedule,
             "initial": read_params(directory, "params_initial.csv"), "losses": losses,
-            "params": finals, "events": events}
+            "params": finals, "events": events,
+            "terms": {lane: [t for _, t in sorted(v)] for lane, v in terms.items()}}
 
 
 def bits(x):
@@ -437,12 +476,14 @@ def emulate(run, lane, rule, variant=None):
     losses = [net.step(run["features"][batch], run["targets"][batch])
               for batch in run["schedule"]]
     events = quantizer.steps if quantizer else [dict.fromkeys(EVENTS, 0) for _ in losses]
-    return losses, net.params, events
+    return losses, net.params, events, net.evaluate(run["features"], run["targets"])
 
 
-def disagreements(run, lane, losses, params):
-    """The step losses and final parameter elements that differ from the binary's, in bits."""
+def disagreements(run, lane, losses, params, terms):
+    """The step losses, final parameter elements and each data row's loss term after training
+    (rows.csv) that differ from the binary's, in bits."""
     count = int(np.sum(bits(losses) != bits(run["losses"][lane])))
+    count += int(np.sum(bits(terms) != bits(run["terms"][lane])))
     for (w, b), (bw, bb) in zip(params, run["params"][lane]):
         count += int(np.sum(bits(w) != bits(bw))) + int(np.sum(bits(b) != bits(bb)))
     return count
@@ -468,6 +509,7 @@ WRONG = [
     ("floor", "mxfp4", "MX blocks of a whole line"),
     ("floor", "nvfp4", "NVFP4 blocks of 32"),
     ("floor", "f32", "unfused matmul"),
+    ("floor", "mxfp8-e4m3", "clipped when above max"),
 ]
 
 
@@ -482,12 +524,13 @@ def main():
         for rule, lanes in RUNS.items():
             runs[rule] = run_binary(args.binary, lanes, rule, os.path.join(tmp, rule))
             for lane in lanes:
-                losses, params, events = emulate(runs[rule], lane, rule)
-                wrong = disagreements(runs[rule], lane, losses, params)
+                losses, params, events, terms = emulate(runs[rule], lane, rule)
+                wrong = disagreements(runs[rule], lane, losses, params, terms)
                 wrong_events = event_disagreements(runs[rule], lane, events)
                 counts = {key: sum(e[key] for e in events) for key in EVENTS}
                 print(f"{lane:>11} ({rule}): {len(losses)} step losses, "
-                      f"{sum(w.size + b.size for w, b in params)} parameters, events "
+                      f"{len(terms)} row terms, {sum(w.size + b.size for w, b in params)} "
+                      f"parameters, events "
                       + " ".join(f"{k}={v}" for k, v in counts.items())
                       + f": {wrong} disagreements, {len(wrong_events)} in events")
                 for step, key, mine, theirs in wrong_events[:5]:
@@ -500,8 +543,9 @@ def main():
         assert totals["overflow"] > 0 and totals["underflow"] > 0, \
             "the run clips and flushes somewhere, so that the counts are tested"
         for rule, lane, variant in WRONG:
-            losses, params, _ = emulate(runs[rule], lane, rule, variant)
-            wrong = disagreements(runs[rule], lane, losses, params)
+            losses, params, events, terms = emulate(runs[rule], lane, rule, variant)
+            wrong = (disagreements(runs[rule], lane, losses, params, terms)
+                     + len(event_disagreements(runs[rule], lane, events)))
             print(f"wrong variant {lane} ({rule}) with {variant}: {wrong} disagreements")
             if wrong == 0:
                 print(f"  FAIL: the check does not tell {variant!r} from the binary")
