@@ -87,15 +87,23 @@ from fractions import Fraction
 import ml_dtypes
 import numpy as np
 
-FLAGS = ["--loss", "mse", "--activation", "relu", "--optimizer", "sgd", "--lr", "0.01",
-         "--momentum", "0", "--samples", "80", "--features", "3", "--layers", "6,4",
-         "--batch-size", "40", "--epochs", "3", "--seed", "7", "--data-seed", "3",
-         "--reference", "double-double"]
-LR = "0.01"
+COMMON = ["--activation", "relu", "--optimizer", "sgd", "--momentum", "0", "--layers", "6,4",
+          "--seed", "7", "--reference", "double-double"]
+BUILT_IN = ["--samples", "80", "--features", "3", "--data-seed", "3", "--batch-size", "40"]
 MX_LANES = ["mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e3m2", "mxfp6-e2m3", "mxfp4", "mxint8"]
-RUNS = {
-    "floor": ["f32", "fp8-tensor", *MX_LANES, "nvfp4"],
-    "rceil": MX_LANES,
+ALL_LANES = ["f32", "fp8-tensor", *MX_LANES, "nvfp4"]
+# The jobs. The relative loss with eps = 1e-8 has loss gradients near 1e8 / 40 at the zero
+# targets: fp8-tensor clips them (e5m2 at scale 1) until its amax history has seen them. The
+# stress data (see stress_data) puts rows of f32 subnormals, zero rows and values of 1e4 in one
+# batch: MX scales clamped at 2^-127 (scale_saturated), NVFP4 blocks flushed whole, e4m3 forward
+# operands clipped at fp8-tensor's first step.
+JOBS = {
+    "mse": {"loss": "mse", "lr": "0.01", "epochs": 3, "rule": "floor", "lanes": ALL_LANES},
+    "mse rceil": {"loss": "mse", "lr": "0.01", "epochs": 3, "rule": "rceil", "lanes": MX_LANES},
+    "relative": {"loss": "relative", "eps": "1e-8", "lr": "1e-9", "epochs": 4, "rule": "floor",
+                 "lanes": ALL_LANES},
+    "stress": {"loss": "mse", "lr": "1e-9", "epochs": 2, "rule": "floor", "lanes": ALL_LANES,
+               "data": True},
 }
 MX_BLOCK, NVFP4_BLOCK, AMAX_HISTORY = 32, 16, 1024
 EVENTS = ("overflow", "underflow", "scale_saturated")
@@ -263,15 +271,24 @@ class Quantizer:
     def __init__(self, lane, rule, variant=None):
         self.lane, self.rule, self.variant = lane, rule, variant
         self.delayed = {}
-        self.events = {"overflow": 0, "underflow": 0, "scale_saturated": 0}
+        self.events = dict.fromkeys(EVENTS, 0)
         self.steps = []
+        self.by_op = {}
+        self.op = None
+
+    def count(self, event, n):
+        """n events of the kind `event` in the current quantization op and step."""
+        self.events[event] += int(n)
+        totals = self.by_op.setdefault(self.op, dict.fromkeys(EVENTS, 0))
+        totals[event] += int(n)
 
     def __call__(self, op, operand, tensor, axis):
         """The operand as the matmul takes it: quantized, dequantized and rounded to f32."""
         if self.variant == "wrong axis":
             axis = 1 - axis
+        self.op = f"quant.{op}.{operand}"
         values = r32(self.quantize(op, operand, tensor, axis))
-        self.events["underflow"] += int(np.sum((values == 0) & (tensor != 0)))
+        self.count("underflow", np.sum((values == 0) & (tensor != 0)))
         return values
 
     def quantize(self, op, operand, tensor, axis):
@@ -284,12 +301,12 @@ class Quantizer:
 
             def block(v):
                 e = mx_exponent(float(np.max(np.abs(v))), element, rule)
-                self.events["scale_saturated"] += int(e in (-127, 127) and
-                                                      mx_exponent_unclamped(v, element, rule) != e)
+                self.count("scale_saturated",
+                           e in (-127, 127) and mx_exponent_unclamped(v, element, rule) != e)
                 x = math.ldexp(1.0, e)
                 clipped = (np.abs(v / x) > element.max if self.variant == "clipped when above max"
                            else element.clips(v / x))
-                self.events["overflow"] += int(np.sum(clipped))
+                self.count("overflow", np.sum(clipped))
                 return element.round(v / x) * x
             return along(tensor, axis, size, block)
         if self.lane == "nvfp4":
@@ -299,12 +316,12 @@ class Quantizer:
 
             def block(v):
                 wanted = r32(r32(np.max(np.abs(v)) / 6.0) / s)
-                self.events["scale_saturated"] += int(E4M3.clips(wanted))
+                self.count("scale_saturated", E4M3.clips(wanted))
                 scale = float(r32(float(E4M3.round(wanted)) * s))
                 if scale == 0:
                     return np.zeros_like(v)
-                self.events["overflow"] += sum(
-                    E2M1.rounds_past(Fraction(abs(float(x))) / Fraction(scale)) for x in v)
+                self.count("overflow", sum(
+                    E2M1.rounds_past(Fraction(abs(float(x))) / Fraction(scale)) for x in v))
                 return E2M1.round_quotient(v, scale) * scale
             return along(tensor, axis, size, block)
         assert self.lane == "fp8-tensor"
@@ -322,7 +339,7 @@ class Quantizer:
             scale = float(r32(element.max / amax))
         inverse = float(r32(1.0 / scale))
         scaled = r32(tensor * scale)
-        self.events["overflow"] += int(np.sum(element.clips(scaled)))
+        self.count("overflow", np.sum(element.clips(scaled)))
         return element.round(scaled) * inverse
 
     def end_step(self):
@@ -349,10 +366,11 @@ def mx_exponent_unclamped(v, element, rule):
 # --- the network ----------------------------------------------------------------------------
 
 class Net:
-    def __init__(self, params, quantizer=None, fused=True):
+    def __init__(self, job, params, quantizer=None, fused=True):
         self.params = [(r32(w), r32(b)) for w, b in params]
         self.quantizer, self.fused = quantizer, fused
-        self.lr = decimal_to_f32(LR)
+        self.loss, self.lr = job["loss"], decimal_to_f32(job["lr"])
+        self.eps = decimal_to_f32(job["eps"]) if "eps" in job else None
 
     def matmul(self, op, a, b, lhs_t, rhs_t):
         if self.quantizer is not None:
@@ -373,7 +391,10 @@ class Net:
             x = np.maximum(z, 0.0)
             hidden.append(z)
         diff = r32(z - y)
-        terms = r32(diff * diff)
+        if self.loss == "mse":  # (p - y)^2
+            terms = r32(diff * diff)
+        else:  # |p - y| / (|y| + eps)
+            terms = r32(np.abs(diff) / r32(np.abs(y) + self.eps))
         total = 0.0
         for t in terms.ravel():
             total = float(r32(total + t))
@@ -395,7 +416,11 @@ class Net:
         depth = len(self.params)
         loss, inputs, hidden, diff, terms = self.forward(x, y)
         n = float(terms.size)
-        g = r32(r32(diff * 2.0) / n)
+        if self.loss == "mse":  # (p - y) * 2
+            pointwise = r32(diff * 2.0)
+        else:  # sign(p - y) / (|y| + eps)
+            pointwise = r32(np.sign(diff) / r32(np.abs(y) + self.eps))
+        g = r32(pointwise / n)
         grads = [None] * depth
         for i in range(depth, 0, -1):
             weight_grad = self.matmul(f"bwd.dense{i}.weight_grad", inputs[i - 1], g, True, False)
@@ -440,9 +465,36 @@ def read_params(directory, name):
     return out
 
 
-def run_binary(binary, lanes, rule, directory):
-    subprocess.run([binary, *FLAGS, "--formats", ",".join(lanes), "--mx-scale", rule,
-                    "--csv", directory], check=True, capture_output=True, text=True)
+def stress_data(path):
+    """48 rows of 3 features and a target, in 16 groups of 3 rows: a row of f32 subnormals
+    (amax below 2^-127 times every element's largest power of two), a row of zeros and a row
+    of magnitudes up to 1e4, each feature column mixing them."""
+    rng = np.random.default_rng(20261130)
+    lines = ["x1,x2,x3,y"]
+    for _ in range(16):
+        for scale in (1e-40, 0.0, 1e4):
+            x = rng.uniform(0.25, 1.0, 3) * scale
+            lines.append(",".join(repr(float(v)) for v in x) + f",{rng.uniform(-1, 1)!r}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def run_binary(binary, job, directory):
+    flags = [*COMMON, "--loss", job["loss"], "--lr", job["lr"], "--epochs", str(job["epochs"]),
+             "--mx-scale", job["rule"]]
+    if "eps" in job:
+        flags += ["--eps", job["eps"]]
+    if job.get("data"):
+        os.makedirs(directory, exist_ok=True)
+        data = os.path.join(directory, "stress.csv")
+        stress_data(data)
+        flags += ["--data", data, "--batch-size", "48"]
+    else:
+        flags += BUILT_IN
+    out = os.path.join(directory, "out")
+    subprocess.run([binary, *flags, "--formats", ",".join(job["lanes"]), "--csv", out],
+                   check=True, capture_output=True, text=True)
+    directory, lanes = out, job["lanes"]
     with open(os.path.join(directory, "data.csv"), newline="") as f:
         data = np.array([[float(v) for v in r] for r in list(csv.reader(f))[1:]])
     steps = {}
@@ -455,12 +507,16 @@ def run_binary(binary, lanes, rule, directory):
         losses[r["format"]].append(float(r["loss"]))
         events[r["format"]].append({key: int(r[key]) for key in EVENTS})
     finals = {lane: read_params(directory, f"params_{lane}.csv") for lane in lanes}
+    op_events = {lane: {} for lane in lanes}
+    for r in rows(directory, "ops.csv"):
+        if r["op"].startswith("quant."):
+            op_events[r["format"]][r["op"]] = {key: int(r[key]) for key in EVENTS}
     terms = {lane: [] for lane in lanes}
     for r in rows(directory, "rows.csv"):
         terms[r["format"]].append((int(r["row"]), float(r["term"])))
-    return {"features": r32(data[:, :-1]), "targets": r32(data[:, -1:]), "schedule": schedule,
-            "initial": read_params(directory, "params_initial.csv"), "losses": losses,
-            "params": finals, "events": events,
+    return {"job": job, "features": r32(data[:, :-1]), "targets": r32(data[:, -1:]),
+            "schedule": schedule, "initial": read_params(directory, "params_initial.csv"), "losses": losses,
+            "params": finals, "events": events, "op_events": op_events,
             "terms": {lane: [t for _, t in sorted(v)] for lane, v in terms.items()}}
 
 
@@ -468,14 +524,16 @@ def bits(x):
     return np.asarray(x, dtype=np.float32).view(np.uint32)
 
 
-def emulate(run, lane, rule, variant=None):
+def emulate(run, lane, variant=None):
     """The step losses, final parameters and per-step events of `lane` trained by the
     emulation."""
+    rule = run["job"]["rule"]
     quantizer = None if lane == "f32" else Quantizer(lane, rule, variant)
-    net = Net(run["initial"], quantizer, fused=variant != "unfused matmul")
+    net = Net(run["job"], run["initial"], quantizer, fused=variant != "unfused matmul")
     losses = [net.step(run["features"][batch], run["targets"][batch])
               for batch in run["schedule"]]
-    events = quantizer.steps if quantizer else [dict.fromkeys(EVENTS, 0) for _ in losses]
+    events = (quantizer.steps if quantizer else [dict.fromkeys(EVENTS, 0) for _ in losses],
+              quantizer.by_op if quantizer else {})
     return losses, net.params, events, net.evaluate(run["features"], run["targets"])
 
 
@@ -490,26 +548,39 @@ def disagreements(run, lane, losses, params, terms):
 
 
 def event_disagreements(run, lane, events):
-    """The (step, event kind) counts that differ from steps.csv's."""
-    return [(step, key, mine[key], theirs[key])
-            for step, (mine, theirs) in enumerate(zip(events, run["events"][lane]), start=1)
-            for key in EVENTS if mine[key] != theirs[key]]
+    """The event counts that differ from precision-audit's: per quantization op over the run
+    (ops.csv), and per step (steps.csv) for overflow and scale_saturated, which the lane's f32
+    ops do not produce here. (A step's underflow count also holds the f32 ops whose result is
+    zero where the reference's is below f32's smallest normal, as the README defines it: a
+    matmul of flushed operands, in the stress job.)"""
+    steps, by_op = events
+    wrong = [(f"step {step}", key, mine[key], theirs[key])
+             for step, (mine, theirs) in enumerate(zip(steps, run["events"][lane]), start=1)
+             for key in ("overflow", "scale_saturated") if mine[key] != theirs[key]]
+    theirs = run["op_events"][lane]
+    for op in sorted(set(by_op) | set(theirs)):
+        mine, their = by_op.get(op, {}), theirs.get(op, {})
+        wrong += [(op, key, mine.get(key), their.get(key)) for key in EVENTS
+                  if mine.get(key) != their.get(key)]
+    return wrong
 
 
-# Deliberately wrong emulations, each of which must disagree with the binary: (rule, lane,
+# Deliberately wrong emulations, each of which must disagree with the binary: (job, lane,
 # variant).
 WRONG = [
-    ("floor", "mxfp4", "other rule"),
-    ("floor", "mxfp8-e4m3", "other rule"),
-    ("rceil", "mxfp4", "other rule"),
-    ("floor", "fp8-tensor", "e4m3 gradients"),
-    ("floor", "fp8-tensor", "current scaling"),
-    ("floor", "fp8-tensor", "amax history of 1"),
-    ("floor", "mxfp8-e4m3", "wrong axis"),
-    ("floor", "mxfp4", "MX blocks of a whole line"),
-    ("floor", "nvfp4", "NVFP4 blocks of 32"),
-    ("floor", "f32", "unfused matmul"),
-    ("floor", "mxfp8-e4m3", "clipped when above max"),
+    ("mse", "mxfp4", "other rule"),
+    ("mse", "mxfp8-e4m3", "other rule"),
+    ("mse rceil", "mxfp4", "other rule"),
+    ("mse", "fp8-tensor", "e4m3 gradients"),
+    ("mse", "fp8-tensor", "current scaling"),
+    ("mse", "fp8-tensor", "amax history of 1"),
+    ("relative", "fp8-tensor", "e4m3 gradients"),
+    ("relative", "fp8-tensor", "amax history of 1"),
+    ("mse", "mxfp8-e4m3", "wrong axis"),
+    ("mse", "mxfp4", "MX blocks of a whole line"),
+    ("mse", "nvfp4", "NVFP4 blocks of 32"),
+    ("mse", "f32", "unfused matmul"),
+    ("mse", "mxfp8-e4m3", "clipped when above max"),
 ]
 
 
@@ -518,35 +589,35 @@ def main():
     parser.add_argument("--binary", default="target/release/precision-audit")
     args = parser.parse_args()
     failures = 0
-    totals = dict.fromkeys(EVENTS, 0)
+    totals = {}
     with tempfile.TemporaryDirectory(prefix="crosscheck-recipes-") as tmp:
         runs = {}
-        for rule, lanes in RUNS.items():
-            runs[rule] = run_binary(args.binary, lanes, rule, os.path.join(tmp, rule))
-            for lane in lanes:
-                losses, params, events, terms = emulate(runs[rule], lane, rule)
-                wrong = disagreements(runs[rule], lane, losses, params, terms)
-                wrong_events = event_disagreements(runs[rule], lane, events)
-                counts = {key: sum(e[key] for e in events) for key in EVENTS}
-                print(f"{lane:>11} ({rule}): {len(losses)} step losses, "
-                      f"{len(terms)} row terms, {sum(w.size + b.size for w, b in params)} "
-                      f"parameters, events "
+        for index, (name, job) in enumerate(JOBS.items()):
+            run = runs[name] = run_binary(args.binary, job, os.path.join(tmp, str(index)))
+            for lane in job["lanes"]:
+                losses, params, events, terms = emulate(run, lane)
+                wrong = disagreements(run, lane, losses, params, terms)
+                wrong_events = event_disagreements(run, lane, events)
+                counts = {key: sum(e[key] for e in events[0]) for key in EVENTS}
+                print(f"{name:>9} {lane:>10}: {len(losses)} step losses, {len(terms)} row "
+                      f"terms, {sum(w.size + b.size for w, b in params)} parameters, events "
                       + " ".join(f"{k}={v}" for k, v in counts.items())
                       + f": {wrong} disagreements, {len(wrong_events)} in events")
-                for step, key, mine, theirs in wrong_events[:5]:
-                    print(f"  step {step} {key}: emulated {mine}, precision-audit {theirs}")
-                if rule == "rceil":
+                for where, key, mine, theirs in wrong_events[:5]:
+                    print(f"  {where} {key}: emulated {mine}, precision-audit {theirs}")
+                if job["rule"] == "rceil":
                     assert counts["overflow"] == 0, "rceil never clips"
                 for key in EVENTS:
-                    totals[key] += counts[key]
+                    totals[lane, key] = totals.get((lane, key), 0) + counts[key]
                 failures += int(wrong > 0 or bool(wrong_events))
-        assert totals["overflow"] > 0 and totals["underflow"] > 0, \
-            "the run clips and flushes somewhere, so that the counts are tested"
-        for rule, lane, variant in WRONG:
-            losses, params, events, terms = emulate(runs[rule], lane, rule, variant)
-            wrong = (disagreements(runs[rule], lane, losses, params, terms)
-                     + len(event_disagreements(runs[rule], lane, events)))
-            print(f"wrong variant {lane} ({rule}) with {variant}: {wrong} disagreements")
+        for lane in ("fp8-tensor", "mxfp8-e4m3", "mxfp4"):
+            assert totals[lane, "overflow"] > 0 and totals[lane, "underflow"] > 0, \
+                f"{lane} clips and flushes somewhere, so that the counts are tested"
+        for name, lane, variant in WRONG:
+            losses, params, events, terms = emulate(runs[name], lane, variant)
+            wrong = (disagreements(runs[name], lane, losses, params, terms)
+                     + len(event_disagreements(runs[name], lane, events)))
+            print(f"wrong variant: {name} {lane} with {variant}: {wrong} disagreements")
             if wrong == 0:
                 print(f"  FAIL: the check does not tell {variant!r} from the binary")
                 failures += 1
