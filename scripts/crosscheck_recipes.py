@@ -203,7 +203,9 @@ class Element:
         return down * quantum > Fraction(self.max)
 
     def round(self, q):
-        """q (exact in f32) to the element, ties to even, saturating."""
+        """q to the element, ties to even, saturating. q must be exact in f32, or so far below
+        the element's smallest subnormal that f32's rounding of it cannot matter (an MX block's
+        f32 subnormals divided by a large scale)."""
         q = np.clip(np.asarray(q, dtype=np.float64), -self.max, self.max)
         return q.astype(np.float32).astype(self.dtype).astype(np.float64)
 
