@@ -22,7 +22,7 @@ if ! "$python" -c 'import numpy, ml_dtypes, mpmath, safetensors, yaml' 2>/dev/nu
 fi
 
 failed=0
-for check in rounding narrow mpfr training gradscaler model_files mx k8s_job; do
+for check in rounding narrow mpfr training gradscaler model_files mx recipes k8s_job; do
     start=${EPOCHREALTIME/./}
     "$python" "scripts/crosscheck_$check.py" --binary "$binary"
     status=$?

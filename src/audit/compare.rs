@@ -307,9 +307,12 @@ impl Comparator<'_> {
         let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
         let min_normal = pow2(spec.emin);
         // Selections (relu, its gradient, sign) make exact zeros on purpose; only arithmetic
-        // is held to the reference's zeros.
-        let arithmetic = !matches!(record.kind, OpKind::Unary(_) | OpKind::ActivationGrad(_))
-            || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt);
+        // is held to the reference's zeros. A quantization underflows where it flushes a
+        // nonzero element of its operand, not where the operand was zero already (the op that
+        // made that zero counted it).
+        let arithmetic = record.quantization.is_none()
+            && (!matches!(record.kind, OpKind::Unary(_) | OpKind::ActivationGrad(_))
+                || record.kind == OpKind::Unary(crate::kernel::Unary::Sqrt));
         let chains = self.stats.chains.active();
         let mut sightings = Sightings::default();
         for (index, x) in output.iter().enumerate() {

@@ -7,6 +7,7 @@
 use crate::bad_input::refused;
 use crate::common::{Audit, MATRIX_DIGITS, significant_digits, steps_excerpt};
 use crate::snapshot;
+use crate::support::Scratch;
 
 const LANES: &str = "e4m3,e5m2,fp8-tensor,mxfp8-e4m3";
 
@@ -131,4 +132,45 @@ fn mx_scale_needs_an_mx_lane() {
     let message = refused(&["--formats", "f16,fp8-tensor", "--mx-scale", "rceil"]);
     assert!(message.contains("--mx-scale"), "{message}");
     assert!(message.contains("no lane is an MX recipe"), "{message}");
+}
+
+/// A quantization op's `underflow` counts the nonzero elements it flushes, not the zeros its
+/// operand already held where the reference's operand is tiny (found by
+/// scripts/crosscheck_recipes.py, whose stress job counted them twice). In a batch of rows of
+/// f32 subnormals and rows of zeros, MXFP6 flushes the subnormals (their block scale clamped
+/// at 2^-127), so the lane's first matmul is 0 where the reference's is tiny: an underflow of
+/// `fwd.dense1.matmul`. The hidden activations are then 0 in the lane (biases start at 0) and
+/// tiny or 0 in the reference: dense2's operand quantization flushes nothing.
+#[test]
+fn a_quantization_underflows_only_where_it_flushes() {
+    let dir = Scratch::dir("recipe-underflow");
+    let mut text = String::from("x1,x2,x3,y\n");
+    for k in 1..=8 {
+        text.push_str(&format!("{k}e-41,{}e-41,3e-41,0.5\n0,0,0,-0.5\n", k + 1));
+    }
+    let path = dir.join("subnormal.csv");
+    std::fs::write(&path, text).expect("the data set is written");
+    let path = path.to_string_lossy().into_owned();
+    let audit = Audit::run(&[
+        "--data",
+        &path,
+        "--formats",
+        "mxfp6-e3m2",
+        "--layers",
+        "6,4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+    ]);
+    audit.assert_ok();
+    let ops = audit.table("ops.csv");
+    let events = |op: &str, kind: &str| {
+        ops.row_matching(&[("format", "mxfp6-e3m2"), ("op", op)])
+            .u64(kind)
+    };
+    assert_eq!(events("quant.fwd.dense1.matmul.lhs", "underflow"), 8 * 3);
+    assert_eq!(events("quant.fwd.dense1.matmul.lhs", "scale_saturated"), 8);
+    assert!(events("fwd.dense1.matmul", "underflow") > 0);
+    assert_eq!(events("quant.fwd.dense2.matmul.lhs", "underflow"), 0);
 }
