@@ -33,35 +33,10 @@ use precision_audit::flags::audit_config;
 use precision_audit::format::{ReferenceFn, Scalar};
 use precision_audit::train::Trainer;
 
-use support::{Args, process_cpu_time, ratio_line};
+use support::{Args, MIDSIZE_JOB, MIDSIZE_SMOKE, at_least_line, process_cpu_time, ratio_line};
 
 const DEFAULT_JOB: &[&str] = &["--loss", "relative", "--eps", "1e-8"];
 const DEFAULT_JOB_RUNS: usize = 10;
-const MIDSIZE_JOB: &[&str] = &[
-    "--samples",
-    "4096",
-    "--features",
-    "16",
-    "--layers",
-    "64,64",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "64",
-];
-/// What `cargo test --all-targets` runs instead: the same network on 4 batches.
-const MIDSIZE_SMOKE: &[&str] = &[
-    "--samples",
-    "256",
-    "--features",
-    "16",
-    "--layers",
-    "64,64",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "64",
-];
 const MNIST_JOB: &[&str] = &[
     "--samples",
     "1024",
@@ -340,27 +315,6 @@ fn summary(cases: &[Case]) {
             Some(1.0),
         );
     }
-}
-
-/// One line of the summary for a ratio that should be at least `target`: `a / b = r×`, met or
-/// missed by how much.
-fn at_least_line(
-    label: &str,
-    numerator: Option<f64>,
-    denominator: Option<f64>,
-    target: Option<f64>,
-) {
-    let Some((n, d)) = numerator.zip(denominator) else {
-        println!("  {label:<50}       n/a  (not measured in this run)");
-        return;
-    };
-    let ratio = n / d;
-    let verdict = match target {
-        None => String::new(),
-        Some(t) if ratio >= t => format!("  (target ≥ {t}×: met)"),
-        Some(t) => format!("  (target ≥ {t}×: missed by {:.2}×)", t / ratio),
-    };
-    println!("  {label:<50} {ratio:>9.2}×{verdict}");
 }
 
 /// The load average over the last minute, as the kernel counts it (how busy the shared

@@ -27,7 +27,8 @@ use precision_audit::train::Trainer;
 use rug::{Assign, Float};
 
 use support::{
-    Args, ThreadCpuTime, criterion_median_ns, ratio_line, thread_cpu_time, threshold_line,
+    Args, MIDSIZE_JOB, MIDSIZE_SMOKE, ThreadCpuTime, criterion_median_ns, ratio_line,
+    thread_cpu_time, threshold_line,
 };
 
 /// The size of the f16/bf16/f32/f64 matmuls.
@@ -348,32 +349,6 @@ fn summary(since: SystemTime, references: Option<(f64, f64)>) {
     }
 }
 
-/// The mid-size job of issue 14 (128 steps), whose reference is timed alone.
-const MIDSIZE_JOB: &[&str] = &[
-    "--samples",
-    "4096",
-    "--features",
-    "16",
-    "--layers",
-    "64,64",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "64",
-];
-/// What `cargo test --all-targets` runs instead: the same network on 4 batches.
-const MIDSIZE_SMOKE: &[&str] = &[
-    "--samples",
-    "256",
-    "--features",
-    "16",
-    "--layers",
-    "64,64",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "64",
-];
 /// Timed runs of each reference (a mid-size MPFR reference takes about 4 s).
 const REFERENCE_RUNS: usize = 3;
 

@@ -226,15 +226,45 @@ pub fn ratio_line(
     denominator: Option<f64>,
     target: Option<f64>,
 ) {
-    let Some((n, d)) = numerator.zip(denominator) else {
+    quotient_line(
+        label,
+        numerator.zip(denominator),
+        target.map(Target::AtMost),
+    );
+}
+
+/// As [`ratio_line`], for a ratio that should be at least `target`.
+pub fn at_least_line(
+    label: &str,
+    numerator: Option<f64>,
+    denominator: Option<f64>,
+    target: Option<f64>,
+) {
+    quotient_line(
+        label,
+        numerator.zip(denominator),
+        target.map(Target::AtLeast),
+    );
+}
+
+/// What a quotient should be.
+enum Target {
+    AtMost(f64),
+    AtLeast(f64),
+}
+
+fn quotient_line(label: &str, figures: Option<(f64, f64)>, target: Option<Target>) {
+    let Some((n, d)) = figures else {
         println!("  {label:<50}       n/a  (not measured in this run)");
         return;
     };
     let ratio = n / d;
     let verdict = match target {
         None => String::new(),
-        Some(t) if ratio <= t => format!("  (target ≤ {t}×: met)"),
-        Some(t) => format!("  (target ≤ {t}×: missed by {:.2}×)", ratio / t),
+        Some(Target::AtMost(t)) if ratio <= t => format!("  (target ≤ {t}×: met)"),
+        Some(Target::AtMost(t)) => format!("  (target ≤ {t}×: missed by {:.2}×)", ratio / t),
+        Some(Target::AtLeast(t)) if ratio >= t => format!("  (target ≥ {t}×: met)"),
+        Some(Target::AtLeast(t)) => format!("  (target ≥ {t}×: missed by {:.2}×)", t / ratio),
     };
     println!("  {label:<50} {ratio:>9.2}×{verdict}");
 }
@@ -256,3 +286,33 @@ pub fn threshold_line(label: &str, value: Option<f64>, unit: &str, target: f64) 
     };
     println!("  {label:<50} {value:>9.3} {unit}  {verdict}");
 }
+
+/// The mid-size job of issue 14 (128 steps): `--samples 4096 --features 16 --layers 64,64
+/// --epochs 2 --batch-size 64`.
+pub const MIDSIZE_JOB: &[&str] = &[
+    "--samples",
+    "4096",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "64",
+];
+
+/// What `cargo test --all-targets` runs instead of [`MIDSIZE_JOB`]: the same network on 4
+/// batches.
+pub const MIDSIZE_SMOKE: &[&str] = &[
+    "--samples",
+    "256",
+    "--features",
+    "16",
+    "--layers",
+    "64,64",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+];
