@@ -9,7 +9,7 @@ use crate::data::{self, Dataset, Task};
 use crate::error::Error;
 use crate::flags::args::{AuditArgs, ReferenceArg};
 use crate::format::scaled::ScaleRule;
-use crate::format::{Decimal, Format, Overflow, Spec};
+use crate::format::{Decimal, Overflow, Spec};
 use crate::kernel::{Accumulate, Activation, Order, Reduction};
 use crate::model::{Architecture, Loss, Preset, Reduce, Targets, glorot_uniform};
 use crate::report::Output;
@@ -170,10 +170,10 @@ fn with_overflow(text: &str, overflow: Option<Overflow>) -> String {
         .strip_prefix("mixed-")
         .or_else(|| text.strip_prefix("promoted-"))
         .unwrap_or(text);
-    let narrow = format.parse::<Format>().is_ok_and(Format::is_narrow)
-        || (Spec::parse_narrow(format).is_some() && format.parse::<Format>().is_err());
+    // The named narrow formats and every eXmY; not f16, bf16, f32, f64, nor a lane that
+    // names its rule already.
     match overflow {
-        Some(rule) if narrow => format!("{text}-{rule}"),
+        Some(rule) if Spec::parse_narrow(format).is_some() => format!("{text}-{rule}"),
         _ => text.to_string(),
     }
 }

@@ -281,8 +281,8 @@ pub fn nvfp4_block(block: &[f64], tensor_scale: f64) -> Quantized {
 }
 
 /// The largest magnitude of `values` (0 when empty; NaN-blind, as the quantizers are).
-pub fn amax(values: &[f64]) -> f64 {
-    values.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+pub fn amax<'a>(values: impl IntoIterator<Item = &'a f64>) -> f64 {
+    values.into_iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 /// Transformer Engine's `DelayedScaling` scale of an FP8 tensor: fp8_max / amax / 2^margin in

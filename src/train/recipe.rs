@@ -140,7 +140,7 @@ impl Quantizer for RecipeQuantizer {
                 scaled::mx_block(block, element, rule)
             }),
             (Recipe::Nvfp4, None) => {
-                let tensor_scale = scaled::nvfp4_tensor_scale(amax_of(values));
+                let tensor_scale = scaled::nvfp4_tensor_scale(amax(values));
                 along(values, axis, NVFP4_BLOCK, |block| {
                     scaled::nvfp4_block(block, tensor_scale)
                 })
@@ -160,8 +160,8 @@ impl Quantizer for RecipeQuantizer {
                         history: Vec::new(),
                         current: 0.0,
                     });
+                delayed.current = delayed.current.max(amax(values));
                 let flat: Vec<f64> = values.iter().copied().collect();
-                delayed.current = delayed.current.max(amax(&flat));
                 let quantized = fp8_tensor(&flat, format, delayed.scale);
                 let shape = values.dim();
                 Quantization {
@@ -191,11 +191,6 @@ impl Quantizer for RecipeQuantizer {
     fn boxed_clone(&self) -> Box<dyn Quantizer> {
         Box::new(self.clone())
     }
-}
-
-/// The largest magnitude in `values` (NaN-blind).
-fn amax_of(values: &Tensor<f64>) -> f64 {
-    values.fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 /// `values` quantized in blocks of `block` consecutive elements along `axis` (each line along
@@ -292,7 +287,7 @@ mod tests {
         let q = quantizer
             .quantize("fwd.dense1.matmul", Operand::Rhs, &x, Axis(1))
             .unwrap();
-        let tensor_scale = scaled::nvfp4_tensor_scale(amax_of(&x));
+        let tensor_scale = scaled::nvfp4_tensor_scale(amax(&x));
         let row: Vec<f64> = x.row(1).to_vec();
         let tail = scaled::nvfp4_block(&row[16..], tensor_scale);
         assert_eq!(q.values.row(1).to_vec()[16..], tail.values[..]);
