@@ -36,8 +36,10 @@ pub(super) fn elementary_for_narrowing(function: Function, x: f64) -> f64 {
 macro_rules! half_width_format {
     ($ty:ty, $format:expr, $rounded:ident) => {
         /// `x` rounded to the format; the conversion after rounding is exact.
+        #[inline]
         fn $rounded(x: f64) -> $ty {
-            <$ty>::from_f64(round_f64_to(x, &$format.spec()))
+            const SPEC: Spec = $format.named_spec().expect("a named format");
+            <$ty>::from_f64(round_f64_to(x, &SPEC))
         }
 
         impl Scalar for $ty {

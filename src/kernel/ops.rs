@@ -484,6 +484,17 @@ fn broadcast_all<S: Scalar, const N: usize>(
 ) -> Tensor<S> {
     let rows = inputs.iter().fold(1, |n, t| joint(n, t.nrows()));
     let cols = inputs.iter().fold(1, |n, t| joint(n, t.ncols()));
+    // Inputs of the output's shape, each one slice in row-major order: element k of each.
+    if let Some(slices) = inputs
+        .iter()
+        .map(|t| (t.dim() == (rows, cols)).then(|| t.as_slice()).flatten())
+        .collect::<Option<Vec<&[S]>>>()
+    {
+        let values = (0..rows * cols)
+            .map(|k| f(std::array::from_fn(|n| &slices[n][k])))
+            .collect();
+        return Array2::from_shape_vec((rows, cols), values).expect("one value per element");
+    }
     let pick = |t: &Tensor<S>, i: usize, j: usize| {
         (
             if t.nrows() == 1 { 0 } else { i },
