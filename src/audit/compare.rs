@@ -543,6 +543,7 @@ fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64, precision: u32) -> S {
 }
 
 /// The error of `x` (format `S`) against `r`, a value it should have been.
+#[inline]
 pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementError {
     let x64 = x.to_f64();
     let Pair { hi, lo } = r;
@@ -564,14 +565,22 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     let magnitude = hi.abs();
     let t = spec.precision as i32;
     let relative = difference / magnitude.max(pow2(spec.emin));
-    let ulp = if magnitude == 0.0 || !magnitude.is_finite() {
-        pow2(spec.emin - t + 1)
+    let ulp_exponent = if magnitude == 0.0 || !magnitude.is_finite() {
+        spec.emin - t + 1
     } else {
-        pow2(exponent(magnitude).max(spec.emin) - t + 1)
+        exponent(magnitude).max(spec.emin) - t + 1
     };
-    // Within a quarter of an ulp of r, x is the value of S nearest to r (its neighbours are at
-    // least half an ulp away), so r rounds to x: no rounding needed to know that.
-    let between = if difference < 0.25 * ulp {
+    let ulp = pow2(ulp_exponent);
+    // Closer to r than half an ulp of r's binade, x is the value of S nearest to r: r lies
+    // between two neighbours of S an ulp apart (or on one), and any other value of S is at least
+    // half an ulp away; so r rounds to x, and no rounding is needed to know that. When hi is a
+    // power of two and lo pulls r below it, r's binade is the one below, whose ulp may be half
+    // as large: there a quarter of hi's ulp is the bound.
+    let below_power_of_two = lo != 0.0
+        && hi.to_bits() & ((1u64 << 52) - 1) == 0
+        && lo.is_sign_negative() != hi.is_sign_negative();
+    let bound = if below_power_of_two { 0.25 } else { 0.5 };
+    let between = if difference < bound * ulp {
         0
     } else {
         let rounded: S = round_pair(hi, lo, spec.precision);
@@ -582,7 +591,12 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
     };
     ElementError {
         relative,
-        ulps: difference / ulp,
+        // Dividing by a power of two is multiplying by its inverse, when that is an f64.
+        ulps: if ulp_exponent >= -1023 {
+            difference * pow2(-ulp_exponent)
+        } else {
+            difference / ulp
+        },
         bits: bits_between(between),
     }
 }
@@ -631,6 +645,84 @@ mod tests {
         assert_eq!(measure(&below, up, &spec).bits, 1.0);
         assert_eq!(measure(&below, down, &spec).bits, 0.0);
         assert_eq!(measure(&above, down, &spec).bits, 1.0);
+    }
+
+    /// Just below a power of two the values of a format are twice as dense: a reference
+    /// 1 − 2^-40 (hi 1, lo −2^-40) rounds to 1 in f16, so 1 − 2^-11 is one value off although it
+    /// is within half an ulp of 1 (mutation testing: a half-ulp shortcut there passed every CLI
+    /// job).
+    #[test]
+    fn below_a_power_of_two_the_finer_spacing_counts() {
+        let spec = Format::F16.spec();
+        let r = Pair {
+            hi: 1.0,
+            lo: -(2f64.powi(-40)),
+        };
+        assert_eq!(measure(&f16::from_f64(1.0), r, &spec).bits, 0.0);
+        assert_eq!(
+            measure(&f16::from_f64(1.0 - 2f64.powi(-11)), r, &spec).bits,
+            1.0
+        );
+    }
+
+    /// The shortcuts of `measure` (no rounding close to r) give the bits of rounding r and
+    /// counting the values between, on values next to powers of two, binade edges, subnormals
+    /// and the overflow threshold, in f16, bf16 and f32.
+    #[test]
+    fn measure_counts_as_rounding_every_reference_would() {
+        fn check<S: Scalar<Context = ()>>(format: Format) {
+            let spec = format.spec();
+            let mut state = 0x2545_f491_4f6c_dd1du64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let max = spec.max_finite().expect("inside f64");
+            for _ in 0..200_000 {
+                let bits = next();
+                // A value of S, then a reference within a few ulps of it.
+                let scale =
+                    pow2((bits % 40) as i32 - 20 + spec.emin.max(-30) * i32::from(bits & 64 != 0));
+                let base = [1.0, max, pow2(spec.emin), 0.75, 1.5][(bits >> 8) as usize % 5] * scale;
+                let x: S = S::from_f64(
+                    base * (1.0 + ((bits >> 16) % 16) as f64 * pow2(1 - spec.precision as i32)),
+                    &(),
+                );
+                let ulp = pow2(
+                    crate::format::round::exponent(base.max(f64::MIN_POSITIVE)).max(spec.emin)
+                        - spec.precision as i32
+                        + 1,
+                );
+                let offset = (((bits >> 24) % 17) as f64 - 8.0) * 0.125 * ulp;
+                let hi = base + offset;
+                let lo = if bits & 32 != 0 {
+                    0.0
+                } else {
+                    (((bits >> 40) % 5) as f64 - 2.0) * hi.abs() * 2f64.powi(-60)
+                };
+                if !hi.is_finite() || !x.to_f64().is_finite() {
+                    continue;
+                }
+                let r = Pair { hi, lo };
+                let rounded: S = round_pair(hi, lo, spec.precision);
+                let expected = match (x.ordinal(), rounded.ordinal()) {
+                    (Some(a), Some(b)) => bits_between(a.abs_diff(b)),
+                    _ => 0.0,
+                };
+                assert_eq!(
+                    measure(&x, r, &spec).bits,
+                    expected,
+                    "{} x={:e} r={hi:e}{lo:+e}",
+                    spec.name,
+                    x.to_f64()
+                );
+            }
+        }
+        check::<f16>(Format::F16);
+        check::<half::bf16>(Format::Bf16);
+        check::<f32>(Format::F32);
     }
 
     #[test]

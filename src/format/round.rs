@@ -198,9 +198,28 @@ mod tests {
     fn round_ties_even_is_the_standard_librarys() {
         let two_52 = 2f64.powi(52);
         let mut cases = vec![
-            0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994, 1e-310, -1e-310,
-            two_52 - 0.5, two_52 - 1.5, -(two_52 - 0.5), two_52, two_52 + 1.0, 2f64.powi(53),
-            1e300, f64::MAX, f64::MIN, f64::INFINITY, f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            1e-310,
+            -1e-310,
+            two_52 - 0.5,
+            two_52 - 1.5,
+            -(two_52 - 0.5),
+            two_52,
+            two_52 + 1.0,
+            2f64.powi(53),
+            1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..200_000 {
