@@ -260,10 +260,21 @@ impl Comparator<'_> {
         let slot = self.stats.slots[position];
         let spec = S::spec(&());
         exponents::observe(&mut self.stats.exponents, record, spec.name);
+        // Widening reads every input once: whether any is NaN or infinite comes with it.
+        let mut inputs_flags = (false, false);
         let widened: Vec<Tensor<S::Yardstick>> = record
             .inputs
             .iter()
-            .map(|t| t.mapv(|x| S::Yardstick::from_f64(x.to_f64(), &())))
+            .map(|t| {
+                t.mapv(|x| {
+                    let x = x.to_f64();
+                    inputs_flags = (
+                        inputs_flags.0 || x.is_nan(),
+                        inputs_flags.1 || x.is_infinite(),
+                    );
+                    S::Yardstick::from_f64(x, &())
+                })
+            })
             .collect();
         let widened: Vec<&Tensor<S::Yardstick>> = widened.iter().collect();
         // A cast's exact result is its input; any other op is evaluated again on its inputs.
@@ -295,14 +306,15 @@ impl Comparator<'_> {
         let (mut row, mut column) = (0, 0);
         let whole_op_inputs = match record.source {
             Some(source) => Some(flags(source.iter())),
-            None if record.kind.is_reduction() => {
-                Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
-            }
-            // Inputs without NaN or inf have none at any element: one pass instead of one
-            // look per element and input.
-            None => Some(flags(record.inputs.iter().flat_map(|t| t.iter())))
-                .filter(|&whole| whole == (false, false)),
+            None if record.kind.is_reduction() => Some(inputs_flags),
+            // Inputs without NaN or inf have none at any element: one look instead of one per
+            // element and input.
+            None => Some(inputs_flags).filter(|&whole| whole == (false, false)),
         };
+        let inputs = Inputs::new(record.inputs);
+        // The op's statistics, added to element by element here and stored after the loop.
+        let op = &self.stats.ops[slot];
+        let (mut elements, mut accumulated, mut local) = (op.elements, op.accumulated, op.local);
         let cancellation_bits = spec.precision.div_ceil(2) as i32;
         let is_denominator = record.name == crate::model::LOSS_DENOMINATOR;
         let min_normal = pow2(spec.emin);
@@ -328,17 +340,14 @@ impl Comparator<'_> {
                 record.role,
                 (x, exact, reference, record.scale),
                 (
-                    start.map(|_| &record.inputs[0][position2]),
+                    start.map(|_| inputs.at(0, position2)),
                     start.map(|start| start[position2]),
                 ),
                 min_normal,
             );
             if record.role == Role::Update {
                 // The lane computed a move and the weight did not take it: absorbed.
-                let (before, delta) = (
-                    &record.inputs[0][position2],
-                    broadcast_pick(record.inputs[1], position2),
-                );
+                let (before, delta) = (inputs.at(0, position2), inputs.at(1, position2));
                 if x == before && !delta.is_zero() && delta.is_finite() {
                     let tensor = self.updates - 1;
                     let lost_moves = &mut self.stats.lost_moves;
@@ -353,14 +362,12 @@ impl Comparator<'_> {
                     lost_moves[tensor][index] += delta.to_f64();
                 }
             }
-            let op = &mut self.stats.ops[slot];
-            op.elements += 1;
-            op.accumulated.add(measure(x, reference, &spec));
-            op.local.add(measure(x, exact, &spec));
+            elements += 1;
+            accumulated.add(measure(x, reference, &spec));
+            local.add(measure(x, exact, &spec));
 
-            let (inputs_nan, inputs_inf) = whole_op_inputs.unwrap_or_else(|| {
-                flags(record.inputs.iter().map(|t| broadcast_pick(t, position2)))
-            });
+            let (inputs_nan, inputs_inf) = whole_op_inputs
+                .unwrap_or_else(|| flags((0..inputs.len()).map(|k| inputs.at(k, position2))));
             let mut events = EventSet::default();
             let class = x.classify();
             let exact_finite = exact.is_finite();
@@ -403,8 +410,7 @@ impl Comparator<'_> {
                 _ => {}
             }
             if let OpKind::Binary(op) = record.kind {
-                let a = broadcast_pick(record.inputs[0], position2);
-                let b = broadcast_pick(record.inputs[1], position2);
+                let (a, b) = (inputs.at(0, position2), inputs.at(1, position2));
                 match op {
                     Binary::Div if b.is_zero() => events.push(EventKind::DivByZero),
                     Binary::Add | Binary::Sub
@@ -442,6 +448,7 @@ impl Comparator<'_> {
                     broadcast_pick(record.inputs[0], position2).to_f64()
                 });
             }
+            let op = &mut self.stats.ops[slot];
             for kind in events.kinds() {
                 op.events.add(kind);
                 self.stats.step_events.add(kind);
@@ -459,9 +466,47 @@ impl Comparator<'_> {
                 }
             }
         }
+        let op = &mut self.stats.ops[slot];
+        (op.elements, op.accumulated, op.local) = (elements, accumulated, local);
         if chains {
             self.stats.chains.observe(self.step, record, &sightings);
         }
+    }
+}
+
+/// An op's inputs as row-major slices, read at an output element as elementwise broadcasting
+/// pairs them (a dimension of size 1 repeats).
+struct Inputs<'t, S: Clone> {
+    /// Per input: its values, and the steps from one output row and column to the next.
+    inputs: Vec<(Cow<'t, [S]>, usize, usize)>,
+}
+
+impl<'t, S: Clone> Inputs<'t, S> {
+    fn new(inputs: &[&'t Tensor<S>]) -> Self {
+        let inputs = inputs
+            .iter()
+            .map(|t| {
+                let values = match t.as_slice() {
+                    Some(values) => Cow::Borrowed(values),
+                    None => Cow::Owned(t.iter().cloned().collect()),
+                };
+                let row_step = if t.nrows() == 1 { 0 } else { t.ncols() };
+                let column_step = if t.ncols() == 1 { 0 } else { 1 };
+                (values, row_step, column_step)
+            })
+            .collect();
+        Inputs { inputs }
+    }
+
+    fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The element of input `k` paired with output element (i, j) (see [`broadcast_pick`]).
+    #[inline]
+    fn at(&self, k: usize, (i, j): (usize, usize)) -> &S {
+        let (values, row_step, column_step) = &self.inputs[k];
+        &values[i * row_step + j * column_step]
     }
 }
 

@@ -33,8 +33,34 @@ pub(super) fn elementary_for_narrowing(function: Function, x: f64) -> f64 {
     odd_to_f64_for_narrowing(&elementary_odd(function, x, 53))
 }
 
+/// The exact f64 of an f16, by its bits: `half`'s conversion, which goes through the F16C
+/// instruction behind a run-time check and a call, without the call.
+#[inline]
+fn f16_to_f64(x: f16) -> f64 {
+    let bits = x.to_bits();
+    let sign = u64::from(bits & 0x8000) << 48;
+    let exponent = u64::from(bits >> 10 & 0x1f);
+    let fraction = u64::from(bits & 0x3ff);
+    let magnitude = match exponent {
+        // Zero and subnormals: fraction · 2^-24, exact.
+        0 => fraction as f64 * f64::from_bits((1023 - 24) << 52),
+        // Infinities, and NaN made quiet as F16C makes it.
+        0x1f => {
+            f64::from_bits(0x7ff0_0000_0000_0000 | fraction << 42 | u64::from(fraction != 0) << 51)
+        }
+        _ => f64::from_bits((exponent + 1023 - 15) << 52 | fraction << 42),
+    };
+    f64::from_bits(magnitude.to_bits() | sign)
+}
+
+/// The exact f64 of a bf16 (the upper half of an f32).
+#[inline]
+fn bf16_to_f64(x: bf16) -> f64 {
+    f64::from(f32::from_bits(u32::from(x.to_bits()) << 16))
+}
+
 macro_rules! half_width_format {
-    ($ty:ty, $format:expr, $rounded:ident) => {
+    ($ty:ty, $format:expr, $rounded:ident, $widen:ident, $exponent_bits:expr) => {
         /// `x` rounded to the format; the conversion after rounding is exact.
         #[inline]
         fn $rounded(x: f64) -> $ty {
@@ -55,7 +81,7 @@ macro_rules! half_width_format {
                 $rounded(odd_to_f64_for_narrowing(&round_to_odd_value(x, 53)))
             }
             fn to_f64(&self) -> f64 {
-                <$ty>::to_f64(*self)
+                $widen(*self)
             }
             fn to_big(&self, prec: u32) -> Float {
                 Float::with_val(prec, Scalar::to_f64(self))
@@ -64,27 +90,27 @@ macro_rules! half_width_format {
                 $format.spec().precision
             }
             fn add(&self, rhs: &Self) -> Self {
-                $rounded(<$ty>::to_f64(*self) + <$ty>::to_f64(*rhs))
+                $rounded($widen(*self) + $widen(*rhs))
             }
             fn sub(&self, rhs: &Self) -> Self {
-                $rounded(<$ty>::to_f64(*self) - <$ty>::to_f64(*rhs))
+                $rounded($widen(*self) - $widen(*rhs))
             }
             fn sub_stochastic(&self, rhs: &Self, u: f64) -> Self {
                 stochastic::sub(self, rhs, u)
             }
             fn mul(&self, rhs: &Self) -> Self {
-                $rounded(<$ty>::to_f64(*self) * <$ty>::to_f64(*rhs))
+                $rounded($widen(*self) * $widen(*rhs))
             }
             fn div(&self, rhs: &Self) -> Self {
-                $rounded(<$ty>::to_f64(*self) / <$ty>::to_f64(*rhs))
+                $rounded($widen(*self) / $widen(*rhs))
             }
             fn mul_add(&self, a: &Self, b: &Self) -> Self {
                 // The product of two such values has at most 22 bits: exact in f64.
-                let product = <$ty>::to_f64(*self) * <$ty>::to_f64(*a);
-                $rounded(sum_odd(product, <$ty>::to_f64(*b)))
+                let product = $widen(*self) * $widen(*a);
+                $rounded(sum_odd(product, $widen(*b)))
             }
             fn sqrt(&self) -> Self {
-                $rounded(<$ty>::to_f64(*self).sqrt())
+                $rounded($widen(*self).sqrt())
             }
             fn neg(&self) -> Self {
                 -*self
@@ -93,34 +119,33 @@ macro_rules! half_width_format {
                 <$ty>::from_bits(self.to_bits() & 0x7fff)
             }
             fn exp(&self) -> Self {
-                $rounded(elementary_for_narrowing(
-                    Function::Exp,
-                    <$ty>::to_f64(*self),
-                ))
+                $rounded(elementary_for_narrowing(Function::Exp, $widen(*self)))
             }
             fn ln(&self) -> Self {
-                $rounded(elementary_for_narrowing(Function::Ln, <$ty>::to_f64(*self)))
+                $rounded(elementary_for_narrowing(Function::Ln, $widen(*self)))
             }
             fn ln_1p(&self) -> Self {
-                $rounded(elementary_for_narrowing(
-                    Function::Ln1p,
-                    <$ty>::to_f64(*self),
-                ))
+                $rounded(elementary_for_narrowing(Function::Ln1p, $widen(*self)))
             }
             fn tanh(&self) -> Self {
-                $rounded(elementary_for_narrowing(
-                    Function::Tanh,
-                    <$ty>::to_f64(*self),
-                ))
+                $rounded(elementary_for_narrowing(Function::Tanh, $widen(*self)))
             }
             fn sigmoid(&self) -> Self {
-                $rounded(elementary_for_narrowing(
-                    Function::Sigmoid,
-                    <$ty>::to_f64(*self),
-                ))
+                $rounded(elementary_for_narrowing(Function::Sigmoid, $widen(*self)))
             }
             fn classify(&self) -> Class {
-                $format.spec().classify_f64(<$ty>::to_f64(*self))
+                // By the bits: an exponent field of all ones is ∞ or NaN, of zeros 0 or
+                // subnormal.
+                const FRACTION: u16 = (1 << (15 - $exponent_bits)) - 1;
+                const EXPONENT: u16 = 0x7fff & !FRACTION;
+                let bits = self.to_bits();
+                match (bits & EXPONENT, bits & FRACTION) {
+                    (EXPONENT, 0) => Class::Infinite,
+                    (EXPONENT, _) => Class::Nan,
+                    (0, 0) => Class::Zero,
+                    (0, _) => Class::Subnormal,
+                    _ => Class::Normal,
+                }
             }
             fn is_sign_negative(&self) -> bool {
                 self.to_bits() & 0x8000 != 0
@@ -132,8 +157,8 @@ macro_rules! half_width_format {
     };
 }
 
-half_width_format!(f16, Format::F16, round_to_f16);
-half_width_format!(bf16, Format::Bf16, round_to_bf16);
+half_width_format!(f16, Format::F16, round_to_f16, f16_to_f64, 5);
+half_width_format!(bf16, Format::Bf16, round_to_bf16, bf16_to_f64, 8);
 
 /// A round-to-odd value of at most 53 bits as an f32: [`odd_to_f64_for_narrowing`] holds it
 /// in an f64 (magnitudes far outside f32 as stand-ins that round the same way), and Rust's `as`
@@ -273,3 +298,48 @@ macro_rules! native_format {
 
 native_format!(f32, Format::F32, 53, f32_from_odd, dot_f32_fma);
 native_format!(f64, Format::F64, 55, f64_from_odd, dot_f64_fma);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every f16 and bf16 bit pattern: the exact f64 and the class by the bits are `half`'s
+    /// conversion and the class of its value (NaN for NaN: payloads are not kept).
+    #[test]
+    fn every_half_width_value_widens_and_classifies_as_half_does() {
+        for bits in 0..=u16::MAX {
+            let (x, y) = (f16::from_bits(bits), bf16::from_bits(bits));
+            for (ours, theirs, class, spec) in [
+                (
+                    Scalar::to_f64(&x),
+                    f16::to_f64(x),
+                    Scalar::classify(&x),
+                    Format::F16.spec(),
+                ),
+                (
+                    Scalar::to_f64(&y),
+                    bf16::to_f64(y),
+                    Scalar::classify(&y),
+                    Format::Bf16.spec(),
+                ),
+            ] {
+                assert_eq!(
+                    class,
+                    spec.classify_f64(theirs),
+                    "{} {bits:#06x}",
+                    spec.name
+                );
+                if theirs.is_nan() {
+                    assert!(ours.is_nan(), "{} {bits:#06x}", spec.name);
+                } else {
+                    assert_eq!(
+                        ours.to_bits(),
+                        theirs.to_bits(),
+                        "{} {bits:#06x}",
+                        spec.name
+                    );
+                }
+            }
+        }
+    }
+}
