@@ -484,14 +484,24 @@ fn broadcast_all<S: Scalar, const N: usize>(
 ) -> Tensor<S> {
     let rows = inputs.iter().fold(1, |n, t| joint(n, t.nrows()));
     let cols = inputs.iter().fold(1, |n, t| joint(n, t.ncols()));
-    // Inputs of the output's shape, each one slice in row-major order: element k of each.
+    // Inputs of the output's shape, each one slice in row-major order, and single values (the
+    // constants of an optimizer step): element k of each, or the one value.
     if let Some(slices) = inputs
         .iter()
-        .map(|t| (t.dim() == (rows, cols)).then(|| t.as_slice()).flatten())
-        .collect::<Option<Vec<&[S]>>>()
+        .map(|t| match t.dim() {
+            (1, 1) => t.as_slice().map(|values| (values, 0)),
+            shape if shape == (rows, cols) => t.as_slice().map(|values| (values, 1)),
+            _ => None,
+        })
+        .collect::<Option<Vec<(&[S], usize)>>>()
     {
         let values = (0..rows * cols)
-            .map(|k| f(std::array::from_fn(|n| &slices[n][k])))
+            .map(|k| {
+                f(std::array::from_fn(|n| {
+                    let (values, step) = slices[n];
+                    &values[k * step]
+                }))
+            })
             .collect();
         return Array2::from_shape_vec((rows, cols), values).expect("one value per element");
     }
