@@ -287,15 +287,26 @@ pub struct ChainRecorder {
     exploded: Option<Chain>,
 }
 
-/// A hash of a tensor's values (as f64 bits) and shape.
-fn fingerprint(values: impl Iterator<Item = f64>, dim: (usize, usize)) -> u64 {
-    let mut hash = 0x9e37_79b9_7f4a_7c15u64 ^ ((dim.0 as u64) << 32 | dim.1 as u64);
-    for x in values {
-        hash = (hash ^ x.to_bits())
-            .wrapping_mul(0x0100_0000_01b3)
-            .rotate_left(29);
+/// A hash of a tensor's values (as f64 bits) and shape. Four interleaved hashes, folded into
+/// one at the end: each element waits for the one four places back, not for the one before.
+fn fingerprint(mut values: impl Iterator<Item = f64>, dim: (usize, usize)) -> u64 {
+    let mix = |hash: u64, bits: u64| (hash ^ bits).wrapping_mul(0x0100_0000_01b3).rotate_left(29);
+    let seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut lanes = [
+        seed ^ ((dim.0 as u64) << 32 | dim.1 as u64),
+        seed.rotate_left(16),
+        seed.rotate_left(32),
+        seed.rotate_left(48),
+    ];
+    'values: loop {
+        for lane in &mut lanes {
+            let Some(x) = values.next() else {
+                break 'values;
+            };
+            *lane = mix(*lane, x.to_bits());
+        }
     }
-    hash
+    lanes.into_iter().fold(seed, mix)
 }
 
 fn tiny<S: Scalar>(x: &S) -> bool {
