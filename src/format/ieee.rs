@@ -59,13 +59,42 @@ fn bf16_to_f64(x: bf16) -> f64 {
     f64::from(f32::from_bits(u32::from(x.to_bits()) << 16))
 }
 
+/// The f16 of an f64 that holds a value of f16 exactly (or ±inf, or NaN), by its bits: no
+/// rounding left to do, so none of `half`'s general conversion.
+#[inline]
+fn f16_from_exact(x: f64) -> f16 {
+    let bits = x.to_bits();
+    let sign = (bits >> 48) as u16 & 0x8000;
+    let magnitude = x.abs();
+    let rest = if x.is_nan() {
+        // Quiet, with the payload's leading bits, as `half` (and F16C) make it.
+        0x7e00 | (bits >> 42) as u16 & 0x3ff
+    } else if magnitude.is_infinite() {
+        0x7c00
+    } else if magnitude < f64::from_bits((1023 - 14) << 52) {
+        // Zero and subnormals: the count of 2^-24 steps, an integer below 2^10.
+        (magnitude * f64::from_bits((1023 + 24) << 52)) as u16
+    } else {
+        let exponent = (bits >> 52 & 0x7ff) as u16 - (1023 - 15);
+        exponent << 10 | (bits >> 42) as u16 & 0x3ff
+    };
+    f16::from_bits(sign | rest)
+}
+
+/// The bf16 of an f64 that holds a value of bf16 exactly (or ±inf, or NaN): the upper half of
+/// its f32, which holds it exactly too.
+#[inline]
+fn bf16_from_exact(x: f64) -> bf16 {
+    bf16::from_bits(((x as f32).to_bits() >> 16) as u16)
+}
+
 macro_rules! half_width_format {
-    ($ty:ty, $format:expr, $rounded:ident, $widen:ident, $exponent_bits:expr) => {
+    ($ty:ty, $format:expr, $rounded:ident, $widen:ident, $narrow:ident, $exponent_bits:expr) => {
         /// `x` rounded to the format; the conversion after rounding is exact.
         #[inline]
         fn $rounded(x: f64) -> $ty {
             const SPEC: Spec = $format.named_spec().expect("a named format");
-            <$ty>::from_f64(round_f64_to(x, &SPEC))
+            $narrow(round_f64_to(x, &SPEC))
         }
 
         impl Scalar for $ty {
@@ -157,8 +186,22 @@ macro_rules! half_width_format {
     };
 }
 
-half_width_format!(f16, Format::F16, round_to_f16, f16_to_f64, 5);
-half_width_format!(bf16, Format::Bf16, round_to_bf16, bf16_to_f64, 8);
+half_width_format!(
+    f16,
+    Format::F16,
+    round_to_f16,
+    f16_to_f64,
+    f16_from_exact,
+    5
+);
+half_width_format!(
+    bf16,
+    Format::Bf16,
+    round_to_bf16,
+    bf16_to_f64,
+    bf16_from_exact,
+    8
+);
 
 /// A round-to-odd value of at most 53 bits as an f32: [`odd_to_f64_for_narrowing`] holds it
 /// in an f64 (magnitudes far outside f32 as stand-ins that round the same way), and Rust's `as`
@@ -304,7 +347,8 @@ mod tests {
     use super::*;
 
     /// Every f16 and bf16 bit pattern: the exact f64 and the class by the bits are `half`'s
-    /// conversion and the class of its value (NaN for NaN: payloads are not kept).
+    /// conversion and the class of its value (NaN for NaN: payloads are not kept), and the value
+    /// converts back to the same bits.
     #[test]
     fn every_half_width_value_widens_and_classifies_as_half_does() {
         for bits in 0..=u16::MAX {
@@ -339,6 +383,28 @@ mod tests {
                         spec.name
                     );
                 }
+            }
+            // And back, exactly; and NaN as `half` makes it from an f64 NaN.
+            let nan = f64::from_bits(0x7ff0_0000_0000_0000 | u64::from(bits) << 36 | 1);
+            assert_eq!(f16_from_exact(nan).to_bits(), f16::from_f64(nan).to_bits());
+            assert_eq!(
+                f16_from_exact(-nan).to_bits(),
+                f16::from_f64(-nan).to_bits()
+            );
+            assert_eq!(
+                bf16_from_exact(nan).to_bits(),
+                bf16::from_f64(nan).to_bits()
+            );
+            let back = (
+                f16_from_exact(f16_to_f64(x)),
+                bf16_from_exact(bf16_to_f64(y)),
+            );
+            assert!(x.is_nan() == back.0.is_nan() && y.is_nan() == back.1.is_nan());
+            if !x.is_nan() {
+                assert_eq!(back.0.to_bits(), bits, "f16 {bits:#06x}");
+            }
+            if !y.is_nan() {
+                assert_eq!(back.1.to_bits(), bits, "bf16 {bits:#06x}");
             }
         }
     }
