@@ -592,15 +592,8 @@ fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64, precision: u32) -> S {
 pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementError {
     let x64 = x.to_f64();
     let Pair { hi, lo } = r;
-    match (x64.is_nan(), hi.is_nan()) {
-        (true, true) => return ElementError::NONE,
-        (true, false) | (false, true) => return ElementError::INFINITE,
-        _ => {}
-    }
-    match (x64.is_infinite(), hi.is_infinite()) {
-        (true, true) if x64 == hi => return ElementError::NONE,
-        (true, _) | (_, true) => return ElementError::INFINITE,
-        _ => {}
+    if !(x64.is_finite() && hi.is_finite()) {
+        return measure_special(x64, hi);
     }
     if x64 == hi && lo == 0.0 {
         return ElementError::NONE;
@@ -643,6 +636,18 @@ pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementE
             difference / ulp
         },
         bits: bits_between(between),
+    }
+}
+
+/// [`measure`] where `x` or `r` (its f64 `hi`) is NaN or infinite.
+#[cold]
+fn measure_special(x: f64, hi: f64) -> ElementError {
+    match (x.is_nan(), hi.is_nan()) {
+        (true, true) => ElementError::NONE,
+        (true, false) | (false, true) => ElementError::INFINITE,
+        // Both ±inf, or one of them.
+        _ if x == hi => ElementError::NONE,
+        _ => ElementError::INFINITE,
     }
 }
 
