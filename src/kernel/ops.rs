@@ -484,34 +484,26 @@ fn broadcast_all<S: Scalar, const N: usize>(
 ) -> Tensor<S> {
     let rows = inputs.iter().fold(1, |n, t| joint(n, t.nrows()));
     let cols = inputs.iter().fold(1, |n, t| joint(n, t.ncols()));
-    // Inputs of the output's shape, each one slice in row-major order, and single values (the
-    // constants of an optimizer step): element k of each, or the one value.
-    if let Some(slices) = inputs
-        .iter()
-        .map(|t| match t.dim() {
-            (1, 1) => t.as_slice().map(|values| (values, 0)),
-            shape if shape == (rows, cols) => t.as_slice().map(|values| (values, 1)),
-            _ => None,
-        })
-        .collect::<Option<Vec<(&[S], usize)>>>()
-    {
-        let values = (0..rows * cols)
-            .map(|k| {
-                f(std::array::from_fn(|n| {
-                    let (values, step) = slices[n];
-                    &values[k * step]
-                }))
-            })
-            .collect();
-        return Array2::from_shape_vec((rows, cols), values).expect("one value per element");
-    }
-    let pick = |t: &Tensor<S>, i: usize, j: usize| {
+    // Each input as a row-major slice, with the steps from one output row and column to the
+    // next: 0 along a dimension of size 1, which repeats.
+    let layouts = inputs.map(|t| t.as_standard_layout());
+    let walks: [(&[S], usize, usize); N] = std::array::from_fn(|n| {
+        let t = &layouts[n];
         (
-            if t.nrows() == 1 { 0 } else { i },
-            if t.ncols() == 1 { 0 } else { j },
+            t.as_slice().expect("a standard-layout array is a slice"),
+            if t.nrows() == 1 { 0 } else { t.ncols() },
+            if t.ncols() == 1 { 0 } else { 1 },
         )
-    };
-    Array2::from_shape_fn((rows, cols), |(i, j)| f(inputs.map(|t| &t[pick(t, i, j)])))
+    });
+    let mut values = Vec::with_capacity(rows * cols);
+    for i in 0..rows {
+        values.extend((0..cols).map(|j| {
+            f(walks.map(|(values, row_step, column_step)| {
+                &values[i * row_step + j * column_step]
+            }))
+        }));
+    }
+    Array2::from_shape_vec((rows, cols), values).expect("one value per element")
 }
 
 fn joint(x: usize, y: usize) -> usize {
