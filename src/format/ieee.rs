@@ -101,7 +101,8 @@ macro_rules! half_width_format {
             type Context = ();
 
             fn spec(_: &()) -> Spec {
-                $format.spec()
+                const SPEC: Spec = $format.named_spec().expect("a named format");
+                SPEC
             }
             fn from_f64(x: f64, _: &()) -> Self {
                 $rounded(x)
@@ -260,7 +261,8 @@ macro_rules! native_format {
             }
 
             fn spec(_: &()) -> Spec {
-                $format.spec()
+                const SPEC: Spec = $format.named_spec().expect("a named format");
+                SPEC
             }
             fn from_f64(x: f64, _: &()) -> Self {
                 // Rust's `as` rounds to nearest, ties to even, with gradual underflow.
@@ -326,7 +328,13 @@ macro_rules! native_format {
                 ))
             }
             fn classify(&self) -> Class {
-                $format.spec().classify_f64(f64::from(*self))
+                match <$ty>::classify(*self) {
+                    std::num::FpCategory::Nan => Class::Nan,
+                    std::num::FpCategory::Infinite => Class::Infinite,
+                    std::num::FpCategory::Zero => Class::Zero,
+                    std::num::FpCategory::Subnormal => Class::Subnormal,
+                    std::num::FpCategory::Normal => Class::Normal,
+                }
             }
             fn is_sign_negative(&self) -> bool {
                 <$ty>::is_sign_negative(*self)
@@ -348,7 +356,7 @@ mod tests {
 
     /// Every f16 and bf16 bit pattern: the exact f64 and the class by the bits are `half`'s
     /// conversion and the class of its value (NaN for NaN: payloads are not kept), and the value
-    /// converts back to the same bits.
+    /// converts back to the same bits; f32 and f64 classify as their facts do.
     #[test]
     fn every_half_width_value_widens_and_classifies_as_half_does() {
         for bits in 0..=u16::MAX {
@@ -383,6 +391,22 @@ mod tests {
                         spec.name
                     );
                 }
+            }
+            // f32 and f64 classify as their facts say, at the patterns' widened values too.
+            for value in [
+                Scalar::to_f64(&x),
+                Scalar::to_f64(&y),
+                f64::MIN_POSITIVE / 2.0,
+            ] {
+                let narrow = value as f32;
+                assert_eq!(
+                    Scalar::classify(&narrow),
+                    Format::F32.spec().classify_f64(f64::from(narrow))
+                );
+                assert_eq!(
+                    Scalar::classify(&value),
+                    Format::F64.spec().classify_f64(value)
+                );
             }
             // And back, exactly; and NaN as `half` makes it from an f64 NaN.
             let nan = f64::from_bits(0x7ff0_0000_0000_0000 | u64::from(bits) << 36 | 1);

@@ -498,9 +498,10 @@ fn broadcast_all<S: Scalar, const N: usize>(
     let mut values = Vec::with_capacity(rows * cols);
     for i in 0..rows {
         values.extend((0..cols).map(|j| {
-            f(walks.map(|(values, row_step, column_step)| {
-                &values[i * row_step + j * column_step]
-            }))
+            f(
+                walks
+                    .map(|(values, row_step, column_step)| &values[i * row_step + j * column_step]),
+            )
         }));
     }
     Array2::from_shape_vec((rows, cols), values).expect("one value per element")
