@@ -9,7 +9,9 @@
 //!   --batch-size 64 --reference double-double`, 16 steps), as many runs as the mid-size job.
 //!
 //! Each job runs as (a) the full audit of four formats (on 2 threads, the CLI's default, and on
-//! 1), (b) the job's reference alone and (c) a plain f32 training run. One mid-size audit takes
+//! 1), (b) the job's reference alone (its training steps), (b′) the same followed by its loss
+//! over the whole data set (all the reference work an audit does) and (c) a plain f32 training
+//! run. One mid-size audit takes
 //! tens of seconds, so these cases are timed directly rather than under criterion, whose
 //! minimum of ten samples would take minutes per case. Cases run round-robin (run 1 of every
 //! case, then run 2, …) so that a burst of load on the shared machine does not land on one case.
@@ -109,28 +111,56 @@ fn full_audit(job: &Job) -> AuditResult {
 
 /// Trains in `S` alone, unobserved; returns the last batch loss.
 fn train_alone<S: Scalar>(job: &Job, ctx: S::Context) -> Option<S> {
-    let config = &job.config;
-    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
-    config
-        .schedule()
-        .map(|plan| trainer.step(&plan, None))
-        .last()
+    train(job, ctx).1
 }
 
-/// Trains the job's reference alone.
-struct TrainReference<'a>(&'a Job);
+/// Trains the job in `S`: the trainer after the last step, and that step's batch loss.
+fn train<S: Scalar>(job: &Job, ctx: S::Context) -> (Trainer<S>, Option<S>) {
+    let config = &job.config;
+    let mut trainer = Trainer::<S>::new(&config.train, &config.data, &config.init, ctx);
+    let loss = config
+        .schedule()
+        .map(|plan| trainer.step(&plan, None))
+        .last();
+    (trainer, loss)
+}
+
+/// Trains the job's reference alone; with `final_loss`, then evaluates its loss over the whole
+/// data set, as the audit's reference task does for the loss drift it reports.
+struct TrainReference<'a> {
+    job: &'a Job,
+    final_loss: bool,
+}
 
 impl ReferenceFn for TrainReference<'_> {
     type Output = Option<f64>;
     fn call<R: Scalar>(self, ctx: R::Context) -> Option<f64> {
-        train_alone::<R>(self.0, ctx).map(|loss| loss.to_f64())
+        let (trainer, loss) = train::<R>(self.job, ctx);
+        if self.final_loss {
+            Some(trainer.full_loss().to_f64())
+        } else {
+            loss.map(|loss| loss.to_f64())
+        }
     }
 }
 
-/// (b) The job's reference (MPFR, or double-double) alone: what any audit must pay at least
-/// once.
+/// (b) The job's reference (MPFR, or double-double) alone, its training steps: what any audit
+/// must pay at least once, and the yardstick of issue 14's target 3.
 fn reference_alone(job: &Job) -> Option<f64> {
-    job.config.reference.dispatch(TrainReference(job))
+    job.config.reference.dispatch(TrainReference {
+        job,
+        final_loss: false,
+    })
+}
+
+/// (b′) The same, and then the reference's loss over the whole data set: all the reference
+/// work an audit does (its final evaluation is one pass over the data, which the audit needs
+/// for the final loss drift).
+fn reference_with_final_loss(job: &Job) -> Option<f64> {
+    job.config.reference.dispatch(TrainReference {
+        job,
+        final_loss: true,
+    })
 }
 
 /// (c) A plain f32 training run, no reference and no comparison.
@@ -185,11 +215,12 @@ impl Case {
     }
 }
 
-/// The four cases of one job: (a) on 2 and on 1 threads, (b), (c).
+/// The five cases of one job: (a) on 2 and on 1 threads, (b), (b′), (c).
 fn cases(prefix: &str, job: &Job, runs: usize) -> Vec<Case> {
-    let (two, one, reference, f32_job) = (
+    let (two, one, reference, reference_final, f32_job) = (
         job.with_threads(2),
         job.with_threads(1),
+        job.clone(),
         job.clone(),
         job.clone(),
     );
@@ -216,6 +247,12 @@ fn cases(prefix: &str, job: &Job, runs: usize) -> Vec<Case> {
             "reference_alone",
             Box::new(move || {
                 black_box(reference_alone(&reference));
+            }),
+        ),
+        case(
+            "reference_final_loss",
+            Box::new(move || {
+                black_box(reference_with_final_loss(&reference_final));
             }),
         ),
         case(
@@ -284,6 +321,12 @@ fn summary(cases: &[Case]) {
                 median(&format!("{job}/full_audit_threads2"), measure),
                 median(&format!("{job}/reference_alone"), measure),
                 target,
+            );
+            ratio_line(
+                &format!("{job}, full audit / reference with final loss, {what}"),
+                median(&format!("{job}/full_audit_threads2"), measure),
+                median(&format!("{job}/reference_final_loss"), measure),
+                None,
             );
         }
         // Issue 14, target 4: both cores used.
