@@ -9,8 +9,8 @@ use super::stats::{ElementError, EventCounts, EventKind, FirstEvent, Flow, OpSta
 use crate::format::round::{exponent, round_f64_with};
 use crate::format::{Class, Native as NativeFormat, Overflow, Scalar, Spec, pow2};
 use crate::kernel::{
-    Binary, Observable, Observer, OpKind, OpRecord, Operand, RecordFn, Role, Tensor, eval_widened,
-    operand_name,
+    Binary, Broadcast, Observable, Observer, OpKind, OpRecord, Operand, RecordFn, Role, Tensor,
+    eval_widened, operand_name,
 };
 
 /// A value as an unevaluated sum hi + lo of two f64s (see [`Scalar::to_f64_pair`]): exact
@@ -311,7 +311,8 @@ impl Comparator<'_> {
             // element and input.
             None => Some(inputs_flags).filter(|&whole| whole == (false, false)),
         };
-        let inputs = Inputs::new(record.inputs);
+        let inputs: Vec<Broadcast<'_, S>> =
+            record.inputs.iter().map(|t| Broadcast::new(t)).collect();
         // The op's statistics, added to element by element here and stored after the loop.
         let op = &self.stats.ops[slot];
         let (mut elements, mut accumulated, mut local) = (op.elements, op.accumulated, op.local);
@@ -329,6 +330,7 @@ impl Comparator<'_> {
         let mut sightings = Sightings::default();
         for (index, x) in output.iter().enumerate() {
             let position2 = (row, column);
+            let (i, j) = position2;
             column += 1;
             if column == columns {
                 (row, column) = (row + 1, 0);
@@ -340,14 +342,14 @@ impl Comparator<'_> {
                 record.role,
                 (x, exact, reference, record.scale),
                 (
-                    start.map(|_| inputs.at(0, position2)),
+                    start.map(|_| inputs[0].at(i, j)),
                     start.map(|start| start[position2]),
                 ),
                 min_normal,
             );
             if record.role == Role::Update {
                 // The lane computed a move and the weight did not take it: absorbed.
-                let (before, delta) = (inputs.at(0, position2), inputs.at(1, position2));
+                let (before, delta) = (inputs[0].at(i, j), inputs[1].at(i, j));
                 if x == before && !delta.is_zero() && delta.is_finite() {
                     let tensor = self.updates - 1;
                     let lost_moves = &mut self.stats.lost_moves;
@@ -366,8 +368,8 @@ impl Comparator<'_> {
             accumulated.add(measure(x, reference, &spec));
             local.add(measure(x, exact, &spec));
 
-            let (inputs_nan, inputs_inf) = whole_op_inputs
-                .unwrap_or_else(|| flags((0..inputs.len()).map(|k| inputs.at(k, position2))));
+            let (inputs_nan, inputs_inf) =
+                whole_op_inputs.unwrap_or_else(|| flags(inputs.iter().map(|input| input.at(i, j))));
             let mut events = EventSet::default();
             let class = x.classify();
             let exact_finite = exact.is_finite();
@@ -410,7 +412,7 @@ impl Comparator<'_> {
                 _ => {}
             }
             if let OpKind::Binary(op) = record.kind {
-                let (a, b) = (inputs.at(0, position2), inputs.at(1, position2));
+                let (a, b) = (inputs[0].at(i, j), inputs[1].at(i, j));
                 match op {
                     Binary::Div if b.is_zero() => events.push(EventKind::DivByZero),
                     Binary::Add | Binary::Sub
@@ -471,42 +473,6 @@ impl Comparator<'_> {
         if chains {
             self.stats.chains.observe(self.step, record, &sightings);
         }
-    }
-}
-
-/// An op's inputs as row-major slices, read at an output element as elementwise broadcasting
-/// pairs them (a dimension of size 1 repeats).
-struct Inputs<'t, S: Clone> {
-    /// Per input: its values, and the steps from one output row and column to the next.
-    inputs: Vec<(Cow<'t, [S]>, usize, usize)>,
-}
-
-impl<'t, S: Clone> Inputs<'t, S> {
-    fn new(inputs: &[&'t Tensor<S>]) -> Self {
-        let inputs = inputs
-            .iter()
-            .map(|t| {
-                let values = match t.as_slice() {
-                    Some(values) => Cow::Borrowed(values),
-                    None => Cow::Owned(t.iter().cloned().collect()),
-                };
-                let row_step = if t.nrows() == 1 { 0 } else { t.ncols() };
-                let column_step = if t.ncols() == 1 { 0 } else { 1 };
-                (values, row_step, column_step)
-            })
-            .collect();
-        Inputs { inputs }
-    }
-
-    fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    /// The element of input `k` paired with output element (i, j) (see [`broadcast_pick`]).
-    #[inline]
-    fn at(&self, k: usize, (i, j): (usize, usize)) -> &S {
-        let (values, row_step, column_step) = &self.inputs[k];
-        &values[i * row_step + j * column_step]
     }
 }
 

@@ -9,7 +9,7 @@ pub mod reduce;
 
 pub use observable::{Observable, RecordFn};
 pub use ops::{
-    Activation, Binary, Extremum, OpKind, Tensor, Unary, activate, eval, eval_widened,
+    Activation, Binary, Broadcast, Extremum, OpKind, Tensor, Unary, activate, eval, eval_widened,
     products_exact_in,
 };
 pub use quantize::{Operand, Quantization, Quantizer, operand_name, quant_op_name};

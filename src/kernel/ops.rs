@@ -484,27 +484,42 @@ fn broadcast_all<S: Scalar, const N: usize>(
 ) -> Tensor<S> {
     let rows = inputs.iter().fold(1, |n, t| joint(n, t.nrows()));
     let cols = inputs.iter().fold(1, |n, t| joint(n, t.ncols()));
-    // Each input as a row-major slice, with the steps from one output row and column to the
-    // next: 0 along a dimension of size 1, which repeats.
-    let layouts = inputs.map(|t| t.as_standard_layout());
-    let walks: [(&[S], usize, usize); N] = std::array::from_fn(|n| {
-        let t = &layouts[n];
-        (
-            t.as_slice().expect("a standard-layout array is a slice"),
-            if t.nrows() == 1 { 0 } else { t.ncols() },
-            if t.ncols() == 1 { 0 } else { 1 },
-        )
-    });
+    let walks = inputs.map(Broadcast::new);
     let mut values = Vec::with_capacity(rows * cols);
     for i in 0..rows {
-        values.extend((0..cols).map(|j| {
-            f(
-                walks
-                    .map(|(values, row_step, column_step)| &values[i * row_step + j * column_step]),
-            )
-        }));
+        values.extend((0..cols).map(|j| f(std::array::from_fn(|n| walks[n].at(i, j)))));
     }
     Array2::from_shape_vec((rows, cols), values).expect("one value per element")
+}
+
+/// A tensor read at the elements of an output it broadcasts to: its values as a row-major
+/// slice, and the steps from one output row and column to the next (0 along a dimension of
+/// size 1, which repeats).
+pub struct Broadcast<'t, S: Clone> {
+    values: std::borrow::Cow<'t, [S]>,
+    row_step: usize,
+    column_step: usize,
+}
+
+impl<'t, S: Clone> Broadcast<'t, S> {
+    /// `t` as it broadcasts (copied only when it is not in row-major order).
+    pub fn new(t: &'t Tensor<S>) -> Self {
+        let values = match t.as_slice() {
+            Some(values) => std::borrow::Cow::Borrowed(values),
+            None => std::borrow::Cow::Owned(t.iter().cloned().collect()),
+        };
+        Broadcast {
+            values,
+            row_step: if t.nrows() == 1 { 0 } else { t.ncols() },
+            column_step: if t.ncols() == 1 { 0 } else { 1 },
+        }
+    }
+
+    /// The element paired with output element (i, j).
+    #[inline]
+    pub fn at(&self, i: usize, j: usize) -> &S {
+        &self.values[i * self.row_step + j * self.column_step]
+    }
 }
 
 fn joint(x: usize, y: usize) -> usize {
