@@ -268,10 +268,7 @@ impl Comparator<'_> {
             .map(|t| {
                 t.mapv(|x| {
                     let x = x.to_f64();
-                    inputs_flags = (
-                        inputs_flags.0 || x.is_nan(),
-                        inputs_flags.1 || x.is_infinite(),
-                    );
+                    inputs_flags = with_flags(inputs_flags, x);
                     S::Yardstick::from_f64(x, &())
                 })
             })
@@ -329,8 +326,7 @@ impl Comparator<'_> {
         let chains = self.stats.chains.active();
         let mut sightings = Sightings::default();
         for (index, x) in output.iter().enumerate() {
-            let position2 = (row, column);
-            let (i, j) = position2;
+            let (i, j) = (row, column);
             column += 1;
             if column == columns {
                 (row, column) = (row + 1, 0);
@@ -343,7 +339,7 @@ impl Comparator<'_> {
                 (x, exact, reference, record.scale),
                 (
                     start.map(|_| inputs[0].at(i, j)),
-                    start.map(|start| start[position2]),
+                    start.map(|start| start[[i, j]]),
                 ),
                 min_normal,
             );
@@ -381,13 +377,13 @@ impl Comparator<'_> {
             if let Some(quantization) = record.quantization {
                 // Clipped to the element's largest value: an overflow, as saturating formats
                 // count it; stored as zero although nonzero: flushed, an underflow.
-                if quantization.clipped[position2] {
+                if quantization.clipped[[i, j]] {
                     events.push(EventKind::Overflow);
                 }
                 if class == Class::Zero && !exact.is_zero() {
                     events.push(EventKind::Underflow);
                 }
-                if quantization.scale_saturated[position2] {
+                if quantization.scale_saturated[[i, j]] {
                     events.push(EventKind::ScaleSaturated);
                 }
             }
@@ -446,9 +442,7 @@ impl Comparator<'_> {
             // A quantization's clipping is a saturation by design, not a step towards inf:
             // it passes chains on but starts none.
             if chains && record.quantization.is_none() {
-                sightings.note(events.kinds(), exact.hi, || {
-                    broadcast_pick(record.inputs[0], position2).to_f64()
-                });
+                sightings.note(events.kinds(), exact.hi, || inputs[0].at(i, j).to_f64());
             }
             let op = &mut self.stats.ops[slot];
             for kind in events.kinds() {
@@ -499,17 +493,12 @@ impl EventSet {
 /// Whether any of the values is NaN, and whether any is infinite (read from the exact f64 of a
 /// native format's value: NaN and ±inf are themselves there).
 fn flags<'a, S: NativeFormat>(values: impl Iterator<Item = &'a S>) -> (bool, bool) {
-    values.fold((false, false), |(nan, inf), x| {
-        let x = x.to_f64();
-        (nan || x.is_nan(), inf || x.is_infinite())
-    })
+    values.fold((false, false), |flags, x| with_flags(flags, x.to_f64()))
 }
 
-/// The element of `t` that elementwise broadcasting pairs with output element (i, j).
-fn broadcast_pick<S>(t: &Tensor<S>, (i, j): (usize, usize)) -> &S {
-    let row = if t.nrows() == 1 { 0 } else { i };
-    let col = if t.ncols() == 1 { 0 } else { j };
-    &t[[row, col]]
+/// (NaN seen, infinity seen) after also seeing `x`.
+fn with_flags((nan, inf): (bool, bool), x: f64) -> (bool, bool) {
+    (nan || x.is_nan(), inf || x.is_infinite())
 }
 
 /// |x| ≤ max(|a|, |b|) · 2^−bits: the leading `bits` bits cancelled.

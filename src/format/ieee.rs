@@ -93,8 +93,7 @@ macro_rules! half_width_format {
         /// `x` rounded to the format; the conversion after rounding is exact.
         #[inline]
         fn $rounded(x: f64) -> $ty {
-            const SPEC: Spec = $format.named_spec().expect("a named format");
-            $narrow(round_f64_to(x, &SPEC))
+            $narrow(round_f64_to(x, &<$ty as Scalar>::spec(&())))
         }
 
         impl Scalar for $ty {
