@@ -9,6 +9,7 @@ mod lane;
 mod pipeline;
 pub mod rows;
 pub mod stats;
+mod streams;
 mod verdict;
 
 pub use compare::measure;
@@ -30,9 +31,11 @@ use crate::kernel::Tensor;
 use crate::model::{Mlp, ParamSet, Targets};
 use crate::train::{Constant, LaneSpec, Schedule, TrainConfig, Trainer};
 pub(crate) use compare::Pair;
-use compare::{RecordedStep, Recorder};
 pub(crate) use lane::param_rel_drift;
-use pipeline::{Costs, Task};
+use pipeline::Task;
+/// The most steps of the reference's record held at once (the memory estimate counts them).
+pub(crate) use streams::AHEAD as RECORDED_STEPS_HELD;
+use streams::Streams;
 
 /// A validated audit.
 #[derive(Clone, Debug)]
@@ -45,8 +48,8 @@ pub struct AuditConfig {
     pub reference: Reference,
     /// Also run an MPFR reference at twice the reference's bits and compare.
     pub verify_reference: bool,
-    /// Worker threads: the lanes side by side and the reference one step ahead of them (results
-    /// do not depend on it).
+    /// Worker threads: the lanes side by side and the reference up to a step ahead of the
+    /// slowest (results do not depend on it).
     pub threads: usize,
     /// The data, in f64.
     pub data: Dataset,
@@ -371,78 +374,36 @@ fn run_with<R: Scalar>(
     progress: &mut dyn FnMut(u64, u64),
 ) -> crate::Result<AuditResult> {
     let train = &config.train;
-    let mut schedule = config.schedule();
-    let total = schedule.total_steps();
     let check_bits = config.reference.bits() * 2;
-    let mut reference = ReferenceRun {
-        trainer: Trainer::<R>::new(train, &config.data, &config.init, ctx),
-        loss: None,
+    let streams = Streams {
+        reference: Trainer::<R>::new(train, &config.data, &config.init, ctx),
+        check: config
+            .verify_reference
+            .then(|| Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits)),
+        lanes: config
+            .formats
+            .iter()
+            .map(|&lane| lane::lane(lane, train, &config.data, &config.init))
+            .collect(),
     };
-    let mut check = config.verify_reference.then(|| CheckRun {
-        trainer: Trainer::<Mpfr>::new(train, &config.data, &config.init, check_bits),
-        loss: None,
-    });
-    let mut max_loss_rel_diff = 0.0f64;
-    let mut lanes: Vec<Box<dyn lane::Lane>> = config
-        .formats
-        .iter()
-        .map(|&lane| lane::lane(lane, train, &config.data, &config.init))
-        .collect();
-    let mut costs = Costs::default();
     let threads = config.threads.max(1);
     // The reference keeps matmul operands only for lanes that quantize them.
     let operands = config.formats.iter().any(|lane| lane.recipe.is_some());
-    // The reference runs one step ahead: while the lanes compare step t with `current`, the
-    // reference computes step t + 1 into `next`.
-    let (mut current, mut next) = (RecordedStep::default(), RecordedStep::default());
-    let mut plan = schedule.next();
-    if let Some(first) = &plan {
-        costs.run(
-            threads,
-            reference_tasks(
-                &mut reference,
-                check.as_mut(),
-                first,
-                &mut current,
-                operands,
-            ),
-        );
-        max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
-    }
-    while let Some(now) = plan {
-        let upcoming = schedule.next();
-        let mut rows: Vec<Option<StepRow>> = vec![None; lanes.len()];
-        let mut tasks = match &upcoming {
-            Some(upcoming) => reference_tasks(
-                &mut reference,
-                check.as_mut(),
-                upcoming,
-                &mut next,
-                operands,
-            ),
-            None => Vec::new(),
-        };
-        tasks.extend(lane_tasks(&mut lanes, &now, &current, &mut rows));
-        costs.run(threads, tasks);
-        if upcoming.is_some() {
-            max_loss_rel_diff = max_loss_rel_diff.max(check_difference(&reference, check.as_ref()));
-        }
-        let rows: Vec<StepRow> = rows
-            .into_iter()
-            .map(|row| row.expect("every lane ran its step"))
-            .collect();
-        sink.rows(&rows)?;
-        progress(now.step, total);
-        std::mem::swap(&mut current, &mut next);
-        plan = upcoming;
-    }
-    let reference = reference.trainer;
+    let schedule = config.schedule();
+    let total = schedule.total_steps();
+    let (streams, max_loss_rel_diff) =
+        streams::run(streams, schedule, operands, threads, sink, progress)?;
+    let Streams {
+        reference,
+        check,
+        lanes,
+    } = streams;
     let (formats, (reference_full_loss, reference_row_terms)) = finish(lanes, &reference, threads);
     let reference_check = check.map(|check| ReferenceCheck {
         bits: config.reference.bits(),
         check_bits,
         max_loss_rel_diff,
-        param_rel_diff: mlp_rel_diff(reference.mlp(), check.trainer.mlp()),
+        param_rel_diff: mlp_rel_diff(reference.mlp(), check.mlp()),
     });
     Ok(AuditResult {
         reference: config.reference.name(),
@@ -466,93 +427,6 @@ fn run_with<R: Scalar>(
         reference_row_terms,
         reference_params: reference.mlp().to_params(),
     })
-}
-
-/// The reference's training run and the loss of its latest step.
-struct ReferenceRun<R: Scalar> {
-    trainer: Trainer<R>,
-    loss: Option<R>,
-}
-
-/// The reference's own check (`--verify-reference`) and the loss of its latest step.
-struct CheckRun {
-    trainer: Trainer<Mpfr>,
-    loss: Option<Mpfr>,
-}
-
-/// Task keys (see [`Costs`]): the check's step, the reference's, then one per lane.
-const CHECK_TASK: usize = 0;
-const REFERENCE_TASK: usize = 1;
-const FIRST_LANE_TASK: usize = 2;
-
-/// The tasks of the reference's step `plan`: the step, recorded into `into` (with matmul
-/// operands when `operands`), and the check's same step, when there is a check.
-fn reference_tasks<'a, R: Scalar>(
-    reference: &'a mut ReferenceRun<R>,
-    check: Option<&'a mut CheckRun>,
-    plan: &'a crate::train::StepPlan,
-    into: &'a mut RecordedStep,
-    operands: bool,
-) -> Vec<(usize, Task<'a>)> {
-    let mut tasks: Vec<(usize, Task<'a>)> = Vec::new();
-    if let Some(check) = check {
-        tasks.push((
-            CHECK_TASK,
-            Box::new(move || {
-                check.loss = Some(check.trainer.step(plan, None));
-            }),
-        ));
-    }
-    let step: Task<'a> = Box::new(move || {
-        into.ops.clear();
-        into.operands.clear();
-        named(reference.trainer.mlp(), &mut into.start);
-        let loss = reference.trainer.step(
-            plan,
-            Some(&mut Recorder {
-                step: into,
-                operands,
-            }),
-        );
-        into.loss = Pair::of(&loss);
-        pairs(reference.trainer.mlp(), &mut into.params);
-        reference.loss = Some(loss);
-    });
-    tasks.push((REFERENCE_TASK, step));
-    tasks
-}
-
-/// |reference loss − check loss| / |check loss| of the latest step (0 without a check).
-fn check_difference<R: Scalar>(reference: &ReferenceRun<R>, check: Option<&CheckRun>) -> f64 {
-    match (check, &reference.loss) {
-        (
-            Some(CheckRun {
-                loss: Some(check), ..
-            }),
-            Some(loss),
-        ) => relative_big(loss, check),
-        _ => 0.0,
-    }
-}
-
-/// One task per lane: its step `plan`, compared with `recorded`, its row into `rows`. Each
-/// lane's arithmetic is independent of the others, so running them on any thread, in any
-/// order, changes no bit.
-fn lane_tasks<'a>(
-    lanes: &'a mut [Box<dyn lane::Lane>],
-    plan: &'a crate::train::StepPlan,
-    recorded: &'a RecordedStep,
-    rows: &'a mut [Option<StepRow>],
-) -> Vec<(usize, Task<'a>)> {
-    lanes
-        .iter_mut()
-        .zip(rows.iter_mut())
-        .enumerate()
-        .map(|(index, (lane, row))| {
-            let task: Task<'a> = Box::new(move || *row = Some(lane.step(plan, recorded)));
-            (FIRST_LANE_TASK + index, task)
-        })
-        .collect()
 }
 
 /// Every lane's report and the reference's loss over the whole data set, computed side by side.

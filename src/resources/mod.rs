@@ -346,11 +346,13 @@ impl Shape {
         bytes.iter().take(self.concurrent.max(1) as usize).sum()
     }
 
-    /// The reference's recorded steps: it runs one step ahead of the lanes, so a run of more
-    /// than one step holds two.
+    /// The reference's recorded steps: it runs up to one step ahead of the slowest lane, so a
+    /// run of more than one step holds two.
     fn recorded_steps(&self) -> f64 {
-        let held = if self.steps > 1 { 2.0 } else { 1.0 };
-        held * self.recorded_step()
+        let held = self
+            .steps
+            .clamp(1, crate::audit::RECORDED_STEPS_HELD as u64);
+        held as f64 * self.recorded_step()
     }
 
     /// The reference's ops of one step as pairs of f64s, and its parameters at the start and
