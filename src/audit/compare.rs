@@ -543,7 +543,7 @@ fn round_pair<S: Scalar<Context = ()>>(hi: f64, lo: f64, precision: u32) -> S {
 }
 
 /// The error of `x` (format `S`) against `r`, a value it should have been.
-#[inline]
+#[inline(always)]
 pub fn measure<S: Scalar<Context = ()>>(x: &S, r: Pair, spec: &Spec) -> ElementError {
     let x64 = x.to_f64();
     let Pair { hi, lo } = r;
