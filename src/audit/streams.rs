@@ -21,6 +21,11 @@ use crate::train::{Schedule, StepPlan, Trainer};
 /// than 2 on the mid-size job), few enough that memory does not grow with the run.
 pub(crate) const AHEAD: usize = 2;
 
+/// How many steps the reference may start beyond the check's (`--verify-reference`, the slowest
+/// stream): each such step keeps its plan and the reference's loss until the check is there, so
+/// a bound keeps memory from growing with the run; it is wide enough that the check never waits.
+const CHECK_AHEAD: usize = 16;
+
 /// An audit's streams, before and after the run.
 pub(super) struct Streams<R: Scalar> {
     /// The reference.
@@ -308,6 +313,7 @@ impl<R: Scalar> State<R> {
         let slowest = self.compared.iter().copied().min().unwrap_or(self.recorded);
         if self.started < self.total
             && self.started < slowest + AHEAD
+            && (!self.has_check || self.started < self.checked + CHECK_AHEAD)
             && let Some(trainer) = self.reference.take()
         {
             let plan = Arc::new(self.schedule.next().expect("the schedule has every step"));
